@@ -1,0 +1,45 @@
+"""AES-256-GCM for one value, as SOPS uses it: 32-byte IV, 16-byte tag, AAD = key path.
+
+Every failure to open a value raises the same :class:`IntegrityError` with the
+same message, whatever went wrong (wrong key, flipped bit, wrong path).
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gitvault.errors import IntegrityError
+
+IV_SIZE = 32
+TAG_SIZE = 16
+KEY_SIZE = 32
+
+
+class ValueCipher:
+    """Seals and opens single values under one file's data key."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, data_key: bytes) -> None:
+        if len(data_key) != KEY_SIZE:
+            raise IntegrityError("the data key has the wrong size")
+        self._aead = AESGCM(data_key)
+
+    def seal(self, plaintext: bytes, aad: bytes, iv: bytes | None = None) -> tuple[bytes, bytes, bytes]:
+        """Encrypt; return (ciphertext without tag, iv, tag). A fresh random IV unless given."""
+        if iv is None:
+            iv = os.urandom(IV_SIZE)
+        sealed = self._aead.encrypt(iv, plaintext, aad)
+        return sealed[:-TAG_SIZE], iv, sealed[-TAG_SIZE:]
+
+    def open(self, data: bytes, iv: bytes, tag: bytes, aad: bytes) -> bytes:
+        """Decrypt and authenticate, or raise :class:`IntegrityError`."""
+        if len(tag) != TAG_SIZE or not 8 <= len(iv) <= 128:
+            raise IntegrityError("an encrypted value is malformed or was tampered with")
+        try:
+            return self._aead.decrypt(iv, data + tag, aad)
+        except (InvalidTag, ValueError):
+            raise IntegrityError("an encrypted value is malformed or was tampered with") from None

@@ -1,0 +1,98 @@
+"""The data-key envelope: one armored age file per recipient, as SOPS writes it.
+
+Recipients are age X25519 (``age1…``) or SSH (``ssh-ed25519``, ``ssh-rsa``)
+public keys; identities are age secret keys or unencrypted SSH private keys.
+All of it goes through pyrage (the Rust ``age`` crate); nothing is hand-rolled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pyrage
+
+from gitvault.errors import BadInput, IntegrityError
+
+ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
+
+
+def parse_recipient(text: str) -> Any:
+    """A pyrage recipient object for an ``age1…`` or ``ssh-…`` public key string."""
+    text = text.strip()
+    try:
+        if text.startswith("age1"):
+            return pyrage.x25519.Recipient.from_str(text)
+        if text.startswith(("ssh-ed25519 ", "ssh-rsa ")):
+            return pyrage.ssh.Recipient.from_str(text)
+    except (pyrage.RecipientError, ValueError) as exc:
+        raise BadInput(f"invalid recipient {short_recipient(text)}: {exc}") from None
+    raise BadInput(
+        f"unsupported recipient {short_recipient(text)}",
+        hint="use an age X25519 key (age1…) or an ssh-ed25519 / ssh-rsa public key",
+    )
+
+
+def short_recipient(text: str) -> str:
+    """A recipient shortened for messages: public keys are not secret, just long."""
+    text = text.strip()
+    if text.startswith("ssh-"):
+        parts = text.split()
+        body = parts[1] if len(parts) > 1 else ""
+        return f"{parts[0]} …{body[-12:]}" + (f" {parts[2]}" if len(parts) > 2 else "")
+    return text if len(text) <= 24 else f"{text[:12]}…{text[-8:]}"
+
+
+def wrap(data_key: bytes, recipient: str) -> str:
+    """Encrypt the data key to one recipient; return the armored age file as text."""
+    armored = pyrage.encrypt(data_key, [parse_recipient(recipient)], armored=True)
+    text = armored.decode("ascii")
+    return text if text.endswith("\n") else text + "\n"
+
+
+class MalformedStanza(Exception):
+    """An age stanza that is not a well-formed age file (tampered or truncated)."""
+
+
+def unwrap(armored: str, identities: Sequence[Any]) -> bytes | None:
+    """Open one stanza with any identity; None when none of them is its recipient.
+
+    Raises :class:`MalformedStanza` when the stanza is not a valid age file.
+    """
+    if not identities:
+        return None
+    data = armored.encode("ascii", "replace")
+    try:
+        key: bytes = pyrage.decrypt(data, list(identities))
+    except pyrage.DecryptError as exc:
+        if "no matching keys" in str(exc).lower():
+            return None
+        raise MalformedStanza(str(exc)) from None
+    return key
+
+
+def wrap_all(data_key: bytes, recipients: Sequence[str]) -> list[tuple[str, str]]:
+    """(recipient, armored envelope) for every recipient, in the given order."""
+    return [(r, wrap(data_key, r)) for r in recipients]
+
+
+def unwrap_any(stanzas: Sequence[tuple[str, str]], identities: Sequence[Any]) -> bytes | None:
+    """The data key from the first stanza any identity opens, or None.
+
+    A malformed stanza is skipped while another may still open; if none opens
+    and one was malformed, that is an integrity failure, not a missing key.
+    """
+    malformed = False
+    for _recipient, armored in stanzas:
+        try:
+            key = unwrap(armored, identities)
+        except MalformedStanza:
+            malformed = True
+            continue
+        if key is not None:
+            if len(key) != 32:
+                raise IntegrityError("the data key in an age stanza has the wrong size")
+            return key
+    if malformed:
+        raise IntegrityError("an age stanza of this file is malformed or was tampered with")
+    return None

@@ -1,0 +1,339 @@
+"""SOPS v3 documents: walk the tree to encrypt or decrypt every leaf and compute the MAC.
+
+The walk follows sops 3.11 exactly: leaves in document order across all YAML
+documents; additional data is the key path joined by ``:`` plus a trailing
+``:`` (lists add no index); comments are encrypted in place with the path of
+the collection holding them and never enter the MAC; ``null`` is never
+encrypted and empty strings are stored as ``""``.
+
+Decryption verifies the MAC before it returns anything: callers never see
+plaintext from a file whose MAC does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field, replace
+
+from gitvault.crypto.aead import ValueCipher
+from gitvault.errors import BadInput, IntegrityError
+from gitvault.model import Comment, Mapping, Node, Sequence, Timestamp
+from gitvault.sops import value as encval
+from gitvault.sops.metadata import Metadata
+from gitvault.yamlio.scalars import from_sops_bytes, to_sops_bytes
+
+MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
+    "8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69"
+)
+
+# (aad, type, plaintext bytes) -> iv: lets a re-encryption of an unchanged value
+# produce the identical ciphertext, so diffs show only what really changed.
+IvStash = dict[tuple[bytes, str, bytes], bytes]
+
+
+class Selector:
+    """Decides whether the leaf at a key path is encrypted (the file's selection rule)."""
+
+    def __init__(self, meta: Metadata) -> None:
+        meta = meta.with_defaults()
+        self.meta = meta
+        self._unenc_re = re.compile(meta.unencrypted_regex) if meta.unencrypted_regex else None
+        self._enc_re = re.compile(meta.encrypted_regex) if meta.encrypted_regex else None
+        self._unenc_c = (
+            re.compile(meta.unencrypted_comment_regex) if meta.unencrypted_comment_regex else None
+        )
+        self._enc_c = re.compile(meta.encrypted_comment_regex) if meta.encrypted_comment_regex else None
+        self.uses_comments = bool(self._unenc_c or self._enc_c)
+
+    def encrypted(self, path: list[str], stack: list[list[str]], is_comment: bool) -> bool:
+        m = self.meta
+        result = True
+        if m.unencrypted_suffix and any(p.endswith(m.unencrypted_suffix) for p in path):
+            result = False
+        if m.encrypted_suffix:
+            result = any(p.endswith(m.encrypted_suffix) for p in path)
+        if self._unenc_re is not None and any(self._unenc_re.search(p) for p in path):
+            result = False
+        if self._enc_re is not None:
+            result = any(self._enc_re.search(p) for p in path)
+        if self._unenc_c is not None and any(self._unenc_c.search(c) for cs in stack for c in cs):
+            result = False
+        if self._enc_c is not None:
+            result = False
+            last = len(stack) - 1
+            for i, cs in enumerate(stack):
+                for j, c in enumerate(cs):
+                    # sops does not let a matching comment line encrypt itself.
+                    if is_comment and i == last and j == len(cs) - 1:
+                        continue
+                    if self._enc_c.search(c):
+                        return True
+        return result
+
+
+def _aad(path: list[str]) -> bytes:
+    return (":".join(path) + ":").encode("utf-8", "surrogateescape")
+
+
+@dataclass
+class _Walk:
+    cipher: ValueCipher
+    selector: Selector
+    hasher: hashlib._Hash
+    stash: IvStash = field(default_factory=dict)
+    record_ivs: bool = False
+
+
+# ------------------------------------------------------------------ encryption
+
+
+def _enc_leaf(w: _Walk, value: object, path: list[str], stack: list[list[str]], comment: bool) -> object:
+    encrypt = w.selector.encrypted(path, stack, comment)
+    if comment:
+        assert isinstance(value, Comment)
+        if not encrypt or value.text == "":
+            return value
+        plain, type_ = value.text.encode("utf-8", "surrogateescape"), "comment"
+    else:
+        plain, type_ = to_sops_bytes(value)
+        if not w.selector.meta.mac_only_encrypted or encrypt:
+            w.hasher.update(plain)
+        if not encrypt:
+            return value
+        if value == "":
+            return ""
+    aad = _aad(path)
+    iv = w.stash.get((aad, type_, plain))
+    data, iv, tag = w.cipher.seal(plain, aad, iv)
+    text = str(encval.EncValue(data, iv, tag, type_))
+    return Comment(text) if comment else text
+
+
+def _enc_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> Node:
+    if isinstance(node, Mapping):
+        out = Mapping()
+        level: list[str] = []
+        inner = [*stack, level]
+        for entry in node.entries:
+            if isinstance(entry, Comment):
+                level.append(entry.text)
+                out.entries.append(_enc_leaf(w, entry, path, inner, True))  # type: ignore[arg-type]
+                continue
+            key, value = entry
+            path.append(key)
+            out.entries.append((key, _enc_node(w, value, path, inner)))
+            path.pop()
+            level.clear()
+        return out
+    if isinstance(node, list):
+        seq = Sequence()
+        level = []
+        inner = [*stack, level]
+        for item in node:
+            if isinstance(item, Comment):
+                level.append(item.text)
+                enc = _enc_leaf(w, item, path, inner, True)
+                # In a list sops stores an encrypted comment as a plain item.
+                seq.append(enc.text if isinstance(enc, Comment) and enc is not item else enc)
+                continue
+            seq.append(_enc_node(w, item, path, inner))
+            level.clear()
+        return seq
+    if node is None:
+        return None
+    return _enc_leaf(w, node, path, stack, False)  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ decryption
+
+
+def _open(w: _Walk, text: str, path: list[str]) -> tuple[object, bool]:
+    """Decrypt one ENC string; return (value, is_comment)."""
+    enc = encval.parse(text)
+    aad = _aad(path)
+    plain = w.cipher.open(enc.data, enc.iv, enc.tag, aad)
+    if w.record_ivs:
+        w.stash[(aad, enc.type, plain)] = enc.iv
+    if enc.type == "comment":
+        return Comment(plain.decode("utf-8", "surrogateescape")), True
+    try:
+        return from_sops_bytes(plain, enc.type), False
+    except ValueError:
+        raise IntegrityError("an encrypted value is malformed or was tampered with") from None
+
+
+def _dec_comment(w: _Walk, c: Comment, path: list[str], stack: list[list[str]]) -> Comment:
+    if c.text == "" or not w.selector.encrypted(path, stack, True):
+        return c
+    if not encval.looks_encrypted(c.text):
+        return c  # a comment written in plaintext (older sops, or hand-added)
+    value, is_comment = _open(w, c.text, path)
+    if is_comment:
+        assert isinstance(value, Comment)
+        return value
+    return Comment(str(value))
+
+
+def _dec_scalar(w: _Walk, value: object, path: list[str], stack: list[list[str]]) -> tuple[object, bool]:
+    if not w.selector.encrypted(path, stack, False):
+        plain, _ = to_sops_bytes(value)
+        if not w.selector.meta.mac_only_encrypted:
+            w.hasher.update(plain)
+        return value, False
+    if value == "":
+        return "", False
+    if not isinstance(value, str):
+        raise IntegrityError("a value that must be encrypted is stored in plaintext")
+    result, is_comment = _open(w, value, path)
+    if not is_comment:
+        w.hasher.update(to_sops_bytes(result)[0])
+    return result, is_comment
+
+
+def _dec_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> Node:
+    if isinstance(node, Mapping):
+        out = Mapping()
+        level: list[str] = []
+        inner = [*stack, level]
+        for entry in node.entries:
+            if isinstance(entry, Comment):
+                level.append(entry.text)
+                out.entries.append(_dec_comment(w, entry, path, inner))
+                continue
+            key, value = entry
+            path.append(key)
+            out.entries.append((key, _dec_node(w, value, path, inner)))
+            path.pop()
+            level.clear()
+        return out
+    if isinstance(node, list):
+        seq = Sequence()
+        level = []
+        inner = [*stack, level]
+        for item in node:
+            if isinstance(item, Comment):
+                level.append(item.text)
+                seq.append(_dec_comment(w, item, path, inner))
+                continue
+            if isinstance(item, Mapping | list) or item is None:
+                seq.append(_dec_node(w, item, path, inner))
+                level.clear()
+                continue
+            value, is_comment = _dec_scalar(w, item, path, inner)
+            seq.append(value)  # type: ignore[arg-type]
+            if is_comment:
+                level.append(value.text)  # type: ignore[union-attr]
+            else:
+                level.clear()
+        return seq
+    if node is None:
+        return None
+    value, _ = _dec_scalar(w, node, path, stack)
+    return value  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ public API
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A decrypted, MAC-verified file: documents, the data key and the IVs to reuse."""
+
+    documents: list[Mapping]
+    meta: Metadata
+    data_key: bytes
+    stash: IvStash
+
+    def __repr__(self) -> str:  # never show values or the key in a traceback
+        return f"Plain(<{len(self.documents)} document(s)>, recipients={list(self.meta.recipients)})"
+
+
+def compute_mac_text(hasher: hashlib._Hash) -> str:
+    return hasher.hexdigest().upper()
+
+
+def _new_hasher(meta: Metadata) -> hashlib._Hash:
+    h = hashlib.sha512()
+    if meta.mac_only_encrypted:
+        h.update(MAC_ONLY_ENCRYPTED_INIT)
+    return h
+
+
+def decrypt_documents(
+    docs: list[Mapping], meta: Metadata, data_key: bytes, *, record_ivs: bool = False
+) -> Plain:
+    """Decrypt every value, verify the MAC, and only then return the plaintext."""
+    cipher = ValueCipher(data_key)
+    w = _Walk(cipher, Selector(meta), _new_hasher(meta), record_ivs=record_ivs)
+    plain_docs = []
+    for doc in docs:
+        out = _dec_node(w, doc, [], [])
+        assert isinstance(out, Mapping)
+        plain_docs.append(out)
+    expected = compute_mac_text(w.hasher)
+    stored = meta.mac
+    if not encval.looks_encrypted(stored):
+        raise IntegrityError("the file's MAC is missing or malformed")
+    mac_enc = encval.parse(stored)
+    aad = meta.mac_aad()
+    mac_plain = cipher.open(mac_enc.data, mac_enc.iv, mac_enc.tag, aad)
+    if not hmac.compare_digest(mac_plain.upper(), expected.encode()):
+        raise IntegrityError("MAC mismatch: the file was modified without its key")
+    if record_ivs:
+        w.stash[(aad, mac_enc.type, mac_plain)] = mac_enc.iv
+    return Plain(plain_docs, meta, data_key, w.stash)
+
+
+def encrypt_documents(
+    docs: list[Mapping],
+    meta: Metadata,
+    data_key: bytes,
+    *,
+    lastmodified: str,
+    stash: IvStash | None = None,
+) -> tuple[list[Mapping], Metadata]:
+    """Encrypt plaintext documents; return encrypted documents and updated metadata.
+
+    ``stash`` (from a previous decryption) makes unchanged values keep their
+    ciphertext byte for byte; everything else gets a fresh random IV.
+    """
+    meta = replace(meta.with_defaults(), lastmodified=lastmodified)
+    cipher = ValueCipher(data_key)
+    w = _Walk(cipher, Selector(meta), _new_hasher(meta), stash=dict(stash or {}))
+    enc_docs = []
+    for doc in docs:
+        out = _enc_node(w, doc, [], [])
+        assert isinstance(out, Mapping)
+        enc_docs.append(out)
+    mac_text = compute_mac_text(w.hasher).encode()
+    aad = meta.mac_aad()
+    iv = w.stash.get((aad, "str", mac_text))
+    data, iv, tag = cipher.seal(mac_text, aad, iv)
+    meta = replace(meta, mac=str(encval.EncValue(data, iv, tag, "str")))
+    return enc_docs, meta
+
+
+def leaves(node: Node, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Every scalar leaf with its key path (list items share their list's path)."""
+    out: list[tuple[tuple[str, ...], object]] = []
+    _collect(node, path, out)
+    return out
+
+
+def _collect(node: Node, path: tuple[str, ...], out: list[tuple[tuple[str, ...], object]]) -> None:
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            _collect(v, (*path, k), out)
+    elif isinstance(node, list):
+        for i, v in enumerate(x for x in node if not isinstance(x, Comment)):
+            _collect(v, (*path, str(i)), out)
+    else:
+        out.append((path, node))
+
+
+def check_keys(doc: Mapping, name: str) -> None:
+    """Refuse documents sops cannot store (a top-level ``sops`` key)."""
+    if "sops" in doc:
+        raise BadInput(f"{name}: the document already has a top-level 'sops' key", hint="is it already encrypted?")

@@ -1,0 +1,162 @@
+"""The ``sops:`` block: reading it from a parsed document and writing it in sops's key order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from gitvault.errors import BadInput
+from gitvault.model import Mapping, Node, Sequence, Timestamp
+
+# sops 3.11 writes the block's keys in this order (its Go struct field order).
+KEY_ORDER = (
+    "shamir_threshold", "key_groups", "kms", "gcp_kms", "azure_kv", "hc_vault", "age",
+    "lastmodified", "mac", "pgp", "unencrypted_suffix", "encrypted_suffix",
+    "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex",
+    "encrypted_comment_regex", "mac_only_encrypted", "version",
+)
+SELECTION_FIELDS = (
+    "unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
+    "unencrypted_comment_regex", "encrypted_comment_regex",
+)
+DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
+# The format version gitvault writes: the sops release whose format it follows.
+FORMAT_VERSION = "3.11.0"
+
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class AgeStanza:
+    recipient: str
+    enc: str  # armored age file holding the data key
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What gitvault understands of a ``sops:`` block, plus what it must carry along."""
+
+    age: tuple[AgeStanza, ...]
+    lastmodified: str
+    mac: str
+    version: str = FORMAT_VERSION
+    unencrypted_suffix: str | None = None
+    encrypted_suffix: str | None = None
+    unencrypted_regex: str | None = None
+    encrypted_regex: str | None = None
+    unencrypted_comment_regex: str | None = None
+    encrypted_comment_regex: str | None = None
+    mac_only_encrypted: bool = False
+    shamir_threshold: int | None = None
+    key_groups: Node = None
+    # Other key types (pgp, kms, …) are kept verbatim so a rewrite never drops them.
+    foreign: dict[str, Node] = field(default_factory=dict)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(s.recipient for s in self.age)
+
+    def with_defaults(self) -> Metadata:
+        """Apply sops's reader default: no selection rule means ``_unencrypted`` suffix."""
+        if any(getattr(self, f) for f in SELECTION_FIELDS):
+            return self
+        return replace(self, unencrypted_suffix=DEFAULT_UNENCRYPTED_SUFFIX)
+
+    def mac_aad(self) -> bytes:
+        """The MAC's additional data: ``lastmodified`` re-formatted as Go's RFC 3339."""
+        m = _RFC3339.fullmatch(self.lastmodified)
+        if m is None:
+            raise BadInput("sops metadata: lastmodified is not an RFC 3339 time")
+        zone = m.group(2).upper()
+        if zone in ("+00:00", "-00:00"):
+            zone = "Z"
+        return (m.group(1) + zone).encode()
+
+
+def _str_field(block: Mapping, key: str, name: str) -> str | None:
+    value = block.get(key)
+    if value is None:
+        return None
+    if isinstance(value, Timestamp):
+        return value.text
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadInput(f"{name}: sops metadata: {key} must be a string")
+    return str(value)
+
+
+def from_block(block: Node, name: str) -> Metadata:
+    """Validate and read a parsed ``sops:`` mapping."""
+    if not isinstance(block, Mapping):
+        raise BadInput(f"{name}: sops metadata is not a mapping")
+    stanzas: list[AgeStanza] = []
+    age = block.get("age")
+    if age is not None:
+        if not isinstance(age, list):
+            raise BadInput(f"{name}: sops metadata: age must be a list")
+        for entry in age:
+            if not isinstance(entry, Mapping):
+                raise BadInput(f"{name}: sops metadata: each age entry must be a mapping")
+            recipient, enc = entry.get("recipient"), entry.get("enc")
+            if not isinstance(recipient, str) or not isinstance(enc, str):
+                raise BadInput(f"{name}: sops metadata: an age entry lacks recipient or enc")
+            stanzas.append(AgeStanza(recipient, enc))
+    lastmodified = _str_field(block, "lastmodified", name)
+    mac = _str_field(block, "mac", name)
+    if lastmodified is None or mac is None:
+        raise BadInput(f"{name}: sops metadata lacks lastmodified or mac")
+    version = _str_field(block, "version", name) or FORMAT_VERSION
+    selection = {f: _str_field(block, f, name) for f in SELECTION_FIELDS}
+    chosen = [f for f, v in selection.items() if v]
+    if len(chosen) > 1:
+        raise BadInput(f"{name}: sops metadata sets more than one of {', '.join(chosen)}")
+    mac_only = block.get("mac_only_encrypted", False)
+    if not isinstance(mac_only, bool):
+        raise BadInput(f"{name}: sops metadata: mac_only_encrypted must be true or false")
+    threshold = block.get("shamir_threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int)):
+        raise BadInput(f"{name}: sops metadata: shamir_threshold must be an integer")
+    known = {"age", "lastmodified", "mac", "version", "mac_only_encrypted", "shamir_threshold",
+             "key_groups", *SELECTION_FIELDS}
+    foreign = {k: v for k, v in block.items() if k not in known and _non_empty(v)}
+    return Metadata(
+        age=tuple(stanzas),
+        lastmodified=lastmodified,
+        mac=mac,
+        version=version,
+        mac_only_encrypted=mac_only,
+        shamir_threshold=threshold,
+        key_groups=block.get("key_groups"),
+        foreign=foreign,
+        **selection,
+    )
+
+
+def _non_empty(value: Node) -> bool:
+    return not (value is None or value == "" or (isinstance(value, list) and not value))
+
+
+def to_block(meta: Metadata) -> Mapping:
+    """The ``sops:`` mapping, keys in sops's order, empty fields left out."""
+    values: dict[str, Node] = dict(meta.foreign)
+    if meta.shamir_threshold:
+        values["shamir_threshold"] = meta.shamir_threshold
+    if meta.key_groups is not None:
+        values["key_groups"] = meta.key_groups
+    if meta.age:
+        values["age"] = Sequence(
+            Mapping([("recipient", s.recipient), ("enc", s.enc)]) for s in meta.age
+        )
+    values["lastmodified"] = meta.lastmodified
+    values["mac"] = meta.mac
+    for f in SELECTION_FIELDS:
+        v = getattr(meta, f)
+        if v:
+            values[f] = v
+    if meta.mac_only_encrypted:
+        values["mac_only_encrypted"] = True
+    values["version"] = meta.version
+    ordered = [(k, values[k]) for k in KEY_ORDER if k in values]
+    ordered += [(k, v) for k, v in values.items() if k not in KEY_ORDER]
+    return Mapping(list(ordered))

@@ -1,0 +1,48 @@
+"""The ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`` codec for one encrypted value."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from gitvault.errors import IntegrityError
+
+_ENC = re.compile(
+    r"ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),"
+    r"tag:([A-Za-z0-9+/=]+),type:([a-z]+)\]"
+)
+TYPES = frozenset({"str", "int", "float", "bool", "time", "comment", "bytes"})
+
+
+@dataclass(frozen=True, slots=True)
+class EncValue:
+    data: bytes
+    iv: bytes
+    tag: bytes
+    type: str
+
+    def __str__(self) -> str:
+        b64 = base64.b64encode
+        return (
+            f"ENC[AES256_GCM,data:{b64(self.data).decode()},iv:{b64(self.iv).decode()},"
+            f"tag:{b64(self.tag).decode()},type:{self.type}]"
+        )
+
+
+def looks_encrypted(text: str) -> bool:
+    """Cheap test used to tell encrypted values from plaintext ones."""
+    return text.startswith("ENC[AES256_GCM,")
+
+
+def parse(text: str) -> EncValue:
+    """Parse an encrypted value or raise :class:`IntegrityError` (never echoing it)."""
+    m = _ENC.fullmatch(text)
+    if m is None or m.group(4) not in TYPES:
+        raise IntegrityError("an encrypted value is malformed or was tampered with")
+    try:
+        data, iv, tag = (base64.b64decode(m.group(n), validate=True) for n in (1, 2, 3))
+    except (binascii.Error, ValueError):
+        raise IntegrityError("an encrypted value is malformed or was tampered with") from None
+    return EncValue(data, iv, tag, m.group(4))

@@ -1,0 +1,286 @@
+"""Write the gitvault model as YAML, byte for byte as sops 3.11 (go-yaml v3) does.
+
+The layout is sops's: 4-space indentation, sequences indented under their key
+with entries at dash column + 2, no line wrapping, multi-line strings as
+literal blocks, comments on their own lines, documents separated by ``---``.
+Scalar styles follow go-yaml v3's encoder and libyaml's scalar analysis, so a
+file written here and re-written by sops differs only where values changed.
+
+Pure text generation; this module does not import a YAML library.
+"""
+
+from __future__ import annotations
+
+from gitvault.model import Comment, Mapping, Node, Timestamp
+from gitvault.yamlio import scalars
+
+INDENT = 4
+
+_BREAKS = "\n\r\x85\u2028\u2029"
+_ESCAPES = {
+    "\x00": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v",
+    "\x0c": "f", "\r": "r", "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N",
+    "\xa0": "_", "\u2028": "L", "\u2029": "P",
+}
+
+
+def _printable(c: str) -> bool:
+    """libyaml's is_printable as go-yaml implements it (no astral planes)."""
+    o = ord(c)
+    return (
+        o == 0x0A
+        or 0x20 <= o <= 0x7E
+        or 0xA0 <= o <= 0xD7FF
+        or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
+    )
+
+
+def _analyze(value: str) -> tuple[bool, bool, bool]:
+    """Return (block_plain_allowed, single_quoted_allowed, block_allowed)."""
+    if not value:
+        return True, True, False
+    block_ind = value.startswith(("---", "..."))
+    line_breaks = special = tabs = False
+    leading_space = leading_break = trailing_space = trailing_break = False
+    break_space = space_break = False
+    prev_space = prev_break = False
+    preceded_ws = True
+    n = len(value)
+    for i, c in enumerate(value):
+        followed_ws = i + 1 >= n or value[i + 1] in " \t"
+        if i == 0:
+            if c in "#,[]{}&*!|>'\"%@`":
+                block_ind = True
+            elif c in "?:" and followed_ws:
+                block_ind = True
+            elif c == "-" and followed_ws:
+                block_ind = True
+        elif c == ":" and followed_ws:
+            block_ind = True
+        elif c == "#" and preceded_ws:
+            block_ind = True
+        if c == "\t":
+            tabs = True
+        elif not _printable(c):
+            special = True
+        if c == " ":
+            if i == 0:
+                leading_space = True
+            if i == n - 1:
+                trailing_space = True
+            if prev_break:
+                break_space = True
+            prev_space, prev_break = True, False
+        elif c in _BREAKS:
+            line_breaks = True
+            if i == 0:
+                leading_break = True
+            if i == n - 1:
+                trailing_break = True
+            if prev_space:
+                space_break = True
+            prev_space, prev_break = False, True
+        else:
+            prev_space = prev_break = False
+        preceded_ws = c in " \t" or c in _BREAKS
+    plain = single = block = True
+    if leading_space or leading_break or trailing_space or trailing_break:
+        plain = False
+    if trailing_space:
+        block = False
+    if break_space:
+        plain = single = False
+    if space_break or tabs or special:
+        plain = single = False
+    if space_break or special:
+        block = False
+    if line_breaks or block_ind:
+        plain = False
+    return plain, single, block
+
+
+def _double_quoted(value: str) -> str:
+    out = ['"']
+    for c in value:
+        if c in _ESCAPES and (c in '"\\' or not _printable(c) or c in _BREAKS or c == "\ufeff"):
+            out.append("\\" + _ESCAPES[c])
+        elif not _printable(c) or c == "\ufeff" or c in _BREAKS:
+            o = ord(c)
+            if o <= 0xFF:
+                out.append(f"\\x{o:02X}")
+            elif o <= 0xFFFF:
+                out.append(f"\\u{o:04X}")
+            else:
+                out.append(f"\\U{o:08X}")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def _literal(value: str, indent: int) -> str:
+    """A ``|`` block: header plus indented lines; the caller's line ends after it."""
+    header = "|"
+    if value[0] in " " + _BREAKS:
+        header += str(INDENT)
+    if value[-1] not in _BREAKS:
+        header += "-"
+    elif len(value) == 1 or value[-2] in _BREAKS:
+        header += "+"
+    body = value[:-1] if value[-1] == "\n" else value
+    pad = " " * indent
+    lines = [pad + line if line else "" for line in body.split("\n")]
+    return header + "\n" + "\n".join(lines)
+
+
+def format_string(value: str, block_indent: int, key: bool = False) -> str:
+    """Choose plain, single-quoted, double-quoted or literal style as go-yaml does."""
+    if "\n" in value and not key:
+        plain, single, block = _analyze(value)
+        if block and not any(c in value for c in "\r\x85\u2028\u2029"):
+            return _literal(value, block_indent)
+        return _double_quoted(value)
+    if scalars.is_plain_safe(value):
+        plain, single, _ = _analyze(value)
+        if any(c in value for c in _BREAKS):
+            return _double_quoted(value)
+        if plain:
+            return value
+        if single:
+            return "'" + value.replace("'", "''") + "'"
+    return _double_quoted(value)
+
+
+def format_scalar(value: object, block_indent: int) -> str:
+    """The YAML text of one scalar value."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return scalars.format_float_g(value)
+    if isinstance(value, Timestamp):
+        return value.text
+    if isinstance(value, str):
+        return format_string(value, block_indent)
+    raise TypeError(f"cannot write a value of type {type(value).__name__}")
+
+
+def _key(key: str) -> str:
+    if key == "<<":
+        return "!!merge <<"
+    return format_string(key, 0, key=True)
+
+
+def _next_indent(indent: int) -> int:
+    """go-yaml's rule: nested blocks align to the next multiple of the indent."""
+    return INDENT * ((indent + INDENT) // INDENT)
+
+
+def _is_empty_collection(node: Node) -> bool:
+    if isinstance(node, Mapping):
+        return len(node) == 0
+    if isinstance(node, list):
+        return not any(not isinstance(v, Comment) for v in node)
+    return False
+
+
+def _inline_scalar(node: Node, block_indent: int) -> str | None:
+    """Text that follows ``key:`` / ``-`` on the same line, or None for a block."""
+    if isinstance(node, Mapping):
+        return "{}" if len(node) == 0 else None
+    if isinstance(node, list):
+        return "[]" if _is_empty_collection(node) else None
+    return format_scalar(node, block_indent)
+
+
+def _emit_mapping(node: Mapping, indent: int, out: list[str], first_prefix: str | None = None) -> None:
+    """Entries at ``indent``; ``first_prefix`` is the ``- `` line start of a list item."""
+    pad = " " * indent
+    prefix = first_prefix
+    for entry in node.entries:
+        if isinstance(entry, Comment):
+            out.append(f"{pad}#{entry.text}\n")
+            continue
+        key, value = entry
+        start = prefix if prefix is not None else pad
+        prefix = None
+        _emit_entry(start + _key(key) + ":", value, indent, out)
+
+
+def _emit_entry(head: str, value: Node, indent: int, out: list[str]) -> None:
+    """Write ``head`` (``key:`` or ``-``) followed by ``value`` nested under ``indent``."""
+    inline = _inline_scalar(value, _next_indent(indent))
+    if inline is not None:
+        out.append(f"{head} {inline}\n")
+        return
+    out.append(head + "\n")
+    if isinstance(value, Mapping):
+        _emit_mapping(value, _next_indent(indent), out)
+    else:
+        assert isinstance(value, list)
+        _emit_sequence(value, _next_indent(indent), out)
+
+
+def _emit_sequence(node: list[Node | Comment], indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    for item in node:
+        if isinstance(item, Comment):
+            out.append(f"{pad}#{item.text}\n")
+            continue
+        _emit_item(item, indent, pad + "- ", out)
+
+
+def _emit_item(item: Node, indent: int, prefix: str, out: list[str]) -> None:
+    """One sequence item whose ``- `` starts ``prefix``; content sits at dash + 2."""
+    inner = indent + 2
+    inline = _inline_scalar(item, inner)
+    if inline is not None:
+        out.append(prefix + inline + "\n")
+    elif isinstance(item, Mapping):
+        _emit_mapping(item, inner, out, first_prefix=prefix)
+    else:
+        assert isinstance(item, list)
+        items = list(item)
+        first = True
+        for sub in items:
+            if isinstance(sub, Comment):
+                out.append(" " * inner + f"#{sub.text}\n")
+                continue
+            _emit_item(sub, inner, (prefix + "- ") if first else " " * inner + "- ", out)
+            first = False
+
+
+def emit_documents(docs: list[Mapping]) -> str:
+    """The whole file: each document's mapping, ``---`` between documents."""
+    out: list[str] = []
+    for n, doc in enumerate(docs):
+        if n:
+            out.append("---\n")
+        if len(doc) == 0 and not doc.entries:
+            out.append("{}\n")
+            continue
+        _emit_mapping(doc, 0, out)
+    return "".join(out)
+
+
+def dump_plain(data: object) -> str:
+    """Plain Python data (dicts, lists, scalars) as YAML in sops's layout."""
+    from gitvault.model import from_python
+
+    node = from_python(data)
+    if isinstance(node, Mapping):
+        return emit_documents([node])
+    out: list[str] = []
+    if isinstance(node, list):
+        if node:
+            _emit_sequence(node, 0, out)
+        else:
+            out.append("[]\n")
+    else:
+        out.append(format_scalar(node, INDENT) + "\n")
+    return "".join(out)
