@@ -1,0 +1,224 @@
+"""``encrypt``, ``decrypt``, ``edit``, ``set`` and ``unset``: one vault file at a time."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gitvault.cli.common import identity_option, load_ids, say, write_stdout
+from gitvault.errors import BadInput, UsageError
+
+PATH = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.command()
+@click.argument("path", type=PATH)
+@click.option("-o", "--output", type=PATH, default=None, help="Write the vault file here.")
+@click.option("--in-place", is_flag=True, help="Replace PATH with its encrypted form.")
+def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
+    """Encrypt a plaintext YAML file to the recipients its policy rule names.
+
+    The rule is chosen by the destination path (OUTPUT, or PATH itself).
+
+    \b
+    Example:
+      gitvault encrypt secrets/dev/app.yaml --in-place
+      gitvault encrypt plain.yaml -o secrets/dev/app.yaml
+    """
+    from gitvault import fsutil, vault
+
+    if output is not None and in_place:
+        raise UsageError("use either -o/--output or --in-place, not both")
+    data = fsutil.read_input(path)
+    dest = output or path
+    loc = vault.locate(dest)
+    pol = vault.load_policy_for(loc)
+    rule = vault.rule_for(pol, loc)
+    encrypted = vault.encrypt_plaintext(data, str(path), pol, rule)
+    if in_place or output is not None:
+        fsutil.atomic_write(dest, encrypted)
+        names = ", ".join(pol.reader_names(rule))
+        say(f"encrypted {dest} for {names}")
+    else:
+        write_stdout(encrypted.decode("utf-8", "surrogateescape"))
+
+
+@click.command()
+@click.argument("path", type=PATH)
+@click.option("--rev", default=None, help="Read the file as of this git revision (tag, branch, HEAD~3).")
+@click.option("--extract", "extract_key", default=None, help='Print one value: db.password or ["db"]["password"].')
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json", "dotenv", "env"]),
+    default="yaml",
+    show_default=True,
+    help="Output format for the whole file.",
+)
+@click.option("-o", "--output", type=PATH, default=None, help="Write plaintext to this file (mode 0600).")
+@identity_option
+def decrypt(
+    path: Path, rev: str | None, extract_key: str | None, fmt: str, output: Path | None, identity: Path | None
+) -> None:
+    """Verify and decrypt a vault file (MAC checked before anything is printed).
+
+    \b
+    Example:
+      gitvault decrypt secrets/prod/db.yaml
+      gitvault decrypt secrets/prod/db.yaml --extract db.password
+      gitvault decrypt secrets/prod/db.yaml --format json -o /dev/shm/db.json
+      gitvault decrypt secrets/prod/db.yaml --rev HEAD~1
+    """
+    from gitvault import fsutil, vault
+
+    data = None
+    if rev is not None:
+        from gitvault.git.repo import Repository
+
+        repo = Repository.discover(path.absolute().parent)
+        data = repo.read_file(rev, repo.relpath(path))
+    vf = vault.read_vault(path, data)
+    plain = vault.decrypt(vf, load_ids(identity))
+    text = vault.extract(plain, extract_key) if extract_key else vault.render(plain, fmt)
+    if output is not None:
+        fsutil.atomic_write(output, text.encode("utf-8", "surrogateescape"), mode=0o600)
+        say(f"wrote plaintext to {output}")
+    else:
+        write_stdout(text)
+
+
+@click.command()
+@click.argument("path", type=PATH)
+@identity_option
+def edit(path: Path, identity: Path | None) -> None:
+    """Edit a vault file in $VISUAL/$EDITOR; create it when PATH does not exist.
+
+    The plaintext lives in a private 0700 directory (tmpfs when available) and
+    is removed on exit. Invalid YAML or a schema violation reopens the editor
+    with the error on top; quit without saving to abort. Only values you
+    change get new ciphertext.
+
+    \b
+    Example:
+      EDITOR=nano gitvault edit secrets/dev/app.yaml
+    """
+    from gitvault import edit as editflow
+    from gitvault import fsutil, vault
+    from gitvault.sops import file as sopsfile
+    from gitvault.yamlio import emit_documents, load_documents
+
+    loc = vault.locate(path)
+    exists = path.exists()
+    pol = vault.load_policy_for(loc) if (loc.root is not None) else None
+    rule = vault.rule_for(pol, loc) if pol is not None else None
+    plain = None
+    if exists:
+        vf = vault.read_vault(path)
+        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+        initial = emit_documents(plain.documents)
+    else:
+        if pol is None or rule is None:
+            raise BadInput(f"{path}: no such file, and no policy rule to create it under")
+        initial = editflow.NEW_FILE_TEMPLATE
+
+    def validate(text: str) -> list:  # type: ignore[type-arg]
+        docs = load_documents(text, str(path))
+        if not docs or all(len(d) == 0 for d in docs):
+            raise BadInput("the file has no keys; sops cannot store an empty document")
+        if pol is not None and rule is not None:
+            vault.validate_schema(docs, pol, rule, str(path))
+        return docs
+
+    result = editflow.edit_text(initial, validate)
+    if result is None:
+        say(f"{path}: file has not changed")
+        return
+    _, docs = result
+    if plain is not None:
+        data = sopsfile.reencrypt(docs, plain)
+    else:
+        assert pol is not None and rule is not None
+        data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
+    fsutil.atomic_write(path, data)
+    say(f"{'updated' if exists else 'created'} {path}")
+
+
+@click.command(name="set")
+@click.argument("path", type=PATH)
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from standard input.")
+@click.option("--generate", "generator", default=None, metavar="SPEC", help="Generate the value, e.g. password:32, hex:32.")
+@click.option(
+    "--type",
+    "type_",
+    type=click.Choice(["str", "int", "float", "bool", "json"]),
+    default="str",
+    show_default=True,
+    help="How to read VALUE.",
+)
+@identity_option
+def set_(
+    path: Path, key: str, value: str | None, from_stdin: bool, generator: str | None, type_: str, identity: Path | None
+) -> None:
+    """Set one value without an editor; other values keep their ciphertext.
+
+    A VALUE on the command line can end up in shell history and process
+    listings: prefer --stdin or --generate for real secrets.
+
+    \b
+    Example:
+      printf %s "$TOKEN" | gitvault set secrets/prod/app.yaml api.token --stdin
+      gitvault set secrets/prod/app.yaml db.password --generate password:32
+      gitvault set secrets/dev/app.yaml replicas 3 --type int
+    """
+    from gitvault import fsutil, vault
+
+    sources = sum(1 for s in (value is not None, from_stdin, generator is not None) if s)
+    if sources != 1:
+        raise UsageError("give exactly one of VALUE, --stdin or --generate")
+    if from_stdin:
+        raw = sys.stdin.read()
+        if raw.endswith("\n"):
+            raw = raw[:-1]
+            if raw.endswith("\r"):
+                raw = raw[:-1]
+        new_value = vault.parse_value(raw, type_)
+    elif generator is not None:
+        from gitvault.rotate.generators import parse_generator
+
+        new_value = parse_generator(generator).generate()
+    else:
+        assert value is not None
+        new_value = vault.parse_value(value, type_)
+    vf = vault.read_vault(path)
+    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+    change = vault.set_key(vf, plain, key, new_value)
+    if change.data is None:
+        say(f"{path}: {change.key} already has that value; nothing written")
+        return
+    fsutil.atomic_write(path, change.data)
+    say(f"{path}: {change.key} {change.action}")
+
+
+@click.command()
+@click.argument("path", type=PATH)
+@click.argument("key")
+@identity_option
+def unset(path: Path, key: str, identity: Path | None) -> None:
+    """Remove one key from a vault file.
+
+    \b
+    Example:
+      gitvault unset secrets/dev/app.yaml legacy.token
+    """
+    from gitvault import fsutil, vault
+
+    vf = vault.read_vault(path)
+    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+    change = vault.unset_key(vf, plain, key)
+    assert change.data is not None
+    fsutil.atomic_write(path, change.data)
+    say(f"{path}: {change.key} removed")

@@ -1,0 +1,69 @@
+"""``gitvault init``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from pathlib import Path
+
+import click
+
+from gitvault.cli.common import emit_json, identity_option, json_option, say
+
+
+def _default_name() -> str:
+    try:
+        out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, check=False)
+        if out.stdout.strip():
+            return out.stdout.strip().split()[0]
+    except OSError:
+        pass
+    return os.environ.get("USER") or getpass.getuser()
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--name", default=None, help="Your recipient name in the policy (default: from git config).")
+@click.option("--recipient", default=None, help="Public key to name (default: your first identity's).")
+@click.option("--no-hooks", is_flag=True, help="Do not install the pre-commit hook.")
+@identity_option
+@json_option
+def init(
+    directory: Path, name: str | None, recipient: str | None, no_hooks: bool, identity: Path | None, as_json: bool
+) -> None:
+    """Set up a repository: policy, .gitattributes, pre-commit hook.
+
+    Writes .gitvault.yaml (if absent) naming you as the first recipient, adds
+    the .gitattributes lines for the diff and merge drivers, and installs the
+    pre-commit hook unless --no-hooks. Safe to run again.
+
+    \b
+    Example:
+      gitvault keygen && gitvault init
+      gitvault init --name alice --recipient age1... --no-hooks
+    """
+    from gitvault.identities import load_identities
+    from gitvault.init import init as core
+
+    if recipient is None:
+        ids = load_identities(identity)
+        recipient = ids.items[0].recipient if ids.items else None
+    result = core(directory, name=name or _default_name(), recipient=recipient, install_hooks=not no_hooks)
+    if as_json:
+        emit_json({
+            "schema": "gitvault.init/v1",
+            "root": str(result.root),
+            "created_policy": result.created_policy,
+            "attributes_added": result.attributes_added,
+            "hooks": result.hooks,
+        })
+        return
+    if result.created_policy:
+        say(f"wrote {directory / '.gitvault.yaml'}")
+    else:
+        say("kept the existing .gitvault.yaml")
+    if result.attributes_added:
+        say(f"added {len(result.attributes_added)} line(s) to .gitattributes")
+    for h in result.hooks:
+        say(f"hook: {h}")

@@ -1,0 +1,124 @@
+"""File-system helpers with the safety properties DESIGN §11 asks for.
+
+- :func:`atomic_write`: temp file in the same directory, fsync, rename, fsync
+  the directory; a crash leaves the old file or the new one, never a torn one.
+- :func:`private_dir`: a 0700 directory for plaintext, on tmpfs when there is
+  one, never inside the work tree or the system temp directory, removed on
+  every exit path; leftovers of killed runs are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitvault.errors import BadInput
+
+_PREFIX = "gitvault-"
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping its permissions if it exists."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o644
+    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def _private_base() -> Path:
+    """Where plaintext may live briefly: tmpfs first, then the user's runtime/cache dir."""
+    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return Path(candidate)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitvault" / "private"
+    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(cache, 0o700)
+    return cache
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(base: Path) -> None:
+    """Remove private dirs left behind by runs of ours that were killed."""
+    uid = os.getuid()
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            if not entry.name.startswith(_PREFIX):
+                continue
+            try:
+                pid = int(entry.name.split("-")[1])
+                if entry.stat().st_uid != uid or _pid_alive(pid):
+                    continue
+            except (ValueError, IndexError, OSError):
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_dir() -> Iterator[Path]:
+    """A fresh 0700 directory for plaintext files, removed however the block exits."""
+    base = _private_base()
+    clean_stale(base)
+    path = base / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+    path.mkdir(mode=0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create a 0600 file for plaintext (refusing to follow or reuse anything)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def read_input(path: Path) -> bytes:
+    """Read a user-named input file with one-line errors for the usual mistakes."""
+    try:
+        if path.is_dir():
+            raise BadInput(f"{path}: is a directory")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except PermissionError:
+        raise BadInput(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None

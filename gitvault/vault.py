@@ -1,0 +1,237 @@
+"""Operations on vault files in a work tree: locate, read, decrypt, encrypt, set, unset.
+
+Every function returns data (or bytes to write) and raises a
+:class:`~gitvault.errors.GitvaultError`; none prints. Writes go through
+:func:`gitvault.fsutil.atomic_write`. Plaintext is never written anywhere by
+this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitvault import fsutil, keypath
+from gitvault.errors import BadInput
+from gitvault.model import Mapping, Node, to_python
+from gitvault.sops import file as sopsfile
+from gitvault.sops.document import Plain, check_keys
+
+if TYPE_CHECKING:
+    from gitvault.identities import Identities
+    from gitvault.policy import Policy, Rule
+
+
+@dataclass(frozen=True)
+class Location:
+    """A path and where it sits relative to the vault root (the policy's directory)."""
+
+    path: Path
+    root: Path | None
+    relpath: str | None
+
+
+def locate(path: Path, root: Path | None = None) -> Location:
+    """Find the vault root for ``path`` and its path relative to it.
+
+    Raises :class:`BadInput` when ``path`` is outside an explicitly given root.
+    """
+    from gitvault.policy import find_root
+
+    absolute = path.absolute()
+    if root is None:
+        root = find_root(absolute.parent if not absolute.is_dir() else absolute)
+    if root is None:
+        return Location(path, None, None)
+    try:
+        rel = absolute.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise BadInput(f"{path}: outside the vault repository {root}") from None
+    return Location(path, root, rel)
+
+
+def load_policy_for(loc: Location) -> Policy:
+    from gitvault import policy
+
+    if loc.root is None:
+        raise BadInput(f"{loc.path}: no .gitvault.yaml here or in any parent directory", hint="run `gitvault init`")
+    return policy.load(loc.root)
+
+
+def rule_for(pol: Policy, loc: Location) -> Rule:
+    assert loc.relpath is not None
+    rule = pol.rule_for(loc.relpath)
+    if rule is None:
+        raise BadInput(
+            f"{loc.relpath}: no rule in {pol.path.name} covers this path",
+            hint="add a rule with a matching `path:` glob",
+        )
+    return rule
+
+
+def read_vault(path: Path, data: bytes | None = None) -> sopsfile.VaultFile:
+    """Parse a vault file from disk (or given bytes) without decrypting it."""
+    if data is None:
+        data = fsutil.read_input(path)
+    return sopsfile.parse_vault(data, str(path))
+
+
+def decrypt(vault: sopsfile.VaultFile, ids: Identities, *, record_ivs: bool = False) -> Plain:
+    """Unwrap with the user's identities, decrypt, verify the MAC."""
+    return sopsfile.open_file(vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs)
+
+
+# ----------------------------------------------------------------- rendering
+
+
+def render(plain: Plain, fmt: str) -> str:
+    """Decrypted documents as ``yaml`` (sops layout), ``json``, ``dotenv`` or ``env``."""
+    from gitvault.yamlio import emit_documents
+
+    if fmt == "yaml":
+        return emit_documents(plain.documents)
+    data = [to_python(d) for d in plain.documents]
+    if fmt == "json":
+        payload = data[0] if len(data) == 1 else data
+        return json.dumps(payload, indent=4, ensure_ascii=False) + "\n"
+    if fmt in ("dotenv", "env"):
+        from gitvault.export.base import RenderOptions, get_format
+        from gitvault.export.model import Source, collect
+
+        variables = collect([Source(label="decrypt", documents=data)])
+        return get_format(fmt).render(variables, RenderOptions())
+    raise BadInput(f"unknown format {fmt!r}")
+
+
+def extract(plain: Plain, path: str) -> str:
+    """One value (or subtree) for ``--extract``: strings raw, the rest as YAML."""
+    from gitvault.yamlio import emit_documents, format_scalar
+
+    parts = keypath.parse(path)
+    node = keypath.get(plain.documents[0], parts)
+    if isinstance(node, str):
+        return node
+    if isinstance(node, Mapping):
+        return emit_documents([node])
+    if isinstance(node, list):
+        return emit_documents([Mapping([("value", node)])]).split("\n", 1)[1]
+    return format_scalar(node, 4)
+
+
+# ----------------------------------------------------------------- writing
+
+
+def selection_for(rule: Rule) -> dict[str, object]:
+    return dict(rule.selection)
+
+
+def encrypt_plaintext(data: bytes, name: str, pol: Policy, rule: Rule) -> bytes:
+    """Encrypt plaintext YAML bytes to the rule's recipients."""
+    from gitvault.yamlio import load_documents
+
+    text = sopsfile.decode_utf8(data, name)
+    docs = load_documents(text, name)
+    if not docs:
+        raise BadInput(f"{name}: empty document; sops cannot store an empty file")
+    for d in docs:
+        check_keys(d, name)
+    validate_schema(docs, pol, rule, name)
+    return sopsfile.encrypt_new(docs, pol.reader_keys(rule), **selection_for(rule))
+
+
+def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> None:
+    """Check decrypted documents against the rule's JSON Schema; BadInput on violation."""
+    if not rule.schema:
+        return
+    import jsonschema
+
+    schema_path = pol.root / rule.schema
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{pol.path.name}: rules[{rule.index}].schema: {rule.schema} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{rule.schema}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    validator_cls = jsonschema.validators.validator_for(schema)
+    try:
+        validator_cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise BadInput(f"{rule.schema}: not a valid JSON Schema ({exc.message[:100]})") from None
+    validator = validator_cls(schema)
+    for d in docs:
+        errors = sorted(validator.iter_errors(to_python(d)), key=lambda e: list(e.absolute_path))
+        if errors:
+            err = errors[0]
+            where = keypath.display([p for p in err.absolute_path]) or "(document)"
+            # The schema's message can quote the offending value: report only
+            # which rule failed, never the value.
+            raise BadInput(f"{name}: schema {rule.schema}: {where}: fails '{err.validator}' check")
+
+
+def parse_value(raw: str, type_: str) -> Node:
+    """Turn a command-line value into a typed scalar."""
+    if type_ == "str":
+        return raw
+    try:
+        if type_ == "int":
+            return int(raw, 10)
+        if type_ == "float":
+            return float(raw)
+        if type_ == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("true", "false"):
+                return lowered == "true"
+            raise ValueError
+        if type_ == "json":
+            from gitvault.model import from_python
+
+            return from_python(json.loads(raw))
+    except (ValueError, TypeError):
+        raise BadInput(f"the value is not a valid {type_}") from None
+    raise BadInput(f"unknown value type {type_!r}")
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of a set/unset: what happened, and the new file bytes (None if no-op)."""
+
+    key: str
+    action: str  # "added", "changed", "unchanged", "removed"
+    data: bytes | None
+
+
+def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> Change:
+    """Set one value; unchanged values (and this one, if equal) keep their ciphertext."""
+    parts = keypath.parse(key)
+    docs = _clone(plain.documents)
+    try:
+        old: Node | object = keypath.get(docs[0], parts)
+    except BadInput:
+        old = _MISSING
+    if old is not _MISSING and _same(old, value):
+        return Change(keypath.display(parts), "unchanged", None)
+    new = keypath.set_value(docs[0], parts, value)
+    data = sopsfile.reencrypt(docs, plain)
+    return Change(keypath.display(parts), "added" if new else "changed", data)
+
+
+def unset_key(vault: sopsfile.VaultFile, plain: Plain, key: str) -> Change:
+    parts = keypath.parse(key)
+    docs = _clone(plain.documents)
+    keypath.unset(docs[0], parts)
+    return Change(keypath.display(parts), "removed", sopsfile.reencrypt(docs, plain))
+
+
+_MISSING = object()
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _clone(docs: list[Mapping]) -> list[Mapping]:
+    import copy
+
+    return copy.deepcopy(docs)
