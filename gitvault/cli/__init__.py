@@ -32,6 +32,11 @@ COMMANDS: dict[str, str] = {
     "set": "gitvault.cli.files:set_",
     "unset": "gitvault.cli.files:unset",
     "verify": "gitvault.cli.verify:verify",
+    "scan": "gitvault.cli.scan:scan",
+    "hooks": "gitvault.cli.hooks:hooks",
+    "hook": "gitvault.cli.hooks:hook",
+    "export": "gitvault.cli.export:export",
+    "exec": "gitvault.cli.export:exec_",
 }
 
 
@@ -94,7 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("GITVAULT_DEBUG") == "1" or "--debug" in (argv or sys.argv[1:])
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli.main(args=argv, prog_name="gitvault", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="gitvault", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
+            # click returns ctx.exit(n)'s code instead of raising when not standalone
+            sys.exit(rv)
     except GitvaultError as err:
         if debug:
             raise

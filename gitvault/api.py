@@ -1,0 +1,196 @@
+"""The stable programmatic surface of gitvault.
+
+Other programs (and gitvault's own higher layers: export, hooks, scanning,
+history) use these functions; everything else in the package may change.
+Functions return plain data and raise :class:`gitvault.errors.GitvaultError`
+subclasses; none prints, none writes plaintext anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitvault.errors import BadInput, CheckFailed, GitvaultError, IntegrityError
+
+if TYPE_CHECKING:
+    from gitvault.identities import Identities
+    from gitvault.policy import Policy
+
+__all__ = [
+    "Decrypted",
+    "decrypt_bytes",
+    "decrypt_file",
+    "flatten",
+    "known_values",
+    "load_identities",
+    "load_policy",
+    "vault_problems",
+    "verify_for_export",
+]
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    """A verified, decrypted vault file as plain Python data (timestamps as text)."""
+
+    file: str
+    documents: list[Any]
+    recipients: tuple[str, ...]
+    recipient: str | None  # the policy name of the identity that opened it, when known
+
+    def __repr__(self) -> str:  # never show values
+        return f"Decrypted({self.file!r}, <{len(self.documents)} document(s)>)"
+
+
+def load_identities(explicit: Path | None = None) -> Identities:
+    """Every identity found in DESIGN §4's order (only ``explicit`` when given)."""
+    from gitvault.identities import load_identities as _load
+
+    return _load(explicit)
+
+
+def load_policy(root: Path) -> Policy:
+    """The validated policy at ``root/.gitvault.yaml``."""
+    from gitvault import policy
+
+    return policy.load(root)
+
+
+def _names(path: Path) -> Any:
+    """The policy of the repository holding ``path``, if there is one (for friendly names)."""
+    from gitvault import policy
+
+    root = policy.find_root(path.absolute().parent)
+    if root is None:
+        return None
+    try:
+        return policy.load(root)
+    except GitvaultError:
+        return None
+
+
+def decrypt_bytes(data: bytes, name: str, identities: Identities, pol: Policy | None = None) -> Decrypted:
+    """Parse, unwrap, decrypt and MAC-verify a vault file's bytes."""
+    from gitvault.crypto.envelope import unwrap
+    from gitvault.errors import AccessDenied
+    from gitvault.model import to_python
+    from gitvault.sops import file as sopsfile
+
+    vault = sopsfile.parse_vault(data, name)
+    try:
+        plain = sopsfile.open_file(vault, identities.keys, identities.describe_tried())
+    except AccessDenied as err:
+        if pol is not None:
+            readers = ", ".join(pol.name_of(r) or r[:16] + "…" for r in vault.recipients)
+            raise AccessDenied(f"{name}: none of your identities can decrypt this file (readable by: {readers})",
+                               hint=err.hint) from None
+        raise
+    except IntegrityError as err:
+        if name in err.message:
+            raise
+        raise IntegrityError(f"{name}: {err.message}") from None
+    who = None
+    if pol is not None:
+        for ident in identities.items:
+            stanza = next((s for s in vault.meta.age if s.recipient == ident.recipient), None)
+            if stanza is not None and unwrap(stanza.enc, [ident.key]) is not None:
+                who = pol.name_of(ident.recipient)
+                break
+    return Decrypted(name, [to_python(d) for d in plain.documents], vault.recipients, who)
+
+
+def decrypt_file(path: Path, identities: Identities) -> Decrypted:
+    """Read and decrypt one vault file (MAC verified before anything is returned)."""
+    from gitvault.fsutil import read_input
+
+    return decrypt_bytes(read_input(path), str(path), identities, _names(path))
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Plain data -> {dotted key path: scalar}; list items as ``name[0]``."""
+    from gitvault.keypath import display
+
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, parts: list[str | int]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, [*parts, str(k)])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, [*parts, i])
+        else:
+            out[display(parts)] = node
+
+    walk(tree, [prefix] if prefix else [])
+    return out
+
+
+def vault_problems(root: Path, relpath: str, data: bytes) -> list[str]:
+    """Why ``data`` may not be committed at ``relpath`` (empty when fine or not a vault path).
+
+    Checks without decrypting: a path a rule covers must hold a valid vault file
+    encrypted to exactly the rule's recipients.
+    """
+    from gitvault import policy
+    from gitvault.verify import check_file
+
+    try:
+        pol = policy.load(root)
+    except BadInput as err:
+        return [err.message] if relpath == policy.POLICY_FILE else []
+    if pol.rule_for(relpath) is None:
+        return []
+    report = check_file(pol, relpath, data, None, check_schema=False)
+    return list(report.problems)
+
+
+def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
+    """(``file:key.path``, value) for every string value the user's identities can read.
+
+    For the leak scanner only: the values stay in memory. Files that cannot be
+    opened are skipped silently (other people's environments).
+    """
+    from gitvault import policy
+    from gitvault.identities import load_identities as _load
+    from gitvault.verify import covered_files
+
+    try:
+        pol = policy.load(root)
+        ids = _load()
+    except GitvaultError:
+        return []
+    if not ids.items:
+        return []
+    out: list[tuple[str, str]] = []
+    for rel in covered_files(pol):
+        try:
+            dec = decrypt_bytes((root / rel).read_bytes(), rel, ids, None)
+        except (GitvaultError, OSError):
+            continue
+        for doc in dec.documents:
+            for key, value in flatten(doc).items():
+                if isinstance(value, str) and len(value) >= min_length:
+                    out.append((f"{rel}:{key}", value))
+    return out
+
+
+def verify_for_export(root: Path, relpaths: list[str], identities: Identities) -> None:
+    """Refuse deploy-time reads of files that fail the policy checks (recipients, schema).
+
+    Raises :class:`CheckFailed` naming the first failing file; the MAC is
+    checked again by the decryption that follows.
+    """
+    from gitvault import policy
+    from gitvault.verify import check_file
+
+    if not (root / policy.POLICY_FILE).is_file():
+        return
+    pol = policy.load(root)
+    for rel in relpaths:
+        data = (root / rel).read_bytes()
+        report = check_file(pol, rel, data, identities)
+        if report.problems:
+            raise CheckFailed(f"{rel}: {report.problems[0]}", hint="run `gitvault verify` for details")
