@@ -1,0 +1,59 @@
+"""Module boundaries: only gitvault/git imports pygit2, only gitvault/yamlio imports PyYAML,
+only gitvault/cli imports click; the decrypt path does not import pygit2, jsonschema or click's
+heavier neighbours beyond what it needs."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import gitvault
+
+PACKAGE = Path(gitvault.__file__).parent
+RULES = {"pygit2": "git", "yaml": "yamlio", "click": "cli"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_owners_import_restricted_libraries() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        for lib, owner in RULES.items():
+            if lib in _imports(path) and rel.parts[0] != owner:
+                offenders.append(f"{rel} imports {lib}")
+    assert offenders == []
+
+
+def test_decrypt_imports_stay_lean(tmp_path: Path) -> None:
+    """A real decrypt must not load pygit2, jsonschema or the scanner."""
+    import pyrage
+
+    from gitvault.sops.file import encrypt_new
+    from gitvault.yamlio import load_documents
+
+    ident = pyrage.x25519.Identity.generate()
+    f = tmp_path / "s.yaml"
+    f.write_bytes(encrypt_new(load_documents("a: 1\n"), [str(ident.to_public())]))
+    code = (
+        "import sys\n"
+        "from gitvault.cli import main\n"
+        f"try:\n    main(['decrypt', {str(f)!r}])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "bad = [m for m in ('pygit2', 'jsonschema', 'hyperscan') if m in sys.modules]\n"
+        "sys.stderr.write('LOADED:' + ','.join(bad))\n"
+    )
+    env = {"GITVAULT_AGE_KEY": str(ident), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout == "a: 1\n"
+    assert out.stderr.endswith("LOADED:")
