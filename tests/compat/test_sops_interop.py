@@ -52,7 +52,13 @@ def scalar(draw: st.DrawFn) -> str:
     if kind <= 1:
         return draw(st.sampled_from(PLAIN_EDGE))
     if kind == 2:
-        return json.dumps(draw(st.text(SAFE_CHARS | st.sampled_from("\n\t "), max_size=30)), ensure_ascii=False)
+        text = draw(st.text(SAFE_CHARS | st.sampled_from("\n\t "), max_size=30))
+        if "\n" in text:
+            # sops 3.11 prints null for a multi-line string with a tab in it (its
+            # YAML node round trip fails silently); gitvault writes it correctly,
+            # so such strings would only test sops's bug.
+            text = text.replace("\t", " ")
+        return json.dumps(text, ensure_ascii=False)
     if kind == 3:
         return str(draw(st.integers(-(2**63), 2**63 - 1)))
     if kind == 4:

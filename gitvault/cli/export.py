@@ -1,0 +1,419 @@
+"""``gitvault export`` and ``gitvault exec``: deploy-time decryption for CI.
+
+Both commands read many files and directories in one process and follow one
+order, so that a failure anywhere means *no output at all*:
+
+1. find the files (directories: every vault file under them), load identities;
+2. verify and decrypt every file (MAC always; recipients and schema when the
+   core offers a policy check) — any error stops here, before output;
+3. name the variables (collisions are errors) and render the whole output;
+4. append the read-audit lines (a failing audit log stops the deploy);
+5. under GitHub Actions, print every ``::add-mask::`` line to stdout;
+6. only then write the output, or start the child.
+
+This module must never print a value except as the requested output on stdout
+or ``-o FILE``; stderr only ever gets ``gitvault: error: …`` lines naming files
+and keys.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitvault.errors import BadInput, GitvaultError, UsageError
+
+FORMAT_NAMES = ("env", "dotenv", "json", "yaml", "k8s", "github-env")
+VAULT_SUFFIXES = (".yaml", ".yml")
+POLICY_FILE = ".gitvault.yaml"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything read from the vault for one command, before any output."""
+
+    variables: list[Any]
+    events: list[Any]
+
+
+# ---------------------------------------------------------------- locating files
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory upwards holding the policy file or ``.git`` (else ``start``)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / POLICY_FILE).is_file() or (candidate / ".git").exists():
+            return candidate
+    return start
+
+
+def relative_label(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form; the path as given when outside it."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def expand_paths(paths: Sequence[Path], root: Path, policy: Any) -> list[Path]:
+    """Files as given, plus every vault file under each directory (sorted, no duplicates).
+
+    Under a directory, a vault file is a ``.yaml``/``.yml`` file that a policy
+    rule covers; without a policy (or a ``rule_for``), every such file.
+    """
+    result: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if not child.is_file() or child.suffix not in VAULT_SUFFIXES:
+                    continue
+                if any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue  # .git, .github, editor state: never vault files
+                rule_for = getattr(policy, "rule_for", None)
+                if rule_for is not None and rule_for(relative_label(child, root)) is None:
+                    continue
+                result[child] = None
+        elif path.is_file():
+            result[path] = None
+        else:
+            raise BadInput(f"{path}: no such file or directory")
+    if not result:
+        raise BadInput("no vault files found in the given paths")
+    return list(result)
+
+
+def parse_prefixes(values: Sequence[str], files: Sequence[Path], root: Path) -> dict[str, str]:
+    """``--prefix P`` (every file) and ``--prefix FILE=P`` (one file) -> {label: prefix}."""
+    labels = [relative_label(f, root) for f in files]
+    result: dict[str, str] = {}
+    for value in values:
+        target, sep, prefix = value.rpartition("=")
+        if not sep:
+            result.update(dict.fromkeys(labels, value))
+            continue
+        label = relative_label(Path(target), root)
+        if label not in labels:
+            raise UsageError(f"--prefix names {target}, which is not among the files read")
+        result[label] = prefix
+    return result
+
+
+def parse_labels(values: Sequence[str]) -> dict[str, str]:
+    """``--label k=v`` (repeatable) -> {k: v}."""
+    labels: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--label wants KEY=VALUE, got {value!r}")
+        labels[key] = val
+    return labels
+
+
+# ------------------------------------------------------------- reading the vault
+
+
+def _policy(api: Any, root: Path) -> Any:
+    """The policy if the repository has one (for directory expansion and checks)."""
+    if not (root / POLICY_FILE).is_file():
+        return None
+    return api.load_policy(root)
+
+
+def _previous_values(api: Any, root: Path, label: str, identities: Any) -> Mapping[Any, Any]:
+    """Values still in a rotation's grace period, from the history helper when present."""
+    previous = getattr(api, "previous_values", None)
+    if previous is None:
+        return {}
+    result: Mapping[Any, Any] = previous(root, label, identities)
+    return result
+
+
+def load(
+    paths: Sequence[Path],
+    *,
+    identity: Path | None,
+    prefixes: Sequence[str],
+    with_previous: bool,
+) -> Loaded:
+    """Verify and decrypt every file; name the variables. Raises before any output."""
+    from gitvault import api
+    from gitvault.export.audit import ReadEvent
+    from gitvault.export.model import Source, collect, format_key_path, iter_leaves
+
+    root = find_root(Path.cwd())
+    policy = _policy(api, root)
+    files = expand_paths(paths, root, policy)
+    prefix_of = parse_prefixes(prefixes, files, root)
+    identities = api.load_identities(identity)
+    verify = getattr(api, "verify_for_export", None)
+    if verify is not None:
+        # Recipients and schema against the policy, for every file, before decrypting.
+        verify(root, [relative_label(f, root) for f in files], identities)
+    sources: list[Source] = []
+    events: list[ReadEvent] = []
+    for file in files:
+        label = relative_label(file, root)
+        try:
+            decrypted = api.decrypt_file(file, identities)
+        except GitvaultError as err:
+            # With many files in one call the user must learn which one failed.
+            if label in err.message or str(file) in err.message:
+                raise
+            raise type(err)(f"{label}: {err.message}", hint=err.hint) from None
+        documents = list(decrypted.documents)
+        previous = _previous_values(api, root, label, identities) if with_previous else {}
+        sources.append(Source(label, documents, prefix_of.get(label), previous))
+        keys = [format_key_path(p) for doc in documents for p, _ in iter_leaves(doc)]
+        events.append(ReadEvent(label, keys, None, getattr(decrypted, "recipient", None)))
+    return Loaded(collect(sources), events)
+
+
+def audit(loaded: Loaded, audit_log: str | None, command: str) -> None:
+    """Append the read-audit lines if an audit log is configured (flag or environment)."""
+    from dataclasses import replace
+
+    from gitvault.export.audit import audit_path, record_reads
+
+    path = audit_path(audit_log, os.environ)
+    if path is None:
+        return
+    commit = head_commit()
+    events = [replace(event, commit=commit) for event in loaded.events]
+    record_reads(path, events, command=command, environ=os.environ)
+
+
+def head_commit() -> str | None:
+    """The commit checked out in the current repository, or None outside git."""
+    try:
+        from gitvault.git.repo import Repository
+
+        return Repository.discover(Path.cwd()).resolve("HEAD")
+    except (GitvaultError, ImportError):
+        return None  # no repository, or no commit yet: the audit line says null
+
+
+def emit_masks(variables: Sequence[Any]) -> None:
+    """Under GitHub Actions print every mask to stdout, before anything else."""
+    from gitvault.export.github import mask_commands, under_github_actions
+
+    if not under_github_actions(os.environ):
+        return
+    text = mask_commands(v.text for v in variables)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def write_output(text: str, output: Path | None, *, append: bool) -> None:
+    """Write to stdout, or to ``output``: appended (``$GITHUB_ENV``) or replaced atomically."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    data = text.encode("utf-8", "surrogatepass")
+    if append:
+        fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        return
+    # Same directory, 0600 from the start, fsync, rename: never a torn or readable-by-all file.
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------- commands
+
+_common = [
+    click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+    click.option(
+        "--prefix",
+        "prefixes",
+        multiple=True,
+        metavar="[FILE=]PREFIX",
+        help="Prefix variable names: for every file, or FILE=PREFIX for one. Repeatable.",
+    ),
+    click.option(
+        "--identity", "-i", type=click.Path(path_type=Path, dir_okay=False), help="Identity file."
+    ),
+    click.option(
+        "--audit-log",
+        metavar="FILE",
+        help="Append one JSON line per file read (default: $GITVAULT_AUDIT_LOG).",
+    ),
+    click.option(
+        "--previous/--no-previous",
+        default=True,
+        help="Expose NAME_PREVIOUS during a rotation's grace period (default: on).",
+    ),
+]
+
+
+def _with_common(func: Any) -> Any:
+    for decorator in reversed(_common):
+        func = decorator(func)
+    return func
+
+
+@click.command("export")
+@_with_common
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(FORMAT_NAMES),
+    default="env",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write here (0600, atomic; appended for github-env) instead of stdout.",
+)
+@click.option(
+    "--k8s-name", metavar="NAME", help="k8s: Secret name (prefix per file unless --merge)."
+)
+@click.option("--namespace", metavar="NS", help="k8s: metadata.namespace.")
+@click.option("--label", "labels", multiple=True, metavar="K=V", help="k8s: a label. Repeatable.")
+@click.option("--merge", is_flag=True, help="k8s: one Secret for all files.")
+@click.option("--string-data", is_flag=True, help="k8s: stringData instead of base64 data.")
+@click.option(
+    "--k8s-output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="k8s: manifest syntax.",
+)
+def export(
+    paths: tuple[Path, ...],
+    prefixes: tuple[str, ...],
+    identity: Path | None,
+    audit_log: str | None,
+    previous: bool,
+    fmt: str,
+    output: Path | None,
+    k8s_name: str | None,
+    namespace: str | None,
+    labels: tuple[str, ...],
+    merge: bool,
+    string_data: bool,
+    k8s_output: str,
+) -> None:
+    """Decrypt vault files and print their values in one format.
+
+    \b
+    Nested keys become variable names: db.password -> DB_PASSWORD, list items by
+    index, an optional --prefix first; a name produced twice is an error (exit 5).
+    Every file is verified first; on any failure nothing is written.
+    Under GitHub Actions every value is masked (::add-mask::) before any output;
+    there, write data with -o so the masks and the data stay apart.
+
+    \b
+    Examples:
+      eval "$(gitvault export secrets/production --format env)"
+      gitvault export secrets/production -f dotenv -o .env
+      gitvault export secrets/production -f github-env -o "$GITHUB_ENV"
+      gitvault export secrets/production -f k8s --namespace web --merge \\
+          --k8s-name web-secrets | kubectl apply -f -
+    """
+    from gitvault.export.base import RenderOptions, get_format
+
+    options = RenderOptions(
+        k8s_name=k8s_name,
+        namespace=namespace,
+        labels=parse_labels(labels),
+        merge=merge,
+        string_data=string_data,
+        output=k8s_output,
+    )
+    loaded = load(paths, identity=identity, prefixes=prefixes, with_previous=previous)
+    text = get_format(fmt).render(loaded.variables, options)
+    audit(loaded, audit_log, "export")
+    emit_masks(loaded.variables)
+    write_output(text, output, append=fmt == "github-env")
+
+
+class _ExecCommand(click.Command):
+    """A command whose arguments after the first ``--`` are the child's argv, untouched."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            ctx.meta[_CHILD_ARGV] = args[cut + 1 :]
+            args = args[:cut]
+        return super().parse_args(ctx, args)
+
+
+_CHILD_ARGV = "gitvault.exec.argv"
+
+
+@click.command("exec", cls=_ExecCommand)
+@_with_common
+@click.option(
+    "--files",
+    is_flag=True,
+    help="Also write each value to a 0600 file in a private tmpfs dir; pass NAME_FILE paths.",
+)
+@click.pass_context
+def exec_(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    prefixes: tuple[str, ...],
+    identity: Path | None,
+    audit_log: str | None,
+    previous: bool,
+    files: bool,
+) -> None:
+    """Run a command with the decrypted values in its environment only.
+
+    \b
+    Everything after -- is the command. Its exit code is gitvault's (128+N when
+    it died of signal N); SIGTERM, SIGINT and SIGHUP are forwarded to it. The
+    identity variables (GITVAULT_AGE_KEY, SOPS_AGE_KEY, …) are not passed on.
+
+    \b
+    Examples:
+      gitvault exec secrets/production -- ./deploy.sh
+      gitvault exec --files secrets/production/tls.yaml -- nginx -g 'daemon off;'
+    """
+    from gitvault.export import exec as runner
+    from gitvault.export.model import require_env_safe
+
+    command: list[str] = ctx.meta.get(_CHILD_ARGV, [])
+    if not command:
+        raise UsageError("no command given", hint="gitvault exec PATH… -- CMD…")
+    loaded = load(paths, identity=identity, prefixes=prefixes, with_previous=previous)
+    require_env_safe(loaded.variables)
+    if files:
+        runner.check_file_names(loaded.variables)
+    audit(loaded, audit_log, "exec")
+    emit_masks(loaded.variables)
+    try:
+        status = runner.run(command, loaded.variables, files=files)
+    except FileNotFoundError:
+        click.echo(f"gitvault: error: command not found: {command[0]}", err=True)
+        status = 127
+    except PermissionError:
+        click.echo(f"gitvault: error: command not executable: {command[0]}", err=True)
+        status = 126
+    # sys.exit, not ctx.exit: with standalone_mode=False click returns ctx.exit's
+    # code from main() instead of exiting, and the child's status must be ours.
+    sys.exit(status)

@@ -1,0 +1,187 @@
+"""``gitvault exec``: run a child with the values in its environment only.
+
+The values reach the child as environment variables (never arguments, never
+our stdout). With ``files=True`` each value is also written to a 0600 file
+``NAME`` in a private 0700 directory and its path passed as ``NAME_FILE``, for
+programs that read secrets from files. That directory is on tmpfs
+(``/dev/shm``) when there is one, so the plaintext never reaches a disk; it is
+removed when the child ends, whatever the reason, and a directory left by a
+run that was killed (SIGKILL, power loss) is removed by the next run.
+
+The identity variables (``GITVAULT_AGE_KEY``, ``SOPS_AGE_KEY``, …) are removed
+from the child's environment: the child gets the values, not the key to every
+other file the identity can read.
+
+SIGTERM, SIGINT and SIGHUP received while the child runs are forwarded to it
+and we keep waiting, so the child decides how to stop and its exit code is
+ours; a child that died of signal N gives 128 + N, like a shell.
+
+This module must never print or log a value; the only output of ``exec`` is
+the child's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+
+from gitvault.errors import BadInput
+from gitvault.export.model import Variable, require_env_safe
+
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+IDENTITY_VARIABLES = (
+    "GITVAULT_AGE_KEY",
+    "GITVAULT_AGE_KEY_FILE",
+    "SOPS_AGE_KEY",
+    "SOPS_AGE_KEY_FILE",
+    "SOPS_AGE_KEY_CMD",
+    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+)
+FILE_SUFFIX = "_FILE"
+_DIR_PREFIX = "gitvault-exec-"
+_DIR_NAME = re.compile(rf"{_DIR_PREFIX}(\d+)-[0-9a-f]+")
+
+
+def private_base_dir() -> Path:
+    """Where private directories go: tmpfs ``/dev/shm`` if usable, else the temp dir."""
+    # /dev/shm is tmpfs; the directory we make inside it is 0700 and unguessable.
+    for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")):  # noqa: S108
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return Path(candidate)
+    return Path(tempfile.gettempdir())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    return True
+
+
+def clean_stale_dirs(base: Path) -> None:
+    """Remove our private directories whose process is gone (a killed earlier run)."""
+    uid = os.getuid()
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            match = _DIR_NAME.fullmatch(entry.name)
+            if not match or _pid_alive(int(match.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.lstat().st_uid == uid and entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_dir(base: Path | None = None) -> Iterator[Path]:
+    """A fresh 0700 directory, removed on every way out of the ``with`` block."""
+    base = base or private_base_dir()
+    clean_stale_dirs(base)
+    path = base / f"{_DIR_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+    os.mkdir(path, 0o700)  # fails if it exists: nobody can pre-create it for us
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_value_files(directory: Path, variables: Sequence[Variable]) -> dict[str, str]:
+    """Write each value to ``directory/NAME`` (0600, exclusive); return ``NAME_FILE`` vars."""
+    paths: dict[str, str] = {}
+    for variable in variables:
+        path = directory / variable.name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(variable.text.encode("utf-8", "surrogatepass"))
+        paths[variable.name + FILE_SUFFIX] = str(path)
+    return paths
+
+
+def check_file_names(variables: Sequence[Variable]) -> None:
+    """Raise :class:`BadInput` if some ``NAME_FILE`` would shadow an exported name."""
+    names = {v.name: v for v in variables}
+    for variable in variables:
+        other = names.get(variable.name + FILE_SUFFIX)
+        if other is not None:
+            raise BadInput(
+                f"variable {other.name} comes from both {other.origin} and the "
+                f"--files path of {variable.origin}",
+                hint="rename one key, or run without --files",
+            )
+
+
+def child_environment(
+    base: Mapping[str, str], variables: Sequence[Variable], files: Mapping[str, str]
+) -> dict[str, str]:
+    """``base`` without identity variables, plus the values and ``NAME_FILE`` paths."""
+    env = {k: v for k, v in base.items() if k not in IDENTITY_VARIABLES}
+    env.update({v.name: v.text for v in variables})
+    env.update(files)
+    return env
+
+
+def exit_status(returncode: int) -> int:
+    """A shell-style status: the child's code, or 128 + N when signal N killed it."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run_child(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Start ``argv`` with ``env``, forward signals until it ends, return its status.
+
+    Raises FileNotFoundError / PermissionError when ``argv[0]`` cannot be run.
+    """
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if child is None:
+            pending.append(signum)  # arrived before the child existed
+            return
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        child = subprocess.Popen(list(argv), env=dict(env))
+        for signum in pending:
+            child.send_signal(signum)
+        while True:
+            try:
+                return exit_status(child.wait())
+            except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(
+    argv: Sequence[str],
+    variables: Sequence[Variable],
+    *,
+    files: bool = False,
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> int:
+    """Run ``argv`` with ``variables`` in its environment; return its exit status."""
+    if not argv:
+        raise BadInput("no command to run", hint="gitvault exec PATH… -- CMD…")
+    require_env_safe(variables)
+    base_env = os.environ if environ is None else environ
+    if not files:
+        return run_child(argv, child_environment(base_env, variables, {}))
+    check_file_names(variables)
+    with private_dir(base_dir) as directory:
+        paths = write_value_files(directory, variables)
+        return run_child(argv, child_environment(base_env, variables, paths))

@@ -1,0 +1,173 @@
+"""The composite action and the example workflows, run step by step in a simulated runner."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ci.conftest import AGE_KEY, canned
+from tests.ci.simulate import ACTION, WORKFLOWS, GithubRun, load, parse_github_env
+
+SECRET = "pa$$ 'w\"rd\nline2"
+Calls = Callable[[str], list[list[str]]]
+
+
+@pytest.fixture
+def prod(vault_dir: Callable[[str, Any], Path]) -> None:
+    vault_dir("secrets/production/db.yaml", {"db": {"password": SECRET, "user": "app"}})
+    vault_dir("secrets/production/api.yaml", {"api": {"token": "tok-123"}})
+
+
+def all_run_blocks() -> list[tuple[str, str]]:
+    blocks = [(f"action:{s.get('name')}", s["run"]) for s in load(ACTION)["runs"]["steps"]]
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in load(path)["jobs"].values():
+            blocks += [
+                (f"{path.name}:{s.get('name')}", s["run"]) for s in job["steps"] if "run" in s
+            ]
+    return blocks
+
+
+def test_no_expression_is_expanded_inside_a_script() -> None:
+    """Inputs reach scripts only through env: no `${{ }}` injection into bash."""
+    for where, run in all_run_blocks():
+        assert "${{" not in run, where
+
+
+def test_export_mode_fills_github_env_after_masks(
+    github: GithubRun, prod: None, calls: Calls
+) -> None:
+    inputs = {"identity": AGE_KEY, "paths": "secrets/production", "audit-log": "audit.jsonl"}
+    assert github.run_action(inputs) == 0, [s.stderr for s in github.steps]
+    assert calls("python3") == [
+        ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "gitvault"]
+    ]
+    gitvault_calls = calls("gitvault")
+    assert gitvault_calls[0] == ["--version"]
+    assert gitvault_calls[1] == ["verify", "secrets/production"]
+    assert gitvault_calls[2][:4] == ["export", "secrets/production", "--format", "github-env"]
+    env = parse_github_env(Path(github.env["GITHUB_ENV"]).read_text())
+    assert env == {"API_TOKEN": "tok-123", "DB_PASSWORD": SECRET, "DB_USER": "app"}
+    # The identity is masked by its own step; the export step's output is masks only.
+    assert f"::add-mask::{AGE_KEY}" in github.steps[1].stdout
+    export_lines = github.steps[3].stdout.splitlines()
+    assert export_lines and all(line.startswith("::add-mask::") for line in export_lines)
+    assert "::add-mask::line2" in export_lines
+    # Nothing decrypted on stderr, anywhere; the identity never leaves its steps.
+    assert all(SECRET not in s.stderr and "tok-123" not in s.stderr for s in github.steps)
+    assert "GITVAULT_AGE_KEY" not in Path(github.env["GITHUB_ENV"]).read_text()
+    audit = [
+        json.loads(line) for line in (github.workspace / "audit.jsonl").read_text().splitlines()
+    ]
+    assert {a["file"] for a in audit} == {
+        "secrets/production/db.yaml",
+        "secrets/production/api.yaml",
+    }
+    assert audit[0]["ci"]["run_id"] == "4242"
+
+
+def test_exec_mode_runs_the_command_without_the_identity(
+    github: GithubRun, prod: None, calls: Calls
+) -> None:
+    command = 'printf "%s" "$DB_PASSWORD" > seen.txt; echo "key:${GITVAULT_AGE_KEY-unset}"'
+    inputs = {"identity": AGE_KEY, "paths": "secrets/production/db.yaml", "mode": "exec"}
+    assert github.run_action({**inputs, "command": command, "install": "false"}) == 0
+    assert (github.workspace / "seen.txt").read_text() == SECRET
+    assert github.steps[-1].stdout.splitlines()[-1] == "key:unset"
+    assert calls("python3") == []  # install: false
+
+
+def test_exec_mode_passes_the_childs_failure_on(github: GithubRun, prod: None) -> None:
+    inputs = {"identity": AGE_KEY, "paths": "secrets/production", "mode": "exec"}
+    assert github.run_action({**inputs, "command": "exit 9"}) == 9
+
+
+def test_exec_without_command_and_empty_identity_fail(github: GithubRun, prod: None) -> None:
+    assert github.run_action({"identity": AGE_KEY, "mode": "exec"}) == 2
+    assert github.run_action({"identity": ""}) == 3
+
+
+def test_failed_verify_stops_before_export(github: GithubRun, prod: None, calls: Calls) -> None:
+    canned(github.env, verify=("", 4))
+    assert github.run_action({"identity": AGE_KEY, "paths": "secrets/production"}) == 4
+    assert [c[0] for c in calls("gitvault")] == ["--version", "verify"]
+    assert Path(github.env["GITHUB_ENV"]).read_text() == ""
+
+
+def test_k8s_export_to_a_file(github: GithubRun, prod: None) -> None:
+    inputs = {
+        "identity": AGE_KEY,
+        "paths": "secrets/production",
+        "format": "k8s",
+        "output": "secret.yaml",
+        "extra-args": "--merge --k8s-name app --namespace production",
+    }
+    assert github.run_action(inputs) == 0
+    text = (github.workspace / "secret.yaml").read_text()
+    assert "name: app" in text and "namespace: production" in text
+
+
+def test_deploy_workflow(github: GithubRun, prod: None, calls: Calls) -> None:
+    (github.workspace / "scripts").mkdir()
+    migrate = github.workspace / "scripts" / "migrate.sh"
+    migrate.write_text('#!/bin/bash\nprintf "%s" "$DB_PASSWORD" > migrated.txt\n')
+    migrate.chmod(0o755)
+    assert github.run_workflow(WORKFLOWS / "deploy.yml", "deploy") == 0, github.steps[-1].stderr
+    assert (github.workspace / "migrated.txt").read_text() == SECRET
+    applied = calls("kubectl")
+    assert applied and applied[0][:2] == ["apply", "-f"]
+    assert not Path(applied[0][2]).exists()  # the manifest is removed after apply
+    assert (github.workspace / "gitvault-audit.jsonl").exists()
+    first_output = next(line for line in github.stdout().splitlines() if line.strip())
+    assert first_output.startswith("::add-mask::") or first_output.startswith("gitvault, version")
+
+
+def test_review_workflow_posts_the_markdown(github: GithubRun, calls: Calls) -> None:
+    canned(github.env, review=("## gitvault review\n\n1 key rotated\n", 0))
+    github.github.update(
+        {
+            "event.pull_request.base.sha": "aaa",
+            "event.pull_request.head.sha": "bbb",
+            "event.pull_request.number": "17",
+            "token": "ghs_x",
+        }
+    )
+    assert github.run_workflow(WORKFLOWS / "review.yml", "review") == 0
+    assert ["review", "aaa..bbb", "--format", "markdown"] in calls("gitvault")
+    comment = calls("gh")[0]
+    assert comment[:3] == ["pr", "comment", "17"] and "--body-file" in comment
+    summary = Path(github.env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "1 key rotated" in summary
+
+
+def test_review_workflow_fails_after_commenting_on_problems(
+    github: GithubRun, calls: Calls
+) -> None:
+    canned(github.env, review=("## problems\n", 1))
+    github.github.update({"event.pull_request.number": "3"})
+    assert github.run_workflow(WORKFLOWS / "review.yml", "review") == 1
+    assert calls("gh")  # the comment was still posted
+
+
+@pytest.mark.parametrize(
+    ("code", "listing"), [(0, "nothing due\n"), (1, "secrets/a.yaml db.password overdue\n")]
+)
+def test_due_workflow(github: GithubRun, calls: Calls, code: int, listing: str) -> None:
+    canned(github.env, due=(listing, code))
+    assert github.run_workflow(WORKFLOWS / "due.yml", "due") == code
+    assert ["due", "--within", "14d", "--fail"] in calls("gitvault")
+    assert listing in Path(github.env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_workflows_are_well_formed() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        workflow = load(path)
+        assert workflow["permissions"]["contents"] == "read", path.name
+        assert True in workflow  # the `on:` key (PyYAML reads it as True)
+    schedule = load(WORKFLOWS / "due.yml")[True]["schedule"][0]["cron"]
+    assert re.fullmatch(r"[\d*/,-]+( [\d*/,-]+){4}", schedule)
