@@ -58,35 +58,18 @@ def load_policy(root: Path) -> Policy:
     return policy.load(root)
 
 
-def _names(path: Path) -> Any:
-    """The policy of the repository holding ``path``, if there is one (for friendly names)."""
-    from gitvault import policy
-
-    root = policy.find_root(path.absolute().parent)
-    if root is None:
-        return None
-    try:
-        return policy.load(root)
-    except GitvaultError:
-        return None
-
-
-def decrypt_bytes(data: bytes, name: str, identities: Identities, pol: Policy | None = None) -> Decrypted:
+def decrypt_bytes(
+    data: bytes, name: str, identities: Identities, pol: Policy | None = None
+) -> Decrypted:
     """Parse, unwrap, decrypt and MAC-verify a vault file's bytes."""
     from gitvault.crypto.envelope import unwrap
-    from gitvault.errors import AccessDenied
     from gitvault.model import to_python
     from gitvault.sops import file as sopsfile
 
     vault = sopsfile.parse_vault(data, name)
+    names = pol.name_of if pol is not None else None
     try:
-        plain = sopsfile.open_file(vault, identities.keys, identities.describe_tried())
-    except AccessDenied as err:
-        if pol is not None:
-            readers = ", ".join(pol.name_of(r) or r[:16] + "…" for r in vault.recipients)
-            raise AccessDenied(f"{name}: none of your identities can decrypt this file (readable by: {readers})",
-                               hint=err.hint) from None
-        raise
+        plain = sopsfile.open_file(vault, identities.keys, identities.describe_tried(), names=names)
     except IntegrityError as err:
         if name in err.message:
             raise
@@ -104,8 +87,9 @@ def decrypt_bytes(data: bytes, name: str, identities: Identities, pol: Policy | 
 def decrypt_file(path: Path, identities: Identities) -> Decrypted:
     """Read and decrypt one vault file (MAC verified before anything is returned)."""
     from gitvault.fsutil import read_input
+    from gitvault.vault import policy_near
 
-    return decrypt_bytes(read_input(path), str(path), identities, _names(path))
+    return decrypt_bytes(read_input(path), str(path), identities, policy_near(path))
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -193,4 +177,6 @@ def verify_for_export(root: Path, relpaths: list[str], identities: Identities) -
         data = (root / rel).read_bytes()
         report = check_file(pol, rel, data, identities)
         if report.problems:
-            raise CheckFailed(f"{rel}: {report.problems[0]}", hint="run `gitvault verify` for details")
+            raise CheckFailed(
+                f"{rel}: {report.problems[0]}", hint="run `gitvault verify` for details"
+            )

@@ -52,7 +52,9 @@ def run_editor(path: Path) -> None:
     try:
         proc = subprocess.run(argv, check=False)
     except FileNotFoundError:
-        raise UsageError(f"editor {argv[0]!r} not found", hint="set $EDITOR to an installed editor") from None
+        raise UsageError(
+            f"editor {argv[0]!r} not found", hint="set $EDITOR to an installed editor"
+        ) from None
     if proc.returncode != 0:
         raise BadInput(f"the editor exited with status {proc.returncode}; nothing was changed")
 

@@ -53,10 +53,12 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
 
 def _private_base() -> Path:
     """Where plaintext may live briefly: tmpfs first, then the user's runtime/cache dir."""
-    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):  # noqa: S108 - tmpfs, by design
         if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
             return Path(candidate)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitvault" / "private"
+    cache = (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitvault" / "private"
+    )
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(cache, 0o700)
     return cache

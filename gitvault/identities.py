@@ -23,7 +23,7 @@ import pyrage
 
 from gitvault.errors import BadInput
 
-AGE_SECRET_PREFIX = "AGE-SECRET-KEY-1"
+AGE_SECRET_PREFIX = "AGE-SECRET-KEY-1"  # noqa: S105 - a format prefix, not a secret
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,11 @@ def parse_identity_file(data: bytes, source: str) -> list[Identity]:
             ident = pyrage.ssh.Identity.from_buffer(data)
             public = _ssh_public(data)
         except (pyrage.IdentityError, ValueError, TypeError) as exc:
-            reason = "it is passphrase-protected" if "encrypt" in str(exc).lower() or "password" in str(exc).lower() else "it could not be read"
+            reason = (
+                "it is passphrase-protected"
+                if "encrypt" in str(exc).lower() or "password" in str(exc).lower()
+                else "it could not be read"
+            )
             raise BadInput(f"{source}: unusable SSH key ({reason})") from None
         if not public.startswith(("ssh-ed25519 ", "ssh-rsa ")):
             raise BadInput(f"{source}: only ed25519 and rsa SSH keys can decrypt age files")
@@ -124,7 +128,12 @@ def _candidates(explicit: Path | None) -> Iterator[tuple[str, str, bytes | None,
         yield ("SOPS_AGE_KEY_FILE", "file", None, Path(os.environ["SOPS_AGE_KEY_FILE"]))
     cfg = config_dir()
     yield (str(cfg / "gitvault" / "keys.txt"), "optional", None, cfg / "gitvault" / "keys.txt")
-    yield (str(cfg / "sops" / "age" / "keys.txt"), "optional", None, cfg / "sops" / "age" / "keys.txt")
+    yield (
+        str(cfg / "sops" / "age" / "keys.txt"),
+        "optional",
+        None,
+        cfg / "sops" / "age" / "keys.txt",
+    )
     ssh = Path.home() / ".ssh"
     yield (str(ssh / "id_ed25519"), "optional", None, ssh / "id_ed25519")
     yield (str(ssh / "id_rsa"), "optional", None, ssh / "id_rsa")

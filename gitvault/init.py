@@ -77,7 +77,7 @@ def init(root: Path, *, name: str, recipient: str | None, install_hooks: bool) -
     present = set(existing.splitlines())
     wanted = [line for line in attribute_lines([r.path for r in pol.rules]) if line not in present]
     if wanted:
-        block = ("" if not existing or existing.endswith("\n") else "\n")
+        block = "" if not existing or existing.endswith("\n") else "\n"
         if ATTRIBUTES_MARK not in present:
             block += ATTRIBUTES_MARK + "\n"
         block += "\n".join(wanted) + "\n"

@@ -40,7 +40,7 @@ class Timestamp:
         return self.text
 
 
-Scalar = Union[str, int, float, bool, None, Timestamp]
+Scalar = str | int | float | bool | None | Timestamp
 Node = Union["Mapping", "Sequence", Scalar]
 
 

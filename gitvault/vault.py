@@ -56,7 +56,10 @@ def load_policy_for(loc: Location) -> Policy:
     from gitvault import policy
 
     if loc.root is None:
-        raise BadInput(f"{loc.path}: no .gitvault.yaml here or in any parent directory", hint="run `gitvault init`")
+        raise BadInput(
+            f"{loc.path}: no .gitvault.yaml here or in any parent directory",
+            hint="run `gitvault init`",
+        )
     return policy.load(loc.root)
 
 
@@ -78,9 +81,38 @@ def read_vault(path: Path, data: bytes | None = None) -> sopsfile.VaultFile:
     return sopsfile.parse_vault(data, str(path))
 
 
-def decrypt(vault: sopsfile.VaultFile, ids: Identities, *, record_ivs: bool = False) -> Plain:
-    """Unwrap with the user's identities, decrypt, verify the MAC."""
-    return sopsfile.open_file(vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs)
+def decrypt(
+    vault: sopsfile.VaultFile,
+    ids: Identities,
+    *,
+    record_ivs: bool = False,
+    pol: Policy | None = None,
+) -> Plain:
+    """Unwrap with the user's identities, decrypt, verify the MAC.
+
+    With the file's policy at hand, an access-denied message names readers by
+    their policy names.
+    """
+    if pol is None:
+        pol = policy_near(Path(vault.name))
+    names = pol.name_of if pol is not None else None
+    return sopsfile.open_file(
+        vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
+    )
+
+
+def policy_near(path: Path) -> Policy | None:
+    """The policy governing ``path`` if one loads cleanly (used only for friendly names)."""
+    from gitvault import policy
+    from gitvault.errors import GitvaultError
+
+    root = policy.find_root(path.absolute().parent)
+    if root is None:
+        return None
+    try:
+        return policy.load(root)
+    except GitvaultError:
+        return None
 
 
 # ----------------------------------------------------------------- rendering
@@ -151,7 +183,9 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
     try:
         schema = json.loads(schema_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadInput(f"{pol.path.name}: rules[{rule.index}].schema: {rule.schema} does not exist") from None
+        raise BadInput(
+            f"{pol.path.name}: rules[{rule.index}].schema: {rule.schema} does not exist"
+        ) from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"{rule.schema}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
     validator_cls = jsonschema.validators.validator_for(schema)

@@ -53,7 +53,11 @@ class VerifyReport:
         return all(f.ok for f in self.files)
 
     def to_json(self) -> dict[str, object]:
-        return {"schema": "gitvault.verify/v1", "ok": self.ok, "files": [f.to_json() for f in self.files]}
+        return {
+            "schema": "gitvault.verify/v1",
+            "ok": self.ok,
+            "files": [f.to_json() for f in self.files],
+        }
 
 
 def covered_files(pol: Policy) -> list[str]:
@@ -76,7 +80,10 @@ def recipient_problems(pol: Policy, relpath: str, vault: sopsfile.VaultFile) -> 
     rule = pol.rule_for(relpath)
     if rule is None:
         return []
-    want = {normalize_key(k): n for n, k in zip(pol.reader_names(rule), pol.reader_keys(rule), strict=True)}
+    want = {
+        normalize_key(k): n
+        for n, k in zip(pol.reader_names(rule), pol.reader_keys(rule), strict=True)
+    }
     have = {normalize_key(r) for r in vault.recipients}
     problems = []
     missing = sorted(n for k, n in want.items() if k not in have)

@@ -31,7 +31,9 @@ _IDENTITY_VARS = (
 
 
 @pytest.fixture(autouse=True)
-def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def hermetic_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """A private HOME and git config for every test."""
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"

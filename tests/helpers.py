@@ -25,8 +25,13 @@ class Result:
         return self.stdout + self.stderr
 
 
-def run_cli(args: list[str], *, input: str | bytes | None = None, env: Mapping[str, str | None] | None = None,
-            cwd: Path | None = None) -> Result:
+def run_cli(
+    args: list[str],
+    *,
+    input: str | bytes | None = None,
+    env: Mapping[str, str | None] | None = None,
+    cwd: Path | None = None,
+) -> Result:
     """Call ``gitvault ARGS`` in-process; returns exit code, stdout and stderr."""
     runner = CliRunner()
     old = os.getcwd()
@@ -39,16 +44,27 @@ def run_cli(args: list[str], *, input: str | bytes | None = None, env: Mapping[s
                 main(list(args))
             except SystemExit as exc:
                 code = int(exc.code or 0)
-            return Result(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
+            return Result(
+                code,
+                out.getvalue().decode("utf-8", "replace"),
+                err.getvalue().decode("utf-8", "replace"),
+            )
     finally:
         os.chdir(old)
 
 
-def run_subprocess(args: list[str], *, cwd: Path, input: bytes | None = None,
-                   env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_subprocess(
+    args: list[str], *, cwd: Path, input: bytes | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """Run ``python -m gitvault ARGS`` as a real process."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "gitvault", *args], cwd=cwd, input=input,
-                          capture_output=True, env=full_env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gitvault", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        env=full_env,
+        check=False,
+    )

@@ -54,6 +54,8 @@ def test_decrypt_imports_stay_lean(tmp_path: Path) -> None:
         "sys.stderr.write('LOADED:' + ','.join(bad))\n"
     )
     env = {"GITVAULT_AGE_KEY": str(ident), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout == "a: 1\n"
     assert out.stderr.endswith("LOADED:")

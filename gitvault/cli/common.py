@@ -25,7 +25,9 @@ def identity_option(func: F) -> F:
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(
+        func
+    )
 
 
 def load_ids(identity: Path | None) -> Any:

@@ -14,7 +14,9 @@ from gitvault.cli.common import emit_json, identity_option, json_option, say
 
 def _default_name() -> str:
     try:
-        out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["git", "config", "user.name"], capture_output=True, text=True, check=False
+        )
         if out.stdout.strip():
             return out.stdout.strip().split()[0]
     except OSError:
@@ -24,13 +26,22 @@ def _default_name() -> str:
 
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
-@click.option("--name", default=None, help="Your recipient name in the policy (default: from git config).")
-@click.option("--recipient", default=None, help="Public key to name (default: your first identity's).")
+@click.option(
+    "--name", default=None, help="Your recipient name in the policy (default: from git config)."
+)
+@click.option(
+    "--recipient", default=None, help="Public key to name (default: your first identity's)."
+)
 @click.option("--no-hooks", is_flag=True, help="Do not install the pre-commit hook.")
 @identity_option
 @json_option
 def init(
-    directory: Path, name: str | None, recipient: str | None, no_hooks: bool, identity: Path | None, as_json: bool
+    directory: Path,
+    name: str | None,
+    recipient: str | None,
+    no_hooks: bool,
+    identity: Path | None,
+    as_json: bool,
 ) -> None:
     """Set up a repository: policy, .gitattributes, pre-commit hook.
 
@@ -49,15 +60,19 @@ def init(
     if recipient is None:
         ids = load_identities(identity)
         recipient = ids.items[0].recipient if ids.items else None
-    result = core(directory, name=name or _default_name(), recipient=recipient, install_hooks=not no_hooks)
+    result = core(
+        directory, name=name or _default_name(), recipient=recipient, install_hooks=not no_hooks
+    )
     if as_json:
-        emit_json({
-            "schema": "gitvault.init/v1",
-            "root": str(result.root),
-            "created_policy": result.created_policy,
-            "attributes_added": result.attributes_added,
-            "hooks": result.hooks,
-        })
+        emit_json(
+            {
+                "schema": "gitvault.init/v1",
+                "root": str(result.root),
+                "created_policy": result.created_policy,
+                "attributes_added": result.attributes_added,
+                "hooks": result.hooks,
+            }
+        )
         return
     if result.created_policy:
         say(f"wrote {directory / '.gitvault.yaml'}")

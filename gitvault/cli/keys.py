@@ -39,7 +39,10 @@ def keygen(output: Path | None) -> None:
         return
     path = output or default_key_file()
     if path.exists():
-        raise BadInput(f"{path}: already exists; refusing to overwrite an identity", hint="choose another path with -o")
+        raise BadInput(
+            f"{path}: already exists; refusing to overwrite an identity",
+            hint="choose another path with -o",
+        )
     if output is None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.parent.is_dir():
@@ -72,8 +75,15 @@ def whoami(identity: Path | None, as_json: bool) -> None:
         name = pol.name_of(ident.recipient) if pol is not None else None
         rows.append({"source": ident.source, "recipient": ident.recipient, "name": name})
     if as_json:
-        emit_json({"schema": "gitvault.whoami/v1", "identities": rows, "tried": list(ids.tried),
-                   "problems": list(ids.problems), "policy": str(pol.path) if pol else None})
+        emit_json(
+            {
+                "schema": "gitvault.whoami/v1",
+                "identities": rows,
+                "tried": list(ids.tried),
+                "problems": list(ids.problems),
+                "policy": str(pol.path) if pol else None,
+            }
+        )
         return
     if not rows:
         say("no identity found; tried: " + ", ".join(ids.tried))

@@ -32,7 +32,9 @@ def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> Non
 
     root = policy.find_root(Path.cwd() if not paths else paths[0].absolute().parent)
     if root is None:
-        raise BadInput("no .gitvault.yaml here or in any parent directory", hint="run `gitvault init`")
+        raise BadInput(
+            "no .gitvault.yaml here or in any parent directory", hint="run `gitvault init`"
+        )
     pol = policy.load(root)
     rels: list[str] = []
     for p in paths:

@@ -28,7 +28,9 @@ class ValueCipher:
             raise IntegrityError("the data key has the wrong size")
         self._aead = AESGCM(data_key)
 
-    def seal(self, plaintext: bytes, aad: bytes, iv: bytes | None = None) -> tuple[bytes, bytes, bytes]:
+    def seal(
+        self, plaintext: bytes, aad: bytes, iv: bytes | None = None
+    ) -> tuple[bytes, bytes, bytes]:
         """Encrypt; return (ciphertext without tag, iv, tag). A fresh random IV unless given."""
         if iv is None:
             iv = os.urandom(IV_SIZE)

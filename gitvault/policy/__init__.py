@@ -184,7 +184,9 @@ def _short(err: Any) -> str:
     if err.validator == "pattern":
         return "has an invalid format"
     if err.validator == "additionalProperties":
-        return msg.replace("Additional properties are not allowed", "unknown field").split(" were unexpected")[0]
+        return msg.replace("Additional properties are not allowed", "unknown field").split(
+            " were unexpected"
+        )[0]
     return msg if len(msg) < 160 else msg[:157] + "..."
 
 
@@ -221,11 +223,19 @@ def from_data(data: Any, path: Path) -> Policy:
                 raise BadInput(f"{name}: rules[{i}].recipients: unknown recipient or group {n!r}")
         selection = {
             k: raw[k]
-            for k in ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "mac_only_encrypted")
+            for k in (
+                "unencrypted_suffix",
+                "encrypted_suffix",
+                "unencrypted_regex",
+                "encrypted_regex",
+                "mac_only_encrypted",
+            )
             if k in raw
         }
         if sum(1 for k in selection if k != "mac_only_encrypted") > 1:
-            raise BadInput(f"{name}: rules[{i}]: set at most one of the suffix/regex selection fields")
+            raise BadInput(
+                f"{name}: rules[{i}]: set at most one of the suffix/regex selection fields"
+            )
         for k in ("unencrypted_regex", "encrypted_regex"):
             if k in selection:
                 try:
@@ -233,7 +243,8 @@ def from_data(data: Any, path: Path) -> Policy:
                 except re.error as exc:
                     raise BadInput(f"{name}: rules[{i}].{k}: invalid regex ({exc})") from None
         keys = {
-            kp: KeyPolicy(kp, **{k: v for k, v in kv.items()}) for kp, kv in (raw.get("keys") or {}).items()
+            kp: KeyPolicy(kp, **{k: v for k, v in kv.items()})
+            for kp, kv in (raw.get("keys") or {}).items()
         }
         rules.append(
             Rule(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from gitvault.crypto.aead import ValueCipher
 from gitvault.errors import BadInput, IntegrityError
-from gitvault.model import Comment, Mapping, Node, Sequence, Timestamp
+from gitvault.model import Comment, Mapping, Node, Sequence
 from gitvault.sops import value as encval
 from gitvault.sops.metadata import Metadata
 from gitvault.yamlio.scalars import from_sops_bytes, to_sops_bytes
@@ -44,7 +44,9 @@ class Selector:
         self._unenc_c = (
             re.compile(meta.unencrypted_comment_regex) if meta.unencrypted_comment_regex else None
         )
-        self._enc_c = re.compile(meta.encrypted_comment_regex) if meta.encrypted_comment_regex else None
+        self._enc_c = (
+            re.compile(meta.encrypted_comment_regex) if meta.encrypted_comment_regex else None
+        )
         self.uses_comments = bool(self._unenc_c or self._enc_c)
 
     def encrypted(self, path: list[str], stack: list[list[str]], is_comment: bool) -> bool:
@@ -89,7 +91,9 @@ class _Walk:
 # ------------------------------------------------------------------ encryption
 
 
-def _enc_leaf(w: _Walk, value: object, path: list[str], stack: list[list[str]], comment: bool) -> object:
+def _enc_leaf(
+    w: _Walk, value: object, path: list[str], stack: list[list[str]], comment: bool
+) -> object:
     encrypt = w.selector.encrypted(path, stack, comment)
     if comment:
         assert isinstance(value, Comment)
@@ -176,7 +180,9 @@ def _dec_comment(w: _Walk, c: Comment, path: list[str], stack: list[list[str]]) 
     return Comment(str(value))
 
 
-def _dec_scalar(w: _Walk, value: object, path: list[str], stack: list[list[str]]) -> tuple[object, bool]:
+def _dec_scalar(
+    w: _Walk, value: object, path: list[str], stack: list[list[str]]
+) -> tuple[object, bool]:
     if not w.selector.encrypted(path, stack, False):
         plain, _ = to_sops_bytes(value)
         if not w.selector.meta.mac_only_encrypted:
@@ -247,7 +253,9 @@ class Plain:
     stash: IvStash
 
     def __repr__(self) -> str:  # never show values or the key in a traceback
-        return f"Plain(<{len(self.documents)} document(s)>, recipients={list(self.meta.recipients)})"
+        return (
+            f"Plain(<{len(self.documents)} document(s)>, recipients={list(self.meta.recipients)})"
+        )
 
 
 def compute_mac_text(hasher: hashlib._Hash) -> str:
@@ -336,4 +344,7 @@ def _collect(node: Node, path: tuple[str, ...], out: list[tuple[tuple[str, ...],
 def check_keys(doc: Mapping, name: str) -> None:
     """Refuse documents sops cannot store (a top-level ``sops`` key)."""
     if "sops" in doc:
-        raise BadInput(f"{name}: the document already has a top-level 'sops' key", hint="is it already encrypted?")
+        raise BadInput(
+            f"{name}: the document already has a top-level 'sops' key",
+            hint="is it already encrypted?",
+        )

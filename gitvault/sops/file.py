@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,7 +73,10 @@ def parse_vault(data: bytes, name: str) -> VaultFile:
     text = decode_utf8(data, name)
     docs = load_documents(text, name)
     if not docs or "sops" not in docs[0]:
-        raise BadInput(f"{name}: not a vault file (no sops metadata)", hint="encrypt it with `gitvault encrypt`")
+        raise BadInput(
+            f"{name}: not a vault file (no sops metadata)",
+            hint="encrypt it with `gitvault encrypt`",
+        )
     meta = md.from_block(docs[0].get("sops"), name)
     for doc in docs:
         doc.remove("sops")
@@ -104,12 +107,23 @@ def serialize(documents: list[Mapping], meta: md.Metadata) -> bytes:
     return emit_documents(out).encode("utf-8", "surrogateescape")
 
 
-def data_key_for(vault: VaultFile, identities: Sequence[Any], sources: Sequence[str] = ()) -> bytes:
-    """Unwrap the data key or raise :class:`AccessDenied` naming who could read it."""
+def data_key_for(
+    vault: VaultFile,
+    identities: Sequence[Any],
+    sources: Sequence[str] = (),
+    names: Callable[[str], str | None] | None = None,
+) -> bytes:
+    """Unwrap the data key or raise :class:`AccessDenied` naming who could read it.
+
+    ``names`` maps a recipient to its policy name, so the message says "alice"
+    rather than a public key when a policy is at hand.
+    """
     stanzas = [(s.recipient, s.enc) for s in vault.meta.age]
     key = envelope.unwrap_any(stanzas, identities)
     if key is None:
-        readers = ", ".join(envelope.short_recipient(r) for r in vault.recipients)
+        readers = ", ".join(
+            ((names(r) if names else None) or envelope.short_recipient(r)) for r in vault.recipients
+        )
         tried = ", ".join(sources) if sources else "no identity found"
         raise AccessDenied(
             f"{vault.name}: none of your identities can decrypt this file (readable by: {readers})",
@@ -119,10 +133,15 @@ def data_key_for(vault: VaultFile, identities: Sequence[Any], sources: Sequence[
 
 
 def open_file(
-    vault: VaultFile, identities: Sequence[Any], sources: Sequence[str] = (), *, record_ivs: bool = False
+    vault: VaultFile,
+    identities: Sequence[Any],
+    sources: Sequence[str] = (),
+    *,
+    record_ivs: bool = False,
+    names: Callable[[str], str | None] | None = None,
 ) -> Plain:
     """Decrypt and MAC-verify a parsed vault file."""
-    key = data_key_for(vault, identities, sources)
+    key = data_key_for(vault, identities, sources, names)
     return decrypt_documents(vault.documents, vault.meta, key, record_ivs=record_ivs)
 
 
@@ -139,12 +158,18 @@ def new_metadata(recipients: Sequence[str], data_key: bytes, **selection: Any) -
 
 
 def encrypt_new(
-    documents: list[Mapping], recipients: Sequence[str], *, lastmodified: str | None = None, **selection: Any
+    documents: list[Mapping],
+    recipients: Sequence[str],
+    *,
+    lastmodified: str | None = None,
+    **selection: Any,
 ) -> bytes:
     """Encrypt plaintext documents to ``recipients`` under a fresh data key."""
     data_key = os.urandom(32)
     meta = new_metadata(recipients, data_key, **selection)
-    enc_docs, meta = encrypt_documents(documents, meta, data_key, lastmodified=lastmodified or now_rfc3339())
+    enc_docs, meta = encrypt_documents(
+        documents, meta, data_key, lastmodified=lastmodified or now_rfc3339()
+    )
     return serialize(enc_docs, meta)
 
 

@@ -10,14 +10,32 @@ from gitvault.model import Mapping, Node, Sequence, Timestamp
 
 # sops 3.11 writes the block's keys in this order (its Go struct field order).
 KEY_ORDER = (
-    "shamir_threshold", "key_groups", "kms", "gcp_kms", "azure_kv", "hc_vault", "age",
-    "lastmodified", "mac", "pgp", "unencrypted_suffix", "encrypted_suffix",
-    "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex",
-    "encrypted_comment_regex", "mac_only_encrypted", "version",
+    "shamir_threshold",
+    "key_groups",
+    "kms",
+    "gcp_kms",
+    "azure_kv",
+    "hc_vault",
+    "age",
+    "lastmodified",
+    "mac",
+    "pgp",
+    "unencrypted_suffix",
+    "encrypted_suffix",
+    "unencrypted_regex",
+    "encrypted_regex",
+    "unencrypted_comment_regex",
+    "encrypted_comment_regex",
+    "mac_only_encrypted",
+    "version",
 )
 SELECTION_FIELDS = (
-    "unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
-    "unencrypted_comment_regex", "encrypted_comment_regex",
+    "unencrypted_suffix",
+    "encrypted_suffix",
+    "unencrypted_regex",
+    "encrypted_regex",
+    "unencrypted_comment_regex",
+    "encrypted_comment_regex",
 )
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 # The format version gitvault writes: the sops release whose format it follows.
@@ -117,8 +135,16 @@ def from_block(block: Node, name: str) -> Metadata:
     threshold = block.get("shamir_threshold")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int)):
         raise BadInput(f"{name}: sops metadata: shamir_threshold must be an integer")
-    known = {"age", "lastmodified", "mac", "version", "mac_only_encrypted", "shamir_threshold",
-             "key_groups", *SELECTION_FIELDS}
+    known = {
+        "age",
+        "lastmodified",
+        "mac",
+        "version",
+        "mac_only_encrypted",
+        "shamir_threshold",
+        "key_groups",
+        *SELECTION_FIELDS,
+    }
     foreign = {k: v for k, v in block.items() if k not in known and _non_empty(v)}
     return Metadata(
         age=tuple(stanzas),

@@ -18,9 +18,21 @@ INDENT = 4
 
 _BREAKS = "\n\r\x85\u2028\u2029"
 _ESCAPES = {
-    "\x00": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v",
-    "\x0c": "f", "\r": "r", "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N",
-    "\xa0": "_", "\u2028": "L", "\u2029": "P",
+    "\x00": "0",
+    "\x07": "a",
+    "\x08": "b",
+    "\t": "t",
+    "\n": "n",
+    "\x0b": "v",
+    "\x0c": "f",
+    "\r": "r",
+    "\x1b": "e",
+    '"': '"',
+    "\\": "\\",
+    "\x85": "N",
+    "\xa0": "_",
+    "\u2028": "L",
+    "\u2029": "P",
 }
 
 
@@ -49,15 +61,10 @@ def _analyze(value: str) -> tuple[bool, bool, bool]:
     for i, c in enumerate(value):
         followed_ws = i + 1 >= n or value[i + 1] in " \t"
         if i == 0:
-            if c in "#,[]{}&*!|>'\"%@`":
+            indicator = c in "#,[]{}&*!|>'\"%@`"
+            if indicator or (c in "?:-" and followed_ws):
                 block_ind = True
-            elif c in "?:" and followed_ws:
-                block_ind = True
-            elif c == "-" and followed_ws:
-                block_ind = True
-        elif c == ":" and followed_ws:
-            block_ind = True
-        elif c == "#" and preceded_ws:
+        elif (c == ":" and followed_ws) or (c == "#" and preceded_ws):
             block_ind = True
         if c == "\t":
             tabs = True
@@ -198,7 +205,9 @@ def _inline_scalar(node: Node, block_indent: int) -> str | None:
     return format_scalar(node, block_indent)
 
 
-def _emit_mapping(node: Mapping, indent: int, out: list[str], first_prefix: str | None = None) -> None:
+def _emit_mapping(
+    node: Mapping, indent: int, out: list[str], first_prefix: str | None = None
+) -> None:
     """Entries at ``indent``; ``first_prefix`` is the ``- `` line start of a list item."""
     pad = " " * indent
     prefix = first_prefix

@@ -154,16 +154,30 @@ class _Builder:
         if isinstance(ev, yaml.MappingStartEvent):
             root, i = self._collection(events, i)
             assert isinstance(root, Mapping)
-        elif isinstance(ev, yaml.ScalarEvent) and ev.value == "" and ev.style in (None, "") and ev.tag is None:
+        elif (
+            isinstance(ev, yaml.ScalarEvent)
+            and ev.value == ""
+            and ev.style in (None, "")
+            and ev.tag is None
+        ):
             root, i = None, i + 1  # "---" with nothing after it: an empty document
         elif isinstance(ev, yaml.SequenceStartEvent):
-            raise self.fail("a document that is a list is not supported (sops needs a mapping)", ev.start_mark.line)
+            raise self.fail(
+                "a document that is a list is not supported (sops needs a mapping)",
+                ev.start_mark.line,
+            )
         else:
-            raise self.fail("a document that is a single value is not supported (sops needs a mapping)", ev.start_mark.line)
+            raise self.fail(
+                "a document that is a single value is not supported (sops needs a mapping)",
+                ev.start_mark.line,
+            )
         end = events[i]
         assert isinstance(end, yaml.DocumentEndEvent)
         # Comments left at the end of the document trail the top-level mapping.
-        tail = [Comment(c.text) for c in self._take_until(end.end_mark.index if end.end_mark else len(self.text))]
+        tail = [
+            Comment(c.text)
+            for c in self._take_until(end.end_mark.index if end.end_mark else len(self.text))
+        ]
         if root is not None:
             root.entries.extend(tail)
         elif tail:
@@ -171,9 +185,7 @@ class _Builder:
         self.anchors.clear()
         return root, i + 1
 
-    def _collection(
-        self, events: list[yaml.Event], i: int
-    ) -> tuple[Node, int]:
+    def _collection(self, events: list[yaml.Event], i: int) -> tuple[Node, int]:
         start = events[i]
         flow = bool(getattr(start, "flow_style", False))
         is_map = isinstance(start, yaml.MappingStartEvent)
@@ -218,7 +230,8 @@ class _Builder:
                     key = "<<"
                 if not isinstance(key, str):
                     raise self.fail(
-                        f"mapping key {key_ev.value[:40]!r} is not a string; sops only supports string keys",
+                        f"mapping key {key_ev.value[:40]!r} is not a string; "
+                        "sops only supports string keys",
                         ev.start_mark.line,
                     )
                 if key in frame.seen:
@@ -233,7 +246,9 @@ class _Builder:
                         node.entries.append(Comment(key_note.text))
                         entry_at += 1
                 value, i = self._value(events, i + 1)
-                inline = self._inline_after(self._end_of(events[i - 1]), events[i - 1].end_mark.line)
+                inline = self._inline_after(
+                    self._end_of(events[i - 1]), events[i - 1].end_mark.line
+                )
                 node.entries.append((key, value))
                 if inline is not None:
                     node.entries.insert(entry_at, Comment(inline.text))
@@ -241,7 +256,15 @@ class _Builder:
                 assert isinstance(node, Sequence)
                 entry_at = len(node)
                 value, i = self._value(events, i)
-                inline = self._inline_after(self._end_of(events[i - 1]), events[i - 1].end_mark.line)
+                if isinstance(value, Mapping) and isinstance(ev, yaml.MappingStartEvent):
+                    # go-yaml hangs comments at the top of a "- key: value" item on the
+                    # item itself, so sops keeps them in the list, before the item.
+                    while value.entries and isinstance(value.entries[0], Comment):
+                        node.append(value.entries.pop(0))
+                        entry_at += 1
+                inline = self._inline_after(
+                    self._end_of(events[i - 1]), events[i - 1].end_mark.line
+                )
                 node.append(value)
                 if inline is not None:
                     node.insert(entry_at, Comment(inline.text))
@@ -272,7 +295,9 @@ class _Builder:
                 raise self.fail(f"unknown alias {ev.anchor!r}", ev.start_mark.line)
             self.expanded += self.anchor_sizes[ev.anchor]
             if self.expanded > MAX_EXPANDED_NODES:
-                raise self.fail("too many aliases: the document expands beyond a safe size (alias bomb?)")
+                raise self.fail(
+                    "too many aliases: the document expands beyond a safe size (alias bomb?)"
+                )
             return self.anchors[ev.anchor], i + 1
         if isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             # A comment on the key's line ("key: # note") goes before the entry.

@@ -44,8 +44,10 @@ _MERGE = object()  # "<<" resolves to the merge tag; callers treat it as a strin
 
 _YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _BASE60_FLOAT = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+# YAML 1.1 booleans: go-yaml quotes them on output for older parsers' sake.
 _OLD_BOOLS = frozenset(
-    "y Y yes Yes YES on On ON n N no No NO off Off OFF".split()
+    {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON"}
+    | {"n", "N", "no", "No", "NO", "off", "Off", "OFF"}
 )
 
 # Go's time.Parse layouts used by go-yaml, as regexes. Go's "1"/"2"/"15"/"4"/"5"
@@ -54,9 +56,7 @@ _TS_FULL = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})"
     r"(?:[.,](\d+))?(Z|[+-]\d{2}:\d{2})"
 )
-_TS_SPACE = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,](\d+))?"
-)
+_TS_SPACE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,](\d+))?")
 _TS_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
@@ -310,8 +310,18 @@ def to_sops_bytes(value: object) -> tuple[bytes, str]:
 
 
 _GO_BOOL = {
-    "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
-    "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False,
+    "1": True,
+    "t": True,
+    "T": True,
+    "TRUE": True,
+    "true": True,
+    "True": True,
+    "0": False,
+    "f": False,
+    "F": False,
+    "FALSE": False,
+    "false": False,
+    "False": False,
 }
 
 

@@ -30,12 +30,20 @@ def test_edit_with_ed_changes_one_value(vault: Vault) -> None:
     before = vault.secret_file.read_text().splitlines()
     # ed reads its commands from gitvault's stdin: a real editor driven by a script.
     commands = ",s/hunter2hunter2/correct-horse-battery/\nw\nq\n"
-    r = run_subprocess(["edit", str(vault.secret_file)], cwd=vault.root, input=commands.encode(), env={"EDITOR": "ed -s"})
+    r = run_subprocess(
+        ["edit", str(vault.secret_file)],
+        cwd=vault.root,
+        input=commands.encode(),
+        env={"EDITOR": "ed -s"},
+    )
     assert r.returncode == 0, r.stderr
     after = vault.secret_file.read_text().splitlines()
     changed = {b.split(":")[0].strip() for a, b in zip(before, after, strict=True) if a != b}
     assert changed <= {"password", "mac", "lastmodified"} and "password" in changed
-    assert run_cli(["decrypt", str(vault.secret_file), "--extract", "db.password"]).stdout == "correct-horse-battery"
+    assert (
+        run_cli(["decrypt", str(vault.secret_file), "--extract", "db.password"]).stdout
+        == "correct-horse-battery"
+    )
 
 
 @pytest.mark.skipif(shutil.which("vim") is None, reason="vim is not installed")
@@ -49,14 +57,18 @@ def test_edit_with_vim_ex_mode(vault: Vault) -> None:
 def test_noop_edit_is_byte_identical(vault: Vault) -> None:
     before = vault.secret_file.read_bytes()
     # ed rewrites the file with the same bytes: the content hash is unchanged.
-    r = run_subprocess(["edit", str(vault.secret_file)], cwd=vault.root, input=b"w\nq\n", env={"EDITOR": "ed -s"})
+    r = run_subprocess(
+        ["edit", str(vault.secret_file)], cwd=vault.root, input=b"w\nq\n", env={"EDITOR": "ed -s"}
+    )
     assert r.returncode == 0 and b"has not changed" in r.stderr
     assert vault.secret_file.read_bytes() == before
 
 
 def test_invalid_yaml_reopens_editor_and_keeps_work(vault: Vault, tmp_path: Path) -> None:
     state = tmp_path / "round"
-    editor = script_editor(tmp_path, f"""
+    editor = script_editor(
+        tmp_path,
+        f"""
 state = pathlib.Path({str(state)!r})
 n = int(state.read_text()) if state.exists() else 0
 state.write_text(str(n + 1))
@@ -67,7 +79,8 @@ else:
     assert "gitvault: error" in text.splitlines()[0], text
     assert "port: [broken" in text  # the user's text is still there
     path.write_text(text.replace("port: [broken", "port: 7000"))
-""")
+""",
+    )
     r = run_cli(["edit", str(vault.secret_file)], env={"EDITOR": editor})
     assert r.code == 0, r.output
     assert state.read_text() == "2"
@@ -77,12 +90,15 @@ else:
 def test_quitting_without_fixing_aborts_untouched(vault: Vault, tmp_path: Path) -> None:
     before = vault.secret_file.read_bytes()
     state = tmp_path / "round"
-    editor = script_editor(tmp_path, f"""
+    editor = script_editor(
+        tmp_path,
+        f"""
 state = pathlib.Path({str(state)!r})
 if not state.exists():
     state.write_text("1")
     path.write_text(path.read_text() + "dup: 1\\ndup: 2\\n")
-""")
+""",
+    )
     r = run_cli(["edit", str(vault.secret_file)], env={"EDITOR": editor})
     assert r.code == 5 and "duplicate key" in r.stderr
     assert vault.secret_file.read_bytes() == before
@@ -91,12 +107,26 @@ if not state.exists():
 def test_schema_violation_reopens(vault: Vault, tmp_path: Path) -> None:
     import json
 
-    (vault.root / "schema.json").write_text(json.dumps(
-        {"type": "object", "properties": {"db": {"type": "object", "properties": {"port": {"type": "integer"}}}}}))
+    (vault.root / "schema.json").write_text(
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {
+                    "db": {"type": "object", "properties": {"port": {"type": "integer"}}}
+                },
+            }
+        )
+    )
     policy = vault.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("rotate_after: 90d", "rotate_after: 90d\n    schema: schema.json"))
+    policy.write_text(
+        policy.read_text().replace(
+            "rotate_after: 90d", "rotate_after: 90d\n    schema: schema.json"
+        )
+    )
     state = tmp_path / "round"
-    editor = script_editor(tmp_path, f"""
+    editor = script_editor(
+        tmp_path,
+        f"""
 state = pathlib.Path({str(state)!r})
 n = int(state.read_text()) if state.exists() else 0
 state.write_text(str(n + 1))
@@ -106,7 +136,8 @@ if n == 0:
 else:
     assert "schema" in text.splitlines()[0] and "not-a-number" not in text.splitlines()[0]
     path.write_text(text.replace("port: not-a-number", "port: 1234"))
-""")
+""",
+    )
     r = run_cli(["edit", str(vault.secret_file)], env={"EDITOR": editor})
     assert r.code == 0, r.output
     assert state.read_text() == "2"
@@ -126,10 +157,13 @@ def test_edit_creates_new_file_for_rule(vault: Vault, tmp_path: Path) -> None:
 
 def test_plaintext_only_in_private_dir(vault: Vault, tmp_path: Path) -> None:
     seen = tmp_path / "seen"
-    editor = script_editor(tmp_path, f"""
+    editor = script_editor(
+        tmp_path,
+        f"""
 import os, stat
 pathlib.Path({str(seen)!r}).write_text(str(path) + "\\n" + oct(stat.S_IMODE(os.stat(path).st_mode)) + " " + oct(stat.S_IMODE(os.stat(path.parent).st_mode)))
-""")
+""",
+    )
     before_tmp = set(os.listdir(tempfile.gettempdir()))
     r = run_cli(["edit", str(vault.secret_file)], env={"EDITOR": editor})
     assert r.code == 0
@@ -146,14 +180,21 @@ def test_sigterm_during_edit_cleans_up(vault: Vault, tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     seen = tmp_path / "seen"
-    editor = script_editor(tmp_path, f"""
+    editor = script_editor(
+        tmp_path,
+        f"""
 import time
 pathlib.Path({str(seen)!r}).write_text(str(path))
 time.sleep(60)
-""")
-    proc = subprocess.Popen([sys.executable, "-m", "gitvault", "edit", str(vault.secret_file)],
-                            cwd=vault.root, env={**os.environ, "EDITOR": editor, "XDG_RUNTIME_DIR": str(runtime)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+""",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitvault", "edit", str(vault.secret_file)],
+        cwd=vault.root,
+        env={**os.environ, "EDITOR": editor, "XDG_RUNTIME_DIR": str(runtime)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 20
     while not seen.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -174,8 +215,12 @@ def test_stale_private_dirs_are_cleaned(vault: Vault, tmp_path: Path) -> None:
     stale = runtime / f"gitvault-{dead.pid}-deadbeef"
     stale.mkdir()
     (stale / "secrets.yaml").write_text("leftover: plaintext\n")
-    r = run_subprocess(["edit", str(vault.secret_file)], cwd=vault.root, input=b"q\n",
-                       env={"EDITOR": "ed -s", "XDG_RUNTIME_DIR": str(runtime)})
+    r = run_subprocess(
+        ["edit", str(vault.secret_file)],
+        cwd=vault.root,
+        input=b"q\n",
+        env={"EDITOR": "ed -s", "XDG_RUNTIME_DIR": str(runtime)},
+    )
     assert r.returncode == 0
     assert not stale.exists()
 
@@ -183,11 +228,16 @@ def test_stale_private_dirs_are_cleaned(vault: Vault, tmp_path: Path) -> None:
 def test_editor_split_like_a_shell(vault: Vault, tmp_path: Path) -> None:
     weird = tmp_path / "dir with space"
     weird.mkdir()
-    editor = script_editor(weird, 'path.write_text(path.read_text().replace("tok-abc-123", "tok-new-456"))')
+    editor = script_editor(
+        weird, 'path.write_text(path.read_text().replace("tok-abc-123", "tok-new-456"))'
+    )
     assert " " in editor
     r = run_cli(["edit", str(vault.secret_file)], env={"EDITOR": editor})
     assert r.code == 0, r.output
-    assert run_cli(["decrypt", str(vault.secret_file), "--extract", "api_token"]).stdout == "tok-new-456"
+    assert (
+        run_cli(["decrypt", str(vault.secret_file), "--extract", "api_token"]).stdout
+        == "tok-new-456"
+    )
 
 
 def test_failing_editor_leaves_file(vault: Vault) -> None:

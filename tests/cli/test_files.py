@@ -50,7 +50,10 @@ def test_encrypt_decrypt_roundtrip(vault: Vault) -> None:
     r = run_cli(["decrypt", str(vault.secret_file), "--extract", '["db"]["port"]'])
     assert r.stdout == "5432"
     r = run_cli(["decrypt", str(vault.secret_file), "--format", "json"])
-    assert json.loads(r.stdout) == {"db": {"password": "hunter2hunter2", "port": 5432}, "api_token": "tok-abc-123"}
+    assert json.loads(r.stdout) == {
+        "db": {"password": "hunter2hunter2", "port": 5432},
+        "api_token": "tok-abc-123",
+    }
     r = run_cli(["decrypt", str(vault.secret_file), "--format", "dotenv"])
     assert "DB_PASSWORD=" in r.stdout and "hunter2hunter2" in r.stdout
 
@@ -65,13 +68,18 @@ def test_decrypt_to_file_is_private(vault: Vault, tmp_path: Path) -> None:
 
 def test_set_changes_only_that_value(vault: Vault) -> None:
     before = vault.secret_file.read_text().splitlines()
-    r = run_cli(["set", str(vault.secret_file), "db.password", "--stdin"], input="n3w-secret-value\n")
+    r = run_cli(
+        ["set", str(vault.secret_file), "db.password", "--stdin"], input="n3w-secret-value\n"
+    )
     assert r.code == 0, r.output
     after = vault.secret_file.read_text().splitlines()
     changed = {b.split(":")[0].strip() for a, b in zip(before, after, strict=True) if a != b}
     # lastmodified changes too unless both writes fell in the same second
     assert changed in ({"password", "mac", "lastmodified"}, {"password", "mac"})
-    assert run_cli(["decrypt", str(vault.secret_file), "--extract", "db.password"]).stdout == "n3w-secret-value"
+    assert (
+        run_cli(["decrypt", str(vault.secret_file), "--extract", "db.password"]).stdout
+        == "n3w-secret-value"
+    )
     assert "n3w-secret-value" not in r.output
 
 
@@ -84,7 +92,9 @@ def test_set_same_value_writes_nothing(vault: Vault) -> None:
 
 def test_set_types_generate_and_unset(vault: Vault) -> None:
     assert run_cli(["set", str(vault.secret_file), "replicas", "3", "--type", "int"]).code == 0
-    assert run_cli(["set", str(vault.secret_file), "new.nested.key", "--generate", "hex:16"]).code == 0
+    assert (
+        run_cli(["set", str(vault.secret_file), "new.nested.key", "--generate", "hex:16"]).code == 0
+    )
     data = json.loads(run_cli(["decrypt", str(vault.secret_file), "--format", "json"]).stdout)
     assert data["replicas"] == 3
     assert len(data["new"]["nested"]["key"]) == 32 and int(data["new"]["nested"]["key"], 16) >= 0
@@ -120,8 +130,12 @@ def test_verify_flags_plaintext_and_wrong_recipients(vault: Vault, tmp_path: Pat
     run_cli(["keygen", "-o", str(other)])
     other_pub = other.read_text().splitlines()[1].split(": ")[1]
     policy = vault.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("team: [alice]", f"team: [alice]\n  extra: [alice]").replace(
-        "recipients:\n", f"recipients:\n  bob: {other_pub}\n", 1).replace("recipients: [team]", "recipients: [team, bob]"))
+    policy.write_text(
+        policy.read_text()
+        .replace("team: [alice]", "team: [alice]\n  extra: [alice]")
+        .replace("recipients:\n", f"recipients:\n  bob: {other_pub}\n", 1)
+        .replace("recipients: [team]", "recipients: [team, bob]")
+    )
     r = run_cli(["verify"])
     assert r.code == 1
     assert "not encrypted: plaintext" in r.stdout
@@ -130,12 +144,23 @@ def test_verify_flags_plaintext_and_wrong_recipients(vault: Vault, tmp_path: Pat
 
 
 def test_verify_checks_schema(vault: Vault) -> None:
-    (vault.root / "schema.json").write_text(json.dumps({
-        "type": "object", "required": ["db"],
-        "properties": {"db": {"type": "object", "properties": {"port": {"type": "string"}}}},
-    }))
+    (vault.root / "schema.json").write_text(
+        json.dumps(
+            {
+                "type": "object",
+                "required": ["db"],
+                "properties": {
+                    "db": {"type": "object", "properties": {"port": {"type": "string"}}}
+                },
+            }
+        )
+    )
     policy = vault.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("rotate_after: 90d", "rotate_after: 90d\n    schema: schema.json"))
+    policy.write_text(
+        policy.read_text().replace(
+            "rotate_after: 90d", "rotate_after: 90d\n    schema: schema.json"
+        )
+    )
     r = run_cli(["verify"])
     assert r.code == 1
     assert "db.port" in r.stdout and "type" in r.stdout
@@ -160,7 +185,10 @@ def test_identity_discovery_order(vault: Vault, tmp_path: Path) -> None:
     # Environment sources are all collected; the config-dir key still works.
     r = run_cli(["decrypt", str(vault.secret_file)], env={"GITVAULT_AGE_KEY": secret})
     assert r.code == 0
-    r = run_cli(["whoami", "--json"], env={"GITVAULT_AGE_KEY": secret, "SOPS_AGE_KEY_FILE": str(vault.key_file)})
+    r = run_cli(
+        ["whoami", "--json"],
+        env={"GITVAULT_AGE_KEY": secret, "SOPS_AGE_KEY_FILE": str(vault.key_file)},
+    )
     sources = [i["source"] for i in json.loads(r.stdout)["identities"]]
     assert sources[:2] == ["GITVAULT_AGE_KEY", "SOPS_AGE_KEY_FILE"]
 
@@ -180,15 +208,20 @@ def test_ssh_identity_and_recipient(vault: Vault, tmp_path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     pub = (tmp_path / "id_ed25519.pub").read_text().strip()
     policy = vault.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("recipients:\n", f"recipients:\n  carol: {pub}\n", 1)
-                      .replace("recipients: [team]", "recipients: [team, carol]"))
+    policy.write_text(
+        policy.read_text()
+        .replace("recipients:\n", f"recipients:\n  carol: {pub}\n", 1)
+        .replace("recipients: [team]", "recipients: [team, carol]")
+    )
     target = vault.root / "secrets" / "ssh.yaml"
     target.write_text("k: v\n")
     assert run_cli(["encrypt", str(target), "--in-place"]).code == 0
     r = run_cli(["decrypt", str(target), "--identity", str(key)])
     assert r.code == 0 and r.stdout == "k: v\n"
     rsa = tmp_path / "id_rsa"
-    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(rsa)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(rsa)], check=True
+    )
     r = run_cli(["decrypt", str(target), "--identity", str(rsa)])
     assert r.code == 3
 
@@ -208,15 +241,18 @@ def test_help_has_examples() -> None:
         assert r.code == 0 and "Example" in r.stdout, cmd
 
 
-@pytest.mark.parametrize("content,code", [
-    (b"a: [unclosed\n", 5),
-    (b"a: 1\na: 2\n", 5),
-    (b"\xff\xfe\x00bad", 5),
-    (b"- a\n- b\n", 5),
-    (b"just a string\n", 5),
-    (b"", 5),
-    (b"a: &a [*a, *a]\n", 5),
-])
+@pytest.mark.parametrize(
+    "content,code",
+    [
+        (b"a: [unclosed\n", 5),
+        (b"a: 1\na: 2\n", 5),
+        (b"\xff\xfe\x00bad", 5),
+        (b"- a\n- b\n", 5),
+        (b"just a string\n", 5),
+        (b"", 5),
+        (b"a: &a [*a, *a]\n", 5),
+    ],
+)
 def test_encrypt_bad_input(vault: Vault, content: bytes, code: int) -> None:
     target = vault.root / "secrets" / "bad.yaml"
     target.write_bytes(content)
@@ -252,7 +288,11 @@ def test_invalid_policy_names_file_and_field(vault: Vault) -> None:
     assert r.code == 5
     assert ".gitvault.yaml" in r.stderr and "rules[0].rotate_after" in r.stderr
     assert target.read_text() == "a: 1\n"
-    policy.write_text(policy.read_text().replace("rotate_after: soon", "rotate_after: 9d").replace("[team]", "[nobody]"))
+    policy.write_text(
+        policy.read_text()
+        .replace("rotate_after: soon", "rotate_after: 9d")
+        .replace("[team]", "[nobody]")
+    )
     r = run_cli(["encrypt", str(target), "--in-place"])
     assert r.code == 5 and "unknown recipient or group 'nobody'" in r.stderr
 

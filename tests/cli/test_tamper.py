@@ -25,7 +25,11 @@ def _swap_values(text: str) -> str:
     a = re.search(r"(    password: )(ENC\[[^\]]+\])", text)
     b = re.search(r"(api_token: )(ENC\[[^\]]+\])", text)
     assert a and b
-    return text.replace(a.group(2), "@@A@@").replace(b.group(2), a.group(2)).replace("@@A@@", b.group(2))
+    return (
+        text.replace(a.group(2), "@@A@@")
+        .replace(b.group(2), a.group(2))
+        .replace("@@A@@", b.group(2))
+    )
 
 
 def _remove_key(text: str) -> str:
@@ -48,7 +52,9 @@ def _alter_mac(text: str) -> str:
 
 
 def _alter_lastmodified(text: str) -> str:
-    return re.sub(r'lastmodified: "(\d{4})-', lambda m: f'lastmodified: "{int(m.group(1)) - 1}-', text)
+    return re.sub(
+        r'lastmodified: "(\d{4})-', lambda m: f'lastmodified: "{int(m.group(1)) - 1}-', text
+    )
 
 
 def _truncate_armor(text: str) -> str:
@@ -74,8 +80,17 @@ def _plaintext_value(text: str) -> str:
 
 @pytest.mark.parametrize(
     "tamper",
-    [_flip_data, _swap_values, _remove_key, _reorder, _alter_mac, _alter_lastmodified,
-     _truncate_armor, _rewrap_armor, _plaintext_value],
+    [
+        _flip_data,
+        _swap_values,
+        _remove_key,
+        _reorder,
+        _alter_mac,
+        _alter_lastmodified,
+        _truncate_armor,
+        _rewrap_armor,
+        _plaintext_value,
+    ],
     ids=lambda f: f.__name__.strip("_"),
 )
 def test_tamper_is_integrity_failure(vault: Vault, tamper: Callable[[str], str]) -> None:

@@ -45,7 +45,11 @@ def test_sops_set_on_gitvault_file(key: AgeKey, tmp_path: Path) -> None:
     from gitvault.yamlio import load_documents
 
     f = tmp_path / "v.yaml"
-    f.write_bytes(sopsfile.encrypt_new(load_documents(PLAIN), [key.public], lastmodified="2020-01-01T00:00:00Z"))
+    f.write_bytes(
+        sopsfile.encrypt_new(
+            load_documents(PLAIN), [key.public], lastmodified="2020-01-01T00:00:00Z"
+        )
+    )
     before = f.read_text()
     run_sops(["set", str(f), '["db"]["password"]', '"n3w-value"'], key)
     assert _changed(before, f.read_text()) == {"password", "mac", "lastmodified"}

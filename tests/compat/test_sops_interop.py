@@ -26,12 +26,56 @@ from gitvault.yamlio import emit_documents, load_documents
 from tests.compat.sopsenv import AgeKey, make_key, run_sops
 
 PLAIN_EDGE = [
-    "017", "08", "0o17", "0b101", "0x1F", "1_000", "+12", "-0", "-7", "1e10", "1.5e-7", "1E+3",
-    ".5", "-.inf", ".Inf", ".nan", "1.0", "3.11.0", "1:20", "yes", "no", "on", "Off", "y", "N",
-    "true", "False", "TRUE", "~", "null", "Null", "2024-01-02", "2024-1-2", "2024-01-02T03:04:05Z",
-    "2001-12-14 21:59:43.10", "2024-06-30T23:59:59.123456789+02:00", "12345678901234567890123",
-    "9223372036854775807", "-9223372036854775808", "hello world", "a#b", "x:y", "ünïcödé ✓",
-    "@", "%", "a 'quoted' word", "0.1", "100000000", "1e-05", "123456.789",
+    "017",
+    "08",
+    "0o17",
+    "0b101",
+    "0x1F",
+    "1_000",
+    "+12",
+    "-0",
+    "-7",
+    "1e10",
+    "1.5e-7",
+    "1E+3",
+    ".5",
+    "-.inf",
+    ".Inf",
+    ".nan",
+    "1.0",
+    "3.11.0",
+    "1:20",
+    "yes",
+    "no",
+    "on",
+    "Off",
+    "y",
+    "N",
+    "true",
+    "False",
+    "TRUE",
+    "~",
+    "null",
+    "Null",
+    "2024-01-02",
+    "2024-1-2",
+    "2024-01-02T03:04:05Z",
+    "2001-12-14 21:59:43.10",
+    "2024-06-30T23:59:59.123456789+02:00",
+    "12345678901234567890123",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "hello world",
+    "a#b",
+    "x:y",
+    "ünïcödé ✓",
+    "@",
+    "%",
+    "a 'quoted' word",
+    "0.1",
+    "100000000",
+    "1e-05",
+    "123456.789",
 ]
 
 SAFE_CHARS = st.characters(
@@ -40,10 +84,16 @@ SAFE_CHARS = st.characters(
     exclude_characters="\x85\u2028\u2029\ufeff\xa0",
 )
 KEY = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,8}", fullmatch=True).filter(lambda k: k != "sops")
-ODD_KEY = st.text(SAFE_CHARS, min_size=1, max_size=8).map(lambda t: json.dumps(t, ensure_ascii=False))
+ODD_KEY = st.text(SAFE_CHARS, min_size=1, max_size=8).map(
+    lambda t: json.dumps(t, ensure_ascii=False)
+)
 # sops turns an empty comment inside a list into an empty string item, so
 # generated comments always have text.
-COMMENT = st.text(SAFE_CHARS, min_size=1, max_size=20).filter(lambda t: t.strip()).map(lambda t: "# " + t.strip())
+COMMENT = (
+    st.text(SAFE_CHARS, min_size=1, max_size=20)
+    .filter(lambda t: t.strip())
+    .map(lambda t: "# " + t.strip())
+)
 
 
 @st.composite
@@ -69,7 +119,13 @@ def scalar(draw: st.DrawFn) -> str:
 
 @st.composite
 def literal_block(draw: st.DrawFn, indent: int) -> list[str]:
-    lines = draw(st.lists(st.text(SAFE_CHARS, min_size=1, max_size=20).map(str.strip).filter(bool), min_size=1, max_size=3))
+    lines = draw(
+        st.lists(
+            st.text(SAFE_CHARS, min_size=1, max_size=20).map(str.strip).filter(bool),
+            min_size=1,
+            max_size=3,
+        )
+    )
     chomp = draw(st.sampled_from(["", "-", "+"]))
     pad = " " * (indent + 2)
     return [f"|{chomp}", *[pad + line for line in lines]]
@@ -77,7 +133,9 @@ def literal_block(draw: st.DrawFn, indent: int) -> list[str]:
 
 @st.composite
 def mapping(draw: st.DrawFn, indent: int = 0, depth: int = 0, top: bool = False) -> list[str]:
-    keys = draw(st.lists(KEY | ODD_KEY, min_size=1, max_size=5, unique_by=lambda k: k.strip('"').lower()))
+    keys = draw(
+        st.lists(KEY | ODD_KEY, min_size=1, max_size=5, unique_by=lambda k: k.strip('"').lower())
+    )
     pad = " " * indent
     out: list[str] = []
     for key in keys:
@@ -108,7 +166,9 @@ def mapping(draw: st.DrawFn, indent: int = 0, depth: int = 0, top: bool = False)
                     out.append(f"{pad}  - {sub[0].lstrip()}")
                     out.extend(sub[1:])
         else:
-            out.append(f"{pad}{key}: {draw(st.sampled_from(['{}', '[]', '[1, two, 3.5]', '{a: 1, b: x}']))}")
+            out.append(
+                f"{pad}{key}: {draw(st.sampled_from(['{}', '[]', '[1, two, 3.5]', '{a: 1, b: x}']))}"
+            )
     if not out:
         out.append(f"{pad}k: v")
     return out
@@ -141,7 +201,11 @@ def _accepted_by_gitvault(text: str) -> bool:
     return True
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(text=document_text())
 def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPathFactory) -> None:
     work = tmp_path_factory.mktemp("interop")
@@ -152,7 +216,9 @@ def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPa
         # gitvault refuses only what sops refuses too (e.g. a duplicate key).
         assert sops_enc.returncode != 0, f"gitvault refused a document sops accepts:\n{text}"
         return
-    assert sops_enc.returncode == 0, f"sops refused a document gitvault accepts:\n{text}\n{sops_enc.stderr.decode()}"
+    assert sops_enc.returncode == 0, (
+        f"sops refused a document gitvault accepts:\n{text}\n{sops_enc.stderr.decode()}"
+    )
 
     # gitvault -> sops
     docs = load_documents(text)
@@ -176,8 +242,15 @@ def test_types_survive_sops_json(key: AgeKey, tmp_path: Path) -> None:
     ours.write_bytes(sopsfile.encrypt_new(load_documents(text), [key.public]))
     out = json.loads(run_sops(["decrypt", "--output-type", "json", str(ours)], key).stdout)
     assert out == {
-        "a": 15, "b": 8, "c": 10000000000, "d": "yes", "e": "2024-01-02T00:00:00Z",
-        "f": 31, "g": "017", "h": True, "i": 1000,
+        "a": 15,
+        "b": 8,
+        "c": 10000000000,
+        "d": "yes",
+        "e": "2024-01-02T00:00:00Z",
+        "f": 31,
+        "g": "017",
+        "h": True,
+        "i": 1000,
     }
     assert isinstance(out["a"], int) and isinstance(out["h"], bool)
 
@@ -187,7 +260,12 @@ def test_big_int_rejected_like_sops(key: AgeKey, tmp_path: Path) -> None:
 
     text = "big: 9223372036854775808\n"
     (tmp_path / "p.yaml").write_text(text)
-    assert run_sops(["encrypt", "--age", key.public, str(tmp_path / "p.yaml")], key, check=False).returncode != 0
+    assert (
+        run_sops(
+            ["encrypt", "--age", key.public, str(tmp_path / "p.yaml")], key, check=False
+        ).returncode
+        != 0
+    )
     with pytest.raises(BadInput, match="64-bit"):
         load_documents(text)
 
@@ -196,9 +274,13 @@ def test_mac_only_encrypted_and_regex_files_interoperate(key: AgeKey, tmp_path: 
     text = "data:\n    user: admin\n    password: s3cret\nreplicas: 3\n"
     p = tmp_path / "p.yaml"
     p.write_text(text)
-    for flags in (["--encrypted-regex", "^pass"], ["--unencrypted-suffix", "_pub"],
-                  ["--encrypted-suffix", "word"], ["--unencrypted-regex", "^rep"],
-                  ["MAC_ONLY"]):
+    for flags in (
+        ["--encrypted-regex", "^pass"],
+        ["--unencrypted-suffix", "_pub"],
+        ["--encrypted-suffix", "word"],
+        ["--unencrypted-regex", "^rep"],
+        ["MAC_ONLY"],
+    ):
         if flags == ["MAC_ONLY"]:
             # mac_only_encrypted is only settable through a creation rule.
             (tmp_path / ".sops.yaml").write_text(
@@ -210,7 +292,10 @@ def test_mac_only_encrypted_and_regex_files_interoperate(key: AgeKey, tmp_path: 
             enc = run_sops(["encrypt", *flags, "--age", key.public, str(p)], key).stdout
         vault = sopsfile.parse_vault(enc, "f")
         plain = sopsfile.open_file(vault, _identity(key), record_ivs=True)
-        assert to_python(plain.documents[0]) == {"data": {"user": "admin", "password": "s3cret"}, "replicas": 3}
+        assert to_python(plain.documents[0]) == {
+            "data": {"user": "admin", "password": "s3cret"},
+            "replicas": 3,
+        }
         # and back: gitvault rewrites it, sops reads it
         rewritten = sopsfile.reencrypt(plain.documents, plain)
         (tmp_path / "r.yaml").write_bytes(rewritten)

@@ -41,7 +41,9 @@ def test_decrypts_sops_file_and_verifies_mac() -> None:
     assert emit_documents(plain.documents) == (VECTORS / "types.sops-decrypt.yaml").read_text()
     tampered = data.replace(b"port: ENC[AES256_GCM,data:", b"port: ENC[AES256_GCM,data:A", 1)
     with pytest.raises(IntegrityError):
-        sopsfile.open_file(sopsfile.parse_vault(tampered, "t"), [pyrage.x25519.Identity.from_str(key)])
+        sopsfile.open_file(
+            sopsfile.parse_vault(tampered, "t"), [pyrage.x25519.Identity.from_str(key)]
+        )
 
 
 def test_sops_cipher_vector() -> None:
@@ -54,16 +56,34 @@ def test_sops_cipher_vector() -> None:
         ValueCipher(b"f" * 32).open(enc.data, enc.iv, enc.tag, b"baz:")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("017", 15), ("0o17", 15), ("0b101", 5), ("08", 8.0), ("1_000", 1000), ("0x1F", 31),
-    ("yes", "yes"), ("on", "on"), ("True", True), ("FALSE", False), ("~", None), ("", None),
-    ("1e10", 1e10), (".5", 0.5), ("+12", 12), ("-0", 0), ("1:20", "1:20"), ("3.11.0", "3.11.0"),
-    ("2024-01-02", Timestamp("2024-01-02T00:00:00Z")),
-    ("2024-1-2 3:04:05.5", Timestamp("2024-01-02T03:04:05.5Z")),
-    ("2024-02-30", "2024-02-30"),
-    ("2024-06-30T23:59:59.1234567891+00:00", Timestamp("2024-06-30T23:59:59.123456789Z")),
-    ("12345678901234567890123", 1.2345678901234568e22),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("017", 15),
+        ("0o17", 15),
+        ("0b101", 5),
+        ("08", 8.0),
+        ("1_000", 1000),
+        ("0x1F", 31),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("True", True),
+        ("FALSE", False),
+        ("~", None),
+        ("", None),
+        ("1e10", 1e10),
+        (".5", 0.5),
+        ("+12", 12),
+        ("-0", 0),
+        ("1:20", "1:20"),
+        ("3.11.0", "3.11.0"),
+        ("2024-01-02", Timestamp("2024-01-02T00:00:00Z")),
+        ("2024-1-2 3:04:05.5", Timestamp("2024-01-02T03:04:05.5Z")),
+        ("2024-02-30", "2024-02-30"),
+        ("2024-06-30T23:59:59.1234567891+00:00", Timestamp("2024-06-30T23:59:59.123456789Z")),
+        ("12345678901234567890123", 1.2345678901234568e22),
+    ],
+)
 def test_go_yaml_typing(text: str, expected: object) -> None:
     value = resolve_plain(text)
     assert value == expected and type(value) is type(expected)
@@ -74,11 +94,20 @@ def test_nan_and_inf() -> None:
     assert resolve_plain("-.inf") == -math.inf
 
 
-@pytest.mark.parametrize("value,f,g", [
-    (1e10, "10000000000", "1e+10"), (1.5e-7, "0.00000015", "1.5e-07"), (1.0, "1", "1"),
-    (-0.0, "-0", "-0"), (123456.0, "123456", "123456"), (1234567.0, "1234567", "1.234567e+06"),
-    (0.0001, "0.0001", "0.0001"), (math.inf, "+Inf", ".inf"), (-math.inf, "-Inf", "-.inf"),
-])
+@pytest.mark.parametrize(
+    "value,f,g",
+    [
+        (1e10, "10000000000", "1e+10"),
+        (1.5e-7, "0.00000015", "1.5e-07"),
+        (1.0, "1", "1"),
+        (-0.0, "-0", "-0"),
+        (123456.0, "123456", "123456"),
+        (1234567.0, "1234567", "1.234567e+06"),
+        (0.0001, "0.0001", "0.0001"),
+        (math.inf, "+Inf", ".inf"),
+        (-math.inf, "-Inf", "-.inf"),
+    ],
+)
 def test_go_float_formats(value: float, f: str, g: str) -> None:
     assert format_float_f(value) == f
     assert format_float_g(value) == g

