@@ -48,6 +48,34 @@ class Selector:
             re.compile(meta.encrypted_comment_regex) if meta.encrypted_comment_regex else None
         )
         self.uses_comments = bool(self._unenc_c or self._enc_c)
+        # Without comment rules the decision depends only on the path's components,
+        # and a match anywhere settles it for the whole subtree: the walk carries
+        # that state down instead of re-testing every component at every leaf.
+        self.incremental = not self.uses_comments
+        self.default = not (meta.encrypted_suffix or self._enc_re is not None)
+
+    def settle(self, key: str, state: bool | None) -> bool | None:
+        """The subtree's state after descending into ``key`` (None: not settled yet)."""
+        if state is not None or not self.incremental:
+            return state
+        m = self.meta
+        if m.unencrypted_suffix and key.endswith(m.unencrypted_suffix):
+            return False
+        if self._unenc_re is not None and self._unenc_re.search(key):
+            return False
+        if m.encrypted_suffix and key.endswith(m.encrypted_suffix):
+            return True
+        if self._enc_re is not None and self._enc_re.search(key):
+            return True
+        return None
+
+    def decide(
+        self, state: bool | None, path: list[str], stack: list[list[str]], is_comment: bool
+    ) -> bool:
+        """Whether the leaf at ``path`` is encrypted, using the carried state when possible."""
+        if self.incremental:
+            return self.default if state is None else state
+        return self.encrypted(path, stack, is_comment)
 
     def encrypted(self, path: list[str], stack: list[list[str]], is_comment: bool) -> bool:
         m = self.meta
@@ -92,9 +120,14 @@ class _Walk:
 
 
 def _enc_leaf(
-    w: _Walk, value: object, path: list[str], stack: list[list[str]], comment: bool
+    w: _Walk,
+    value: object,
+    path: list[str],
+    stack: list[list[str]],
+    comment: bool,
+    state: bool | None,
 ) -> object:
-    encrypt = w.selector.encrypted(path, stack, comment)
+    encrypt = w.selector.decide(state, path, stack, comment)
     if comment:
         assert isinstance(value, Comment)
         if not encrypt or value.text == "":
@@ -115,7 +148,9 @@ def _enc_leaf(
     return Comment(text) if comment else text
 
 
-def _enc_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> Node:
+def _enc_node(
+    w: _Walk, node: Node, path: list[str], stack: list[list[str]], state: bool | None
+) -> Node:
     if isinstance(node, Mapping):
         out = Mapping()
         level: list[str] = []
@@ -123,11 +158,13 @@ def _enc_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> 
         for entry in node.entries:
             if isinstance(entry, Comment):
                 level.append(entry.text)
-                out.entries.append(_enc_leaf(w, entry, path, inner, True))  # type: ignore[arg-type]
+                out.entries.append(_enc_leaf(w, entry, path, inner, True, state))  # type: ignore[arg-type]
                 continue
             key, value = entry
             path.append(key)
-            out.entries.append((key, _enc_node(w, value, path, inner)))
+            out.entries.append(
+                (key, _enc_node(w, value, path, inner, w.selector.settle(key, state)))
+            )
             path.pop()
             level.clear()
         return out
@@ -138,16 +175,16 @@ def _enc_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> 
         for item in node:
             if isinstance(item, Comment):
                 level.append(item.text)
-                enc = _enc_leaf(w, item, path, inner, True)
+                enc = _enc_leaf(w, item, path, inner, True, state)
                 # In a list sops stores an encrypted comment as a plain item.
                 seq.append(enc.text if isinstance(enc, Comment) and enc is not item else enc)
                 continue
-            seq.append(_enc_node(w, item, path, inner))
+            seq.append(_enc_node(w, item, path, inner, state))
             level.clear()
         return seq
     if node is None:
         return None
-    return _enc_leaf(w, node, path, stack, False)  # type: ignore[return-value]
+    return _enc_leaf(w, node, path, stack, False, state)  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------ decryption
@@ -168,8 +205,10 @@ def _open(w: _Walk, text: str, path: list[str]) -> tuple[object, bool]:
         raise IntegrityError("an encrypted value is malformed or was tampered with") from None
 
 
-def _dec_comment(w: _Walk, c: Comment, path: list[str], stack: list[list[str]]) -> Comment:
-    if c.text == "" or not w.selector.encrypted(path, stack, True):
+def _dec_comment(
+    w: _Walk, c: Comment, path: list[str], stack: list[list[str]], state: bool | None
+) -> Comment:
+    if c.text == "" or not w.selector.decide(state, path, stack, True):
         return c
     if not encval.looks_encrypted(c.text):
         return c  # a comment written in plaintext (older sops, or hand-added)
@@ -181,9 +220,9 @@ def _dec_comment(w: _Walk, c: Comment, path: list[str], stack: list[list[str]]) 
 
 
 def _dec_scalar(
-    w: _Walk, value: object, path: list[str], stack: list[list[str]]
+    w: _Walk, value: object, path: list[str], stack: list[list[str]], state: bool | None
 ) -> tuple[object, bool]:
-    if not w.selector.encrypted(path, stack, False):
+    if not w.selector.decide(state, path, stack, False):
         plain, _ = to_sops_bytes(value)
         if not w.selector.meta.mac_only_encrypted:
             w.hasher.update(plain)
@@ -198,7 +237,9 @@ def _dec_scalar(
     return result, is_comment
 
 
-def _dec_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> Node:
+def _dec_node(
+    w: _Walk, node: Node, path: list[str], stack: list[list[str]], state: bool | None
+) -> Node:
     if isinstance(node, Mapping):
         out = Mapping()
         level: list[str] = []
@@ -206,11 +247,13 @@ def _dec_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> 
         for entry in node.entries:
             if isinstance(entry, Comment):
                 level.append(entry.text)
-                out.entries.append(_dec_comment(w, entry, path, inner))
+                out.entries.append(_dec_comment(w, entry, path, inner, state))
                 continue
             key, value = entry
             path.append(key)
-            out.entries.append((key, _dec_node(w, value, path, inner)))
+            out.entries.append(
+                (key, _dec_node(w, value, path, inner, w.selector.settle(key, state)))
+            )
             path.pop()
             level.clear()
         return out
@@ -221,13 +264,13 @@ def _dec_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> 
         for item in node:
             if isinstance(item, Comment):
                 level.append(item.text)
-                seq.append(_dec_comment(w, item, path, inner))
+                seq.append(_dec_comment(w, item, path, inner, state))
                 continue
             if isinstance(item, Mapping | list) or item is None:
-                seq.append(_dec_node(w, item, path, inner))
+                seq.append(_dec_node(w, item, path, inner, state))
                 level.clear()
                 continue
-            value, is_comment = _dec_scalar(w, item, path, inner)
+            value, is_comment = _dec_scalar(w, item, path, inner, state)
             seq.append(value)  # type: ignore[arg-type]
             if is_comment:
                 level.append(value.text)  # type: ignore[union-attr]
@@ -236,7 +279,7 @@ def _dec_node(w: _Walk, node: Node, path: list[str], stack: list[list[str]]) -> 
         return seq
     if node is None:
         return None
-    value, _ = _dec_scalar(w, node, path, stack)
+    value, _ = _dec_scalar(w, node, path, stack, state)
     return value  # type: ignore[return-value]
 
 
@@ -277,7 +320,7 @@ def decrypt_documents(
     w = _Walk(cipher, Selector(meta), _new_hasher(meta), record_ivs=record_ivs)
     plain_docs = []
     for doc in docs:
-        out = _dec_node(w, doc, [], [])
+        out = _dec_node(w, doc, [], [], None)
         assert isinstance(out, Mapping)
         plain_docs.append(out)
     expected = compute_mac_text(w.hasher)
@@ -312,7 +355,7 @@ def encrypt_documents(
     w = _Walk(cipher, Selector(meta), _new_hasher(meta), stash=dict(stash or {}))
     enc_docs = []
     for doc in docs:
-        out = _enc_node(w, doc, [], [])
+        out = _enc_node(w, doc, [], [], None)
         assert isinstance(out, Mapping)
         enc_docs.append(out)
     mac_text = compute_mac_text(w.hasher).encode()

@@ -20,7 +20,7 @@ from gitvault.model import Comment, Mapping, Node
 from gitvault.sops import metadata as md
 from gitvault.sops import value as encval
 from gitvault.sops.document import IvStash, Plain, decrypt_documents, encrypt_documents
-from gitvault.yamlio import emit_documents, load_documents
+from gitvault.yamlio import emit_documents, load_canonical, load_documents
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def join_path(prefix: str, key: str) -> str:
 def parse_vault(data: bytes, name: str) -> VaultFile:
     """Parse the bytes of an encrypted file; no key needed. Raises :class:`BadInput`."""
     text = decode_utf8(data, name)
-    docs = load_documents(text, name)
+    docs = load_canonical(text) or load_documents(text, name)
     if not docs or "sops" not in docs[0]:
         raise BadInput(
             f"{name}: not a vault file (no sops metadata)",

@@ -42,7 +42,9 @@ def parse(text: str) -> EncValue:
     if m is None or m.group(4) not in TYPES:
         raise IntegrityError("an encrypted value is malformed or was tampered with")
     try:
-        data, iv, tag = (base64.b64decode(m.group(n), validate=True) for n in (1, 2, 3))
+        data = binascii.a2b_base64(m.group(1), strict_mode=True) if m.group(1) else b""
+        iv = binascii.a2b_base64(m.group(2), strict_mode=True)
+        tag = binascii.a2b_base64(m.group(3), strict_mode=True)
     except (binascii.Error, ValueError):
         raise IntegrityError("an encrypted value is malformed or was tampered with") from None
     return EncValue(data, iv, tag, m.group(4))

@@ -11,6 +11,8 @@ Pure text generation; this module does not import a YAML library.
 
 from __future__ import annotations
 
+import re
+
 from gitvault.model import Comment, Mapping, Node, Timestamp
 from gitvault.yamlio import scalars
 
@@ -140,8 +142,15 @@ def _literal(value: str, indent: int) -> str:
     return header + "\n" + "\n".join(lines)
 
 
+# Strings made only of these characters (no leading/trailing space, no ": " or
+# " #") are plain-allowed by libyaml's analysis; only their typing needs checking.
+_SIMPLE = re.compile(r"[A-Za-z0-9_./=+][A-Za-z0-9 _./=+@-]*")
+
+
 def format_string(value: str, block_indent: int, key: bool = False) -> str:
     """Choose plain, single-quoted, double-quoted or literal style as go-yaml does."""
+    if _SIMPLE.fullmatch(value) and not value.endswith(" ") and scalars.is_plain_safe(value):
+        return value
     if "\n" in value and not key:
         plain, single, block = _analyze(value)
         if block and not any(c in value for c in "\r\x85\u2028\u2029"):

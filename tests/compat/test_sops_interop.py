@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from gitvault.model import to_python
 from gitvault.sops import file as sopsfile
-from gitvault.yamlio import emit_documents, load_documents
+from gitvault.yamlio import emit_documents, load_canonical, load_documents
 from tests.compat.sopsenv import AgeKey, make_key, run_sops
 
 PLAIN_EDGE = [
@@ -225,6 +225,10 @@ def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPa
     ours = work / "ours.yaml"
     ours.write_bytes(sopsfile.encrypt_new(docs, [key.public]))
     sops_view = run_sops(["decrypt", str(ours)], key).stdout.decode()
+    # The fast canonical reader, where it accepts a file, builds the same tree.
+    for raw in (ours.read_text(), sops_enc.stdout.decode()):
+        fast = load_canonical(raw)
+        assert fast is None or fast == load_documents(raw)
     our_plain = sopsfile.open_file(sopsfile.parse_vault(ours.read_bytes(), "ours"), _identity(key))
     assert emit_documents(our_plain.documents) == sops_view
 

@@ -1,0 +1,276 @@
+"""Filters that turn a regex match into a finding or drop it as noise.
+
+Pure functions over bytes. They decide *whether* a candidate is a credential;
+they never log, print or store the candidate. Three layers:
+
+- :func:`is_trivial` applies to every rule: documented example keys, runs of
+  ``x``/``*``/one repeated character, ellipses — values nobody uses for real.
+- :func:`generic_reject` applies to name-based rules only: placeholders,
+  template and environment references, code references, paths, URLs, hashes,
+  UUIDs, git SHAs and vault ciphertext.
+- :func:`is_allowed_line` recognises inline allow comments.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+
+# Inline allow markers: ours and the ones users already have from gitleaks and detect-secrets.
+ALLOW_MARKERS: tuple[bytes, ...] = (
+    b"gitvault:allow",
+    b"gitleaks:allow",
+    b"pragma: allowlist secret",
+)
+
+_REPEAT_RUN = re.compile(rb"([A-Za-z0-9*])\1{7,}")
+_TRIVIAL_PARTS = (
+    b"example",
+    b"xxxx",
+    b"****",
+    b"...",
+    b"\xe2\x80\xa6",
+    b"12345678",
+    b"abcdefgh",
+    b"replace",
+    b"placeholder",
+    b"your_",
+    b"your-",
+    b"changeme",
+)
+_ANGLE_PLACEHOLDER = re.compile(rb"<[A-Za-z0-9_. -]+>")
+
+# Whole values that are placeholders or obviously not secret.
+_PLACEHOLDER_WORDS = frozenset(
+    b.encode()
+    for b in [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "none",
+        "null",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "empty",
+        "admin",
+        "root",
+        "guest",
+        "user",
+        "username",
+        "test",
+        "testing",
+        "tester",
+        "demo",
+        "default",
+        "required",
+        "optional",
+        "string",
+        "value",
+        "foobar",
+        "foo",
+        "bar",
+        "baz",
+        "hunter2",
+        "letmein",
+        "qwerty",
+        "123456",
+        "abc123",
+        "postgres",
+        "mysql",
+        "redis",
+        "changeit",
+        "secret123",
+        "password123",
+        "password1",
+        "mypassword",
+        "mysecret",
+        "notasecret",
+        "apikey",
+        "api_key",
+        "api-key",
+        "my_api_key",
+        "sample",
+        "dummy",
+        "pass",
+        "pass123",
+        "temp",
+        "temporary",
+    ]
+)
+# Substrings that mark a value as a placeholder or a reference to something else.
+_PLACEHOLDER_PARTS = (
+    b"example",
+    b"changeme",
+    b"change_me",
+    b"change-me",
+    b"placeholder",
+    b"your_",
+    b"your-",
+    b"yourpass",
+    b"yourkey",
+    b"yoursecret",
+    b"dummy",
+    b"sample",
+    b"redacted",
+    b"replace",
+    b"fake",
+    b"insert",
+    b"enter_",
+    b"enter-",
+    b"todo",
+    b"fixme",
+    b"_here",
+    b"-here",
+    b"here_",
+    b"notreal",
+    b"not-a-real",
+    b"not_a_real",
+    b"do_not_use",
+    b"do-not-use",
+    b"mock",
+    b"lorem",
+    b"${",
+    b"{{",
+    b"}}",
+    b"%(",
+    b"%s",
+    b"#{",
+    b"<%",
+    b"$(",
+    b"{0}",
+    b"{}",
+    b"process.env",
+    b"os.environ",
+    b"getenv",
+    b"env(",
+    b"env.",
+    b"secrets.",
+    b"vault:",
+    b"ref+",
+    b"://",
+)
+# Names (lower-cased) that hold something secret-adjacent but not a secret.
+_NAME_STOPWORDS = re.compile(
+    rb"hash|digest|checksum|sha\d*|md5|fingerprint|integrity|etag|_id$|_ids?_|uuid|public|pub_?key"
+    rb"|commit|revision|rev$|_rev_|build|salt|nonce|length|_len|min|max|count|size|field|file|path|dir|url|uri|endpoint|env|type"
+    rb"|format|regex|pattern|name|prompt|label|placeholder|hint|policy|version|header|param"
+    rb"|ref$|_ref|arn|bypass|compass|passenger|passthrough|tokeniz|expir|ttl|timeout|enabled"
+    rb"|required|mode|kind|example|mock|fake|dummy|sample|template|input|display|message|error"
+    rb"|store|manager|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
+)
+_WINDOWS_VAR = re.compile(rb"%[A-Za-z_][A-Za-z0-9_]*%")
+_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = re.compile(rb"[0-9a-fA-F]+")
+_DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
+_IDENTIFIER_PATH = re.compile(rb"[A-Za-z_][A-Za-z_.]*")  # code reference: no digits, no symbols
+_FILE_SUFFIX = re.compile(
+    rb"\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|ini|cfg|conf|pub)$", re.I
+)
+
+
+def shannon_entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte of ``data`` (0.0 for empty input)."""
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum((c / n) * math.log2(c / n) for c in Counter(data).values())
+
+
+def is_trivial(secret: bytes, *, repeats: bool = True) -> bool:
+    """True for values no real credential has: example keys, x-runs, ellipses, repeats.
+
+    ``repeats=False`` keeps long runs of one character (key encodings have them).
+    """
+    lowered = secret.lower()
+    if any(part in lowered for part in _TRIVIAL_PARTS):
+        return True
+    if _ANGLE_PLACEHOLDER.search(secret):
+        return True
+    return repeats and _REPEAT_RUN.search(secret) is not None
+
+
+def looks_like_digest(secret: bytes) -> bool:
+    """Hex of a digest length (MD5, SHA-1/git SHA, SHA-224/256/384/512) or a UUID."""
+    if _UUID.fullmatch(secret):
+        return True
+    return len(secret) in _DIGEST_LENGTHS and _HEX.fullmatch(secret) is not None
+
+
+def generic_reject(secret: bytes, name: bytes | None, *, quoted: bool) -> bool:
+    """True when a name-based candidate is a placeholder, reference, hash or code.
+
+    ``quoted`` says whether the value was a string literal; unquoted values in
+    source code are usually expressions (``password = self.password``).
+    """
+    lowered = secret.lower()
+    if lowered in _PLACEHOLDER_WORDS:
+        return True
+    if any(part in lowered for part in _PLACEHOLDER_PARTS):
+        return True
+    if lowered.startswith(
+        (b"enc[", b"$", b"@", b":", b"?", b"/", b"./", b"~/", b"<", b"arn:", b"sha")
+    ):
+        return True
+    if _WINDOWS_VAR.search(secret):
+        return True
+    if _FILE_SUFFIX.search(secret):
+        return True
+    if _UUID.fullmatch(secret):
+        return True
+    if name is not None:
+        lname = name.lower()
+        if _squash(lowered) in _squash(lname):
+            return True
+        if _NAME_STOPWORDS.search(lname):
+            return True
+    if looks_like_digest(secret) and name is None:
+        return True
+    if not quoted and (_IDENTIFIER_PATH.fullmatch(secret.rstrip(b";")) or secret.endswith(b";")):
+        return True
+    # Values that are all letters in one case are words or identifiers, not keys.
+    return secret.isalpha() and (secret.islower() or secret.isupper()) and len(secret) < 24
+
+
+def _squash(text: bytes) -> bytes:
+    return text.replace(b"_", b"").replace(b"-", b"").replace(b".", b"")
+
+
+def basic_auth_ok(secret: bytes) -> bool:
+    """A base64 ``user:password`` pair with a non-empty, non-placeholder password."""
+    padded = secret + b"=" * (-len(secret) % 4)
+    try:
+        decoded = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    user, sep, password = decoded.partition(b":")
+    if not sep or not user or len(password) < 3:
+        return False
+    if not all(32 <= b < 127 for b in decoded):
+        return False
+    return not generic_reject(password, None, quoted=True)
+
+
+def is_allowed_line(line: bytes) -> bool:
+    """True when the line carries an inline allow marker (case-insensitive)."""
+    if b"allow" not in line and b"ALLOW" not in line and b"Allow" not in line:
+        return False
+    lowered = line.lower()
+    return any(marker in lowered for marker in ALLOW_MARKERS)
+
+
+def not_hex_digest(secret: bytes) -> bool:
+    """False for pure hex of a digest length: a SHA, not a key."""
+    return not looks_like_digest(secret)
+
+
+# Extra checks a rule can name in its ``validator`` field.
+VALIDATORS = {
+    "basic-auth": basic_auth_ok,
+    "not-hex-digest": not_hex_digest,
+}

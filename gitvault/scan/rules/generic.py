@@ -1,0 +1,379 @@
+# ruff: noqa: E501, S105 -- rule data: example tokens are long literals; names, not passwords
+"""Generic rules: secret-like names with a value, URLs and connection strings, auth headers.
+
+These rules have no provider prefix to lean on, so every match also passes the
+generic filters (placeholders, template references, code references, hashes,
+UUIDs) and an entropy floor. They are listed last: a specific rule that claims
+the same bytes wins.
+"""
+
+from __future__ import annotations
+
+from gitvault.scan.rules import Rule
+
+# Name classes. A name is an identifier containing one of these words.
+_PASSWORD = r"(?:passw(?:or)?d|passphrase|passwort|pwd|pass)"
+_SECRET = r"(?:secret|credential|private[_.-]?key|signing[_.-]?key|encryption[_.-]?key)"
+_TOKEN = r"(?:token|bearer|session[_.-]?key|auth[_.-]?key)"
+_APIKEY = (
+    r"(?:api[_.-]?key|apikey|api[_.-]?secret|access[_.-]?key|app[_.-]?key|client[_.-]?key"
+    r"|subscription[_.-]?key|license[_.-]?key|master[_.-]?key)"
+)
+
+# `name = "value"` in code, JSON, YAML, TOML, PHP arrays, keyword arguments.
+_ASSIGN = r"""[\"']?\]?[ \t]*(?:=|:|:=|=>|\?\?=|\|\|=)[ \t]*(?:[rbuf]{1,2})?"""
+_QUOTED_VALUE = r"""(?P<q>[\"'`])(?P<secret>[^\"'`\s\\]{6,128})[\"'`]"""
+# `NAME=value` as a whole line in .env, INI, properties, YAML, shell.
+_LINE_START = r"""^[ \t]*(?:export[ \t]+|set[ \t]+|-[ \t]+)?[\"']?"""
+_BARE_VALUE = r"""(?P<secret>[^\s\"'`,()\[\]{}<>$\\]{6,128})[ \t]*(?:[ \t][#;][^\r\n]*)?\r?$"""
+
+
+def _quoted(
+    rule_id: str,
+    names: str,
+    what: str,
+    entropy: float,
+    examples: tuple[str, ...],
+    negatives: tuple[str, ...],
+) -> Rule:
+    return Rule(
+        id=rule_id,
+        description=f"hard-coded {what} (quoted value next to a {what}-like name)",
+        family="generic",
+        pattern=r"(?i)(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)" + _ASSIGN + _QUOTED_VALUE,
+        keywords=tuple(_keywords(names)),
+        entropy=entropy,
+        generic=True,
+        severity="medium",
+        examples=examples,
+        negative_examples=negatives,
+    )
+
+
+def _bare(
+    rule_id: str,
+    names: str,
+    what: str,
+    entropy: float,
+    examples: tuple[str, ...],
+    negatives: tuple[str, ...],
+) -> Rule:
+    return Rule(
+        id=rule_id,
+        description=f"{what} in a config line (NAME=value next to a {what}-like name)",
+        family="generic",
+        pattern=r"(?im)" + _LINE_START + r"(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)"
+        r"[\"']?[ \t]*[=:][ \t]*" + _BARE_VALUE,
+        keywords=tuple(_keywords(names)),
+        entropy=entropy,
+        generic=True,
+        severity="medium",
+        examples=examples,
+        negative_examples=negatives,
+    )
+
+
+def _keywords(names: str) -> list[str]:
+    """Literal words of a name class, for the keyword prefilter."""
+    table = {
+        _PASSWORD: ["pass", "pwd"],
+        _SECRET: ["secret", "credential", "private", "signing", "encryption"],
+        _TOKEN: ["token", "bearer", "session", "auth"],
+        _APIKEY: ["api", "access", "app", "client", "subscription", "license", "master"],
+    }
+    return table[names]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="url-with-password",
+        description="URL with an embedded password",
+        family="generic",
+        pattern=r"(?i)\b[a-z][a-z0-9+.-]{1,20}://(?P<user>[^\s:@/\"'`<>{}$]{1,64}):"
+        r"(?P<secret>[^\s:@/\"'`<>{}$]{3,128})@[a-z0-9][a-z0-9.-]*",
+        keywords=("://",),
+        generic=True,
+        examples=(
+            "DATABASE_URL=postgres://app:Zq8vL2pRt7wX@db.internal:5432/app",
+            "redis_url = 'redis://default:9IS0J8HT9LGMXG9E@cache:6379/0'",
+            "git clone https://deploy:KjIg8xNbe3nNyjOq@git.example.org/acme/app.git",
+        ),
+        negative_examples=(
+            "DATABASE_URL=postgres://postgres:postgres@localhost:5432/test",
+            "DATABASE_URL=postgres://user:password@localhost/db",
+            "url = 'postgres://app:${DB_PASSWORD}@db/app'",
+            "url = f'https://{user}:{password}@host'",
+            "see https://example.org/a:b@c for the syntax",
+        ),
+    ),
+    Rule(
+        id="connection-string-password",
+        description="password in a database connection string",
+        family="generic",
+        pattern=r"(?i)(?:server|data source|host|uid|user id|user)=[^\r\n]{0,200}?;[ \t]*"
+        r"(?:password|pwd)=(?P<secret>[^;\"'\r\n]{4,128})",
+        keywords=("password=", "pwd="),
+        generic=True,
+        examples=(
+            '"Server=tcp:acme.database.windows.net;Database=app;User ID=app;Password=Zq8vL2pRt7wX;"',
+            "Host=db;Username=app;Password=9IS0J8HT9LGMXG9E;Database=app",
+        ),
+        negative_examples=(
+            "Server=db;User Id=app;Password=<password>;",
+            "Server=db;User Id=app;Password={0};",
+            "Server=db;User Id=app;Password=$(DB_PASSWORD);",
+        ),
+    ),
+    Rule(
+        id="url-query-password",
+        description="password in a URL query string",
+        family="generic",
+        pattern=r"(?i)[?&](?:password|passwd|pwd|pass)=(?P<secret>[^&\s\"'#<>{}$]{4,128})",
+        keywords=("pass", "pwd"),
+        generic=True,
+        examples=("jdbc:mysql://db:3306/app?user=app&password=Zq8vL2pRt7wX&useSSL=true",),
+        negative_examples=(
+            "jdbc:mysql://db:3306/app?user=app&password=${DB_PASSWORD}",
+            "https://example.org/login?password=&user=",
+        ),
+    ),
+    Rule(
+        id="sql-password",
+        description="password in a SQL user/role statement",
+        family="generic",
+        pattern=r"(?i)\b(?:create|alter)[ \t]+(?:user|login|role)\b[^\r\n;]{0,120}?"
+        r"(?:identified[ \t]+(?:with[ \t]+[a-z_]+[ \t]+)?by[ \t]+|\bpassword(?:[ \t]*=[ \t]*|[ \t]+))"
+        r"(?P<q>['\"])?(?P<secret>[^'\"\s;,()&]{4,128})",
+        keywords=("create", "alter"),
+        entropy=2.5,
+        generic=True,
+        examples=(
+            "ALTER USER 'app'@'%' IDENTIFIED BY 'Zq8vL2pRt7wX';",
+            "CREATE USER app WITH ENCRYPTED PASSWORD 'Tr0ub4dor3x' CREATEDB;",
+            "CREATE LOGIN app WITH PASSWORD = 'Xk7mQ2vLp9';",
+            "ALTER ROLE app PASSWORD 'Zq8vL2pRt7wX';",
+        ),
+        negative_examples=(
+            "CREATE USER $APP_USER WITH PASSWORD '$APP_PASSWORD';",
+            "ALTER USER app IDENTIFIED BY :new_password;",
+            "-- the password is identified by the server",
+            "  // fixes problems identified by validate(), accepts the 'problems' property",
+            "user.password_hash(candidate)",
+            'db = connect(user="app", password=os.environ["PW"])',
+        ),
+    ),
+    Rule(
+        id="authorization-bearer",
+        description="bearer token in an Authorization header",
+        family="generic",
+        pattern=r"(?i)\bbearer[ \t]+(?P<secret>[A-Za-z0-9._~+/-]{20,}=*)",
+        hs_pattern=r"(?i)\bbearer[ \t]+[A-Za-z0-9._~+/-]{20}",
+        keywords=("bearer",),
+        entropy=3.5,
+        generic=True,
+        examples=(
+            'curl -H "Authorization: Bearer KjIg8xNbe3nNyjOq9wMxEhh2ogoEmvnEN5" https://api',
+            "headers = {'Authorization': 'Bearer r5pyzPCB9t2039bicBTW5ZE9LFaez7770H2DCpYg'}",
+        ),
+        negative_examples=(
+            'curl -H "Authorization: Bearer $TOKEN" https://api',
+            "headers = {'Authorization': 'Bearer YOUR_ACCESS_TOKEN_HERE'}",
+            "# Bearer authentication_scheme_description",
+        ),
+    ),
+    Rule(
+        id="authorization-basic",
+        description="basic-auth credentials in an Authorization header",
+        family="generic",
+        pattern=r"(?i)\bbasic[ \t]+(?P<secret>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])",
+        hs_pattern=r"(?i)\bbasic[ \t]+[A-Za-z0-9+/]{12}",
+        keywords=("basic",),
+        validator="basic-auth",
+        examples=("Authorization: Basic YWNtZTpaUThtdkwycFJ0N3dY",),
+        negative_examples=(
+            "Authorization: Basic dXNlcm5hbWVwYXNzd29yZA==",  # decodes without a colon
+            "a basic introduction to authentication",
+        ),
+    ),
+    Rule(
+        id="curl-user-password",
+        description="credentials on a curl command line",
+        family="generic",
+        pattern=r"(?i)\bcurl\b[^\r\n]{0,200}?[ \t](?:-u|--user)[ \t]+[\"']?(?P<user>[^:\s\"'$]{1,64}):"
+        r"(?P<secret>[^\s\"'$]{4,128})",
+        keywords=("curl",),
+        generic=True,
+        examples=("curl -u admin:Zq8vL2pRt7wX https://ci.internal/api/json",),
+        negative_examples=(
+            'curl -u "$USER:$PASSWORD" https://ci.internal/api/json',
+            "curl -u admin: https://ci.internal/",
+        ),
+    ),
+    Rule(
+        id="generic-xml-secret",
+        description="secret-like XML element with a value",
+        family="generic",
+        pattern=r"(?i)<(?P<name>[\w.-]{0,40}?(?:password|passwd|secret|token|api[_-]?key)"
+        r"[\w.-]{0,30}?)>(?P<secret>[^<\s]{6,128})</",
+        keywords=("pass", "secret", "token", "api"),
+        entropy=3.0,
+        generic=True,
+        examples=(
+            "<password>Zq8vL2pRt7wX</password>",
+            "<apiKey>KjIg8xNbe3nNyjOq9wMxEhh2</apiKey>",
+        ),
+        negative_examples=("<password>${db.password}</password>", "<password></password>"),
+    ),
+    _quoted(
+        "generic-password",
+        _PASSWORD,
+        "password",
+        3.0,
+        (
+            'db_password = "Zq8vL2pRt7wX"',
+            '{"password": "Tr0ub4dor&3x"}',
+            "connect(host='db', password='9IS0J8HT9LGMXG9E')",
+            "$config['db_pass'] = 'Xk7!mQ2#vLp9';",
+            'DB_PASSWORD = "%82%XQI+MNSxhT"',
+        ),
+        (
+            'password = "changeme"',
+            'password = "${DB_PASSWORD}"',
+            'password = "<your-password>"',
+            'password = "********"',
+            "password_hash = 'c4fa2815d2802827283e0ad841735815'",
+            'if password == "hunter2hunter":',
+            'password = "aaaaaaaa"',
+            'password_field = "passwordInput"',
+            'password: "ENC[AES256_GCM,data:Tr0ub4dor,iv:abc,tag:def,type:str]"',
+        ),
+    ),
+    _bare(
+        "generic-password-assignment",
+        _PASSWORD,
+        "password",
+        3.0,
+        (
+            "DB_PASSWORD=Zq8vL2pRt7wX",
+            "  password: Tr0ub4dor&3x",
+            "export PGPASSWORD=9IS0J8HT9LGMXG9E",
+            "spring.datasource.password = Xk7!mQ2#vLp9",
+        ),
+        (
+            "DB_PASSWORD=${DB_PASSWORD}",
+            "password = self._password",
+            "password = getpass.getpass()",
+            "  password: !vault |",
+            "password_file: /run/secrets/db_password",
+            "PASSWORD=changeme",
+            "PASSWORD_PROMPT=%USERPROFILE%",
+            "password = password_for_user",
+            "pass_filenames: false",
+        ),
+    ),
+    _quoted(
+        "generic-secret",
+        _SECRET,
+        "secret",
+        3.0,
+        (
+            "SECRET_KEY = 'django-insecure-9IS0J8HT9LGMXG9Ekd8x'",
+            '"client_secret": "yvHNsG9eh6Yo4gfqrc5XlrWi0B26R08q"',
+            "app.config['SECRET'] = 'KjIg8xNbe3nNyjOq9wMxEhh2'",
+        ),
+        (
+            "secret_name = 'prod/db/password'",
+            "SECRET_KEY = os.environ['SECRET_KEY']",
+            "secret = 'your-secret-here'",
+            "client_secret_sha256 = '5a0cf318656b3e6f0bade65c3b188cc102ddb8379c7ce65426f74bde94fb78c8'",
+            "secret_id = '4f0c9a55-1b2e-4c1d-9c3e-2a7b8d6e5f41'",
+            "secretKeyRef: 'app-secrets'",
+            "const USE_CREDENTIALS = 'use-credentials'",
+        ),
+    ),
+    _bare(
+        "generic-secret-assignment",
+        _SECRET,
+        "secret",
+        3.2,
+        (
+            "SECRET_KEY=KjIg8xNbe3nNyjOq9wMxEhh2",
+            "  client_secret: yvHNsG9eh6Yo4gfqrc5XlrWi0B26R08q",
+        ),
+        (
+            "SECRET_KEY=${SECRET_KEY}",
+            "secret = secrets.token_hex",
+            "secrets_dir: /run/secrets",
+            "  secretName: tls-cert",
+        ),
+    ),
+    _quoted(
+        "generic-token",
+        _TOKEN,
+        "token",
+        3.3,
+        (
+            'auth_token = "r5pyzPCB9t2039bicBTW5ZE9LFaez7770H2DCpYg"',
+            '"access_token": "KjIg8xNbe3nNyjOq9wMxEhh2ogoEmv"',
+        ),
+        (
+            'token_type = "Bearer"',
+            'tokenizer = "bert-base-uncased"',
+            'csrf_token = "{{ csrf_token }}"',
+            'token = "null"',
+            "commit_token_sha = '7443e210471948d33296c87009e8a7f770d9106f'",
+            'token_url = "https://oauth2.googleapis.com/token"',
+        ),
+    ),
+    _bare(
+        "generic-token-assignment",
+        _TOKEN,
+        "token",
+        3.3,
+        (
+            "API_TOKEN=r5pyzPCB9t2039bicBTW5ZE9LFaez7770H2DCpYg",
+            "  access_token: KjIg8xNbe3nNyjOq9wMxEhh2ogoEmv",
+        ),
+        (
+            "token = tokens.pop()",
+            "token = next_token",
+            "API_TOKEN=${API_TOKEN}",
+            "max_tokens: 4096",
+            "    nextToken = this.nextToken;",
+            "deploy_token_commit: 7443e210471948d33296c87009e8a7f770d9106f",
+        ),
+    ),
+    _quoted(
+        "generic-api-key",
+        _APIKEY,
+        "API key",
+        3.3,
+        (
+            'api_key = "KjIg8xNbe3nNyjOq9wMxEhh2"',
+            '{"apiKey": "r5pyzPCB9t2039bicBTW5ZE9LFaez7770"}',
+            "headers['X-API-Key'] = 'yvHNsG9eh6Yo4gfqrc5XlrWi'",
+        ),
+        (
+            'api_key = "<your-api-key-here>"',
+            'api_key = "YOUR_API_KEY"',
+            "api_key = process.env.API_KEY",
+            'access_key_id = "4f0c9a55-1b2e-4c1d-9c3e-2a7b8d6e5f41"',
+            'api_key_header = "X-API-Key"',
+        ),
+    ),
+    _bare(
+        "generic-api-key-assignment",
+        _APIKEY,
+        "API key",
+        3.3,
+        (
+            "MAPS_API_KEY=KjIg8xNbe3nNyjOq9wMxEhh2",
+            "  apiKey: r5pyzPCB9t2039bicBTW5ZE9LFaez7770",
+        ),
+        (
+            "API_KEY=${API_KEY}",
+            "api_key = settings.API_KEY",
+            "api_key: <your-api-key-here>",
+        ),
+    ),
+)

@@ -1,0 +1,236 @@
+# ruff: noqa: E501 -- rule data: example tokens are long literals
+"""Developer services with recognisable token formats, plus JWTs and secret stores."""
+
+from __future__ import annotations
+
+from gitvault.scan.rules import Rule
+
+_TAIL = r"(?![A-Za-z0-9_-])"
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="hashicorp-vault-token",
+        description="HashiCorp Vault service or batch token",
+        family="secret-store",
+        pattern=r"\b(?P<secret>hv[sb]\.[A-Za-z0-9_-]{90,300})" + _TAIL,
+        hs_pattern=r"hv[sb]\.[A-Za-z0-9_-]{90}",
+        keywords=("hvs.", "hvb."),
+        severity="critical",
+        examples=(
+            "VAULT_TOKEN=hvs.CAESIGOsDbjqMVzaVp62BSKLVPA2oQUP44XPSL2oRlPhDBuqOSg5ApYzTTOkq2BEDbN2"
+            "AGh4KHGh2cy5ZTzNJOENXVTdKMjlVSzMyUU9JVg",
+        ),
+        negative_examples=("VAULT_TOKEN=hvs.<token>", "VAULT_TOKEN=hvs.xxxxxxxx"),
+    ),
+    Rule(
+        id="terraform-cloud-token",
+        description="Terraform Cloud / HCP Terraform API token",
+        family="secret-store",
+        pattern=r"\b(?P<secret>[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60,70})" + _TAIL,
+        hs_pattern=r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60}",
+        keywords=("atlasv1",),
+        examples=(
+            'token = "u8jzPde0IgxLd6.atlasv1.iSPOcSeVce2LWxm090I5Qe43W6T8ygpnnhcc826ZWOf0WOOsEgigYWPnsuvB"',
+        ),
+        negative_examples=('token = "xxxxxxxxxxxxxx.atlasv1.<rest>"',),
+    ),
+    Rule(
+        id="doppler-token",
+        description="Doppler token",
+        family="secret-store",
+        pattern=r"\b(?P<secret>dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})\b",
+        keywords=("dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."),
+        examples=("DOPPLER_TOKEN=dp.st.r5pyzPCB9t2039bicBTW5ZE9LFaez7770H2DCpYg",),
+        negative_examples=("DOPPLER_TOKEN=dp.st.<token>",),
+    ),
+    Rule(
+        id="onepassword-service-account-token",
+        description="1Password service-account token",
+        family="secret-store",
+        pattern=r"\b(?P<secret>ops_eyJ[A-Za-z0-9+/=_-]{100,})",
+        hs_pattern=r"ops_eyJ[A-Za-z0-9+/=_-]{100}",
+        keywords=("ops_eyj",),
+        examples=(
+            "OP_SERVICE_ACCOUNT_TOKEN=ops_eyJzaWduSW5BZGRyZXNzIjoibXkuMXBhc3N3b3JkLmNvbSIsInVzZXJBdXRoIjp7Im1l"
+            "dGhvZCI6IlNSUGctNDA5NiIsImFsZyI6IlBCRVMyZy1IUzI1NiIsIml0ZXJhdGlvbnMiOjY1MDAwMH19",
+        ),
+        negative_examples=("OP_SERVICE_ACCOUNT_TOKEN=ops_eyJ...",),
+    ),
+    Rule(
+        id="jwt",
+        description="JSON Web Token",
+        family="token",
+        pattern=r"\b(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,})",
+        hs_pattern=r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16}",
+        keywords=("eyj",),
+        severity="medium",
+        examples=(
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiIsIm5hbWUiOiJ"
+            "hY21lIiwiaWF0IjoxNzAwMDAwMDAwfQ.KjIg8xNbe3nNyjOq9wMxEhh2ogoEmvnEN5N1aE6PwZ",
+        ),
+        negative_examples=(
+            "header = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9'",
+            "token = 'eyJ...'",
+        ),
+    ),
+    Rule(
+        id="databricks-token",
+        description="Databricks personal access token",
+        family="service",
+        pattern=r"\b(?P<secret>dapi[a-f0-9]{32}(?:-\d)?)\b",
+        keywords=("dapi",),
+        entropy=3.0,
+        examples=("DATABRICKS_TOKEN=dapic4fa2815d2802827283e0ad841735815",),
+        negative_examples=("DATABRICKS_TOKEN=dapi00000000000000000000000000000000",),
+    ),
+    Rule(
+        id="sentry-auth-token",
+        description="Sentry auth token",
+        family="service",
+        pattern=r"\b(?P<secret>(?:sntrys_eyJ[A-Za-z0-9+/=_-]{60,}|sntryu_[a-f0-9]{64}))",
+        hs_pattern=r"(?:sntrys_eyJ[A-Za-z0-9+/=_-]{60}|sntryu_[a-f0-9]{64})",
+        keywords=("sntrys_", "sntryu_"),
+        examples=(
+            "SENTRY_AUTH_TOKEN=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",
+        ),
+        negative_examples=("SENTRY_AUTH_TOKEN=sntrys_<token>",),
+    ),
+    Rule(
+        id="new-relic-key",
+        description="New Relic user or ingest key",
+        family="service",
+        pattern=r"\b(?P<secret>(?:NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9_-]{32}|[a-f0-9]{36}NRAL))\b",
+        keywords=("nrak-", "nrii-", "nral"),
+        entropy=3.0,
+        examples=("NEW_RELIC_API_KEY=NRAK-NBQNS6PUQ80IDW3706I8J76B2LA",),
+        negative_examples=("NEW_RELIC_API_KEY=NRAK-XXXXXXXXXXXXXXXXXXXXXXXXXXX",),
+    ),
+    Rule(
+        id="linear-api-key",
+        description="Linear API key",
+        family="service",
+        pattern=r"\b(?P<secret>lin_api_[A-Za-z0-9]{40})\b",
+        keywords=("lin_api_",),
+        examples=("LINEAR_API_KEY=lin_api_r5pyzPCB9t2039bicBTW5ZE9LFaez7770H2DCpYg",),
+        negative_examples=("LINEAR_API_KEY=lin_api_<key>",),
+    ),
+    Rule(
+        id="notion-token",
+        description="Notion integration token",
+        family="service",
+        pattern=r"\b(?P<secret>(?:ntn_\d{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43}))\b",
+        keywords=("ntn_", "secret_"),
+        entropy=3.5,
+        examples=(
+            "NOTION_TOKEN=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",
+            "NOTION_TOKEN=secret_MjAdTdlzC5T4uUhf7kvmlP7HVDctQUy1xvCkgafrfwA",
+        ),
+        negative_examples=("secret_key_base_for_tests_only_do_not_use_ok",),
+    ),
+    Rule(
+        id="postman-api-key",
+        description="Postman API key",
+        family="service",
+        pattern=r"\b(?P<secret>PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b",
+        keywords=("pmak-",),
+        examples=(
+            "POSTMAN_API_KEY=PMAK-feff9243a8f506b40928b5b7-1e558e08baa7196b50ac2f86702824c1c0",
+        ),
+        negative_examples=("POSTMAN_API_KEY=PMAK-<key>",),
+    ),
+    Rule(
+        id="grafana-token",
+        description="Grafana service-account or Cloud token",
+        family="service",
+        pattern=r"\b(?P<secret>(?:glsa_[A-Za-z0-9]{32}_[a-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2}))",
+        hs_pattern=r"(?:glsa_[A-Za-z0-9]{32}_[a-f0-9]{8}|glc_[A-Za-z0-9+/]{32})",
+        keywords=("glsa_", "glc_"),
+        entropy=3.5,
+        examples=("GRAFANA_TOKEN=glsa_yvHNsG9eh6Yo4gfqrc5XlrWi0B26R08q_1a2b3c4d",),
+        negative_examples=("GRAFANA_TOKEN=glsa_<token>",),
+    ),
+    Rule(
+        id="figma-token",
+        description="Figma personal access token",
+        family="service",
+        pattern=r"\b(?P<secret>figd_[A-Za-z0-9_-]{40})" + _TAIL,
+        keywords=("figd_",),
+        examples=("FIGMA_TOKEN=figd_r5pyzPCB9t2039bicBTW5ZE9LFaez7770H2DCpYg",),
+        negative_examples=("FIGMA_TOKEN=figd_<token>",),
+    ),
+    Rule(
+        id="planetscale-token",
+        description="PlanetScale password or service token",
+        family="service",
+        pattern=r"\b(?P<secret>pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64})" + _TAIL,
+        hs_pattern=r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32}",
+        keywords=("pscale_",),
+        examples=("DATABASE_PASSWORD=pscale_pw_yvHNsG9eh6Yo4gfqrc5XlrWi0B26R08qKjIg",),
+        negative_examples=("DATABASE_PASSWORD=pscale_pw_<password>",),
+    ),
+    Rule(
+        id="pulumi-token",
+        description="Pulumi access token",
+        family="service",
+        pattern=r"\b(?P<secret>pul-[a-f0-9]{40})\b",
+        keywords=("pul-",),
+        entropy=3.0,
+        examples=("PULUMI_ACCESS_TOKEN=pul-7443e210471948d33296c87009e8a7f770d9106f",),
+        negative_examples=("PULUMI_ACCESS_TOKEN=pul-0000000000000000000000000000000000000000",),
+    ),
+    Rule(
+        id="dynatrace-token",
+        description="Dynatrace API token",
+        family="service",
+        pattern=r"\b(?P<secret>dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64})\b",
+        keywords=("dt0c01.",),
+        examples=(
+            "DT_API_TOKEN=dt0c01.886VOMPZOM75WBBR4QMW2WXF."
+            "1L4ARWPTU451FXJTYDFUI7WAANESQGJOL2WJNZ8KF9TM5N7F2H9HQ0OI459D43J5",
+        ),
+        negative_examples=("DT_API_TOKEN=dt0c01.<token>",),
+    ),
+    Rule(
+        id="sonarqube-token",
+        description="SonarQube / SonarCloud token",
+        family="service",
+        pattern=r"\b(?P<secret>sq[pua]_[a-f0-9]{40})\b",
+        keywords=("sqp_", "squ_", "sqa_"),
+        entropy=3.0,
+        examples=("SONAR_TOKEN=squ_7443e210471948d33296c87009e8a7f770d9106f",),
+        negative_examples=("SONAR_TOKEN=squ_0000000000000000000000000000000000000000",),
+    ),
+    Rule(
+        id="fly-io-token",
+        description="Fly.io access token",
+        family="service",
+        pattern=r"\b(?P<secret>(?:fo1_[A-Za-z0-9_-]{43}|FlyV1 fm2_[A-Za-z0-9+/=_-]{100,}))",
+        hs_pattern=r"(?:fo1_[A-Za-z0-9_-]{43}|FlyV1 fm2_[A-Za-z0-9+/=_-]{100})",
+        keywords=("fo1_", "flyv1 fm2_"),
+        examples=("FLY_API_TOKEN=fo1_MjAdTdlzC5T4uUhf7kvmlP7HVDctQUy1xvCkgafrfwA",),
+        negative_examples=("FLY_API_TOKEN=fo1_<token>",),
+    ),
+    Rule(
+        id="firebase-cloud-messaging-key",
+        description="Firebase Cloud Messaging server key",
+        family="service",
+        pattern=r"\b(?P<secret>AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{134})" + _TAIL,
+        keywords=("apa91b",),
+        examples=(
+            "FCM_SERVER_KEY=AAAAu8jzPde:APA91b" + "euVaT5jpTFPWhLn5drcFlCxvnNGdcmyHc7E4nSmwfIp7Jopp"
+            "ZrDDs7YvcX1eYgURZEQ3PZgPsTF2bUnxiP3zcCr1Y6ffeIIemGpb3EfKoNSvphIk7s4pqL0KJFlK6CXzU6M98N",
+        ),
+        negative_examples=("FCM_SERVER_KEY=AAAA...:APA91b...",),
+    ),
+    Rule(
+        id="google-oauth-access-token",
+        description="Google OAuth access token",
+        family="cloud",
+        pattern=r"\b(?P<secret>ya29\.[A-Za-z0-9_-]{40,})",
+        hs_pattern=r"ya29\.[A-Za-z0-9_-]{40}",
+        keywords=("ya29.",),
+        entropy=3.5,
+        examples=('access_token = "ya29.a0AfH6SMBiSPOcSeVce2LWxm090I5Qe43W6T8ygpnnhcc826ZWOf0"',),
+        negative_examples=('access_token = "ya29.<token>"',),
+    ),
+)

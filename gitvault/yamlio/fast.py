@@ -1,0 +1,187 @@
+"""A strict line reader for the canonical layout sops and gitvault write.
+
+Encrypted vault files almost always have exactly the shape the emitter
+produces: block mappings with simple keys, ``ENC[…]`` values, comment lines,
+``- `` sequences and the ``enc: |`` armor blocks. Reading those lines directly
+is several times faster than a general YAML parse and needs no YAML library,
+which is what keeps ``decrypt`` and ``export`` fast.
+
+The reader accepts only what it fully understands and returns None for
+anything else (quotes with escapes, flow style, anchors, odd indentation,
+blank lines, duplicate keys…); the caller then uses the full parser, which
+also produces the proper error for malformed input. A test checks that both
+readers build identical trees wherever this one accepts a file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gitvault.model import Comment, Mapping, Node, Sequence
+from gitvault.yamlio import scalars
+
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: (.*))?")
+_PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_.:/+=@-]*")
+_ENC = re.compile(
+    r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]"
+)
+_DQ = re.compile(r'"([^"\\]*)"')
+
+
+class _Bail(Exception):
+    """The input is not in the canonical layout; use the full parser."""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _scalar(text: str) -> Node:
+    if text.startswith("ENC["):
+        if _ENC.fullmatch(text) is None:
+            raise _Bail
+        return text
+    if text == "null":
+        return None
+    if text == "{}":
+        return Mapping()
+    if text == "[]":
+        return Sequence()
+    m = _DQ.fullmatch(text)
+    if m is not None:
+        return m.group(1)
+    if _PLAIN.fullmatch(text) is None or text.endswith(":"):
+        raise _Bail
+    try:
+        value = scalars.resolve_plain(text)
+    except Exception as exc:  # e.g. an out-of-range integer: let the full parser report it
+        raise _Bail from exc
+    if scalars.is_merge_key(value):
+        raise _Bail
+    return value  # type: ignore[return-value]
+
+
+class _Reader:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.i = 0
+
+    def mapping(self, indent: int) -> Mapping:
+        node = Mapping()
+        seen: set[str] = set()
+        lines = self.lines
+        while self.i < len(lines):
+            line = lines[self.i]
+            if not line:
+                raise _Bail
+            ind = _indent(line)
+            if ind < indent:
+                break
+            if ind > indent:
+                raise _Bail
+            body = line[ind:]
+            if body[0] == "#":
+                node.entries.append(Comment(body[1:]))
+                self.i += 1
+                continue
+            m = _KEY_LINE.fullmatch(body)
+            if m is None:
+                raise _Bail
+            key, rest = m.group(1), m.group(2)
+            if key in seen or scalars.resolve_plain(key) != key:
+                raise _Bail
+            seen.add(key)
+            self.i += 1
+            if rest is None:
+                value = self.nested(indent)
+            elif rest == "|":
+                value = self.literal(indent)
+            else:
+                value = _scalar(rest)
+            node.entries.append((key, value))
+        return node
+
+    def nested(self, indent: int) -> Node:
+        """The block under ``key:``: a mapping or a sequence, more indented."""
+        j = self.i
+        lines = self.lines
+        while j < len(lines) and lines[j].lstrip(" ").startswith("#"):
+            j += 1
+        if j >= len(lines) or not lines[j]:
+            raise _Bail
+        child = _indent(lines[j])
+        if child <= indent:
+            raise _Bail
+        if lines[j][child:].startswith("- "):
+            if _indent(lines[self.i]) != child:
+                raise _Bail  # comments not at the dash column
+            return self.sequence(child)
+        return self.mapping(child)
+
+    def sequence(self, indent: int) -> Sequence:
+        seq = Sequence()
+        lines = self.lines
+        while self.i < len(lines):
+            line = lines[self.i]
+            if not line:
+                raise _Bail
+            ind = _indent(line)
+            if ind < indent:
+                break
+            if ind > indent:
+                raise _Bail
+            body = line[ind:]
+            if body[0] == "#":
+                seq.append(Comment(body[1:]))
+                self.i += 1
+                continue
+            if not body.startswith("- "):
+                raise _Bail
+            item = body[2:]
+            if _KEY_LINE.fullmatch(item) is not None:
+                # "- key: value": a mapping whose keys sit at dash + 2
+                self.lines[self.i] = " " * (indent + 2) + item
+                seq.append(self.mapping(indent + 2))
+                continue
+            if item.startswith(("- ", "#")) or item == "|":
+                raise _Bail
+            seq.append(_scalar(item))  # type: ignore[arg-type]
+            self.i += 1
+        return seq
+
+    def literal(self, indent: int) -> str:
+        """A ``|`` block (clip chomping): the lines more indented than the key."""
+        lines = self.lines
+        if self.i >= len(lines) or not lines[self.i]:
+            raise _Bail
+        block = _indent(lines[self.i])
+        if block <= indent:
+            raise _Bail
+        out = []
+        while self.i < len(lines):
+            line = lines[self.i]
+            if not line or _indent(line) < block:
+                break
+            out.append(line[block:])
+            self.i += 1
+        return "\n".join(out) + "\n"
+
+
+def load_canonical(text: str) -> list[Mapping] | None:
+    """Documents of a canonical-layout file, or None when the full parser is needed."""
+    if not text.endswith("\n") or "\t" in text or "\r" in text or "&" in text or "*" in text:
+        return None
+    docs: list[Mapping] = []
+    try:
+        for chunk in text[:-1].split("\n---\n") if not text.startswith("---") else [None]:
+            if chunk is None:
+                return None
+            lines = chunk.split("\n")
+            reader = _Reader(lines)
+            doc = reader.mapping(0)
+            if reader.i != len(lines) or not doc.entries:
+                return None
+            docs.append(doc)
+    except (_Bail, IndexError):
+        return None
+    return docs
