@@ -186,10 +186,17 @@ def format_scalar(value: object, block_indent: int) -> str:
     raise TypeError(f"cannot write a value of type {type(value).__name__}")
 
 
+_KEYS: dict[str, str] = {}
+
+
 def _key(key: str) -> str:
-    if key == "<<":
-        return "!!merge <<"
-    return format_string(key, 0, key=True)
+    """A mapping key's text (cached: the same keys recur across a file)."""
+    text = _KEYS.get(key)
+    if text is None:
+        text = "!!merge <<" if key == "<<" else format_string(key, 0, key=True)
+        if len(_KEYS) < 65536:
+            _KEYS[key] = text
+    return text
 
 
 def _next_indent(indent: int) -> int:

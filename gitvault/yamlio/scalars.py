@@ -14,10 +14,8 @@ Pure functions only; no YAML library, no I/O.
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
-from decimal import Decimal
 
 from gitvault.errors import BadInput
 from gitvault.model import Timestamp
@@ -105,6 +103,13 @@ def _timestamp(text: str) -> Timestamp | None:
     return None
 
 
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return 29 if leap else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def _format_time(groups: tuple[str | None, ...], has_zone: bool) -> Timestamp:
     year, month, day = int(groups[0] or 0), int(groups[1] or 0), int(groups[2] or 0)
     hour = minute = second = 0
@@ -117,7 +122,7 @@ def _format_time(groups: tuple[str | None, ...], has_zone: bool) -> Timestamp:
             zone = groups[7] or "Z"
     if not (1 <= month <= 12) or hour > 23 or minute > 59 or second > 59:
         raise _NotTimestamp
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+    if not 1 <= day <= _days_in_month(year, month):
         raise _NotTimestamp
     if zone != "Z":
         zh, zm = int(zone[1:3]), int(zone[4:6])
@@ -249,6 +254,8 @@ def _shortest_digits(value: float) -> tuple[str, int]:
     ``value == 0.DIGITS × 10**dp``, the same pair Go's strconv works from;
     Python's repr and Go both produce the shortest digits that round-trip.
     """
+    from decimal import Decimal  # only floats need it; keep it off the start-up path
+
     dec = Decimal(repr(abs(value)))
     if dec == 0:
         return "0", 1
