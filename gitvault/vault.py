@@ -82,23 +82,22 @@ def read_vault(path: Path, data: bytes | None = None) -> sopsfile.VaultFile:
 
 
 def decrypt(
-    vault: sopsfile.VaultFile,
-    ids: Identities,
-    *,
-    record_ivs: bool = False,
-    pol: Policy | None = None,
+    vault: sopsfile.VaultFile, ids: Identities, *, record_ivs: bool = False, pol: Policy | None = None
 ) -> Plain:
     """Unwrap with the user's identities, decrypt, verify the MAC.
 
-    With the file's policy at hand, an access-denied message names readers by
-    their policy names.
+    An access-denied message names readers by their policy names; the policy is
+    only loaded when that message is needed, never on the successful path.
     """
-    if pol is None:
-        pol = policy_near(Path(vault.name))
-    names = pol.name_of if pol is not None else None
-    return sopsfile.open_file(
-        vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
-    )
+    cache: list[Policy | None] = [pol] if pol is not None else []
+
+    def names(recipient: str) -> str | None:
+        if not cache:
+            cache.append(policy_near(Path(vault.name)))
+        found = cache[0]
+        return found.name_of(recipient) if found is not None else None
+
+    return sopsfile.open_file(vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names)
 
 
 def policy_near(path: Path) -> Policy | None:
@@ -237,9 +236,12 @@ class Change:
 
 
 def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> Change:
-    """Set one value; unchanged values (and this one, if equal) keep their ciphertext."""
+    """Set one value; unchanged values (and this one, if equal) keep their ciphertext.
+
+    Edits ``plain``'s documents in place (callers decrypt afresh for each change).
+    """
     parts = keypath.parse(key)
-    docs = _clone(plain.documents)
+    docs = plain.documents
     try:
         old: Node | object = keypath.get(docs[0], parts)
     except BadInput:
@@ -252,8 +254,9 @@ def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> C
 
 
 def unset_key(vault: sopsfile.VaultFile, plain: Plain, key: str) -> Change:
+    """Remove one key (editing ``plain``'s documents in place)."""
     parts = keypath.parse(key)
-    docs = _clone(plain.documents)
+    docs = plain.documents
     keypath.unset(docs[0], parts)
     return Change(keypath.display(parts), "removed", sopsfile.reencrypt(docs, plain))
 
@@ -264,8 +267,3 @@ _MISSING = object()
 def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
-
-def _clone(docs: list[Mapping]) -> list[Mapping]:
-    import copy
-
-    return copy.deepcopy(docs)

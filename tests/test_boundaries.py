@@ -46,11 +46,15 @@ def test_decrypt_imports_stay_lean(tmp_path: Path) -> None:
     ident = pyrage.x25519.Identity.generate()
     f = tmp_path / "s.yaml"
     f.write_bytes(encrypt_new(load_documents("a: 1\n"), [str(ident.to_public())]))
+    # A policy next to the file must not pull jsonschema in on the decrypt path.
+    (tmp_path / ".gitvault.yaml").write_text(
+        f"version: 1\nrecipients:\n  me: {ident.to_public()}\nrules:\n  - path: '**'\n    recipients: [me]\n"
+    )
     code = (
         "import sys\n"
         "from gitvault.cli import main\n"
         f"try:\n    main(['decrypt', {str(f)!r}])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-        "bad = [m for m in ('pygit2', 'jsonschema', 'hyperscan') if m in sys.modules]\n"
+        "bad = [m for m in ('pygit2', 'jsonschema', 'hyperscan', 'yaml') if m in sys.modules]\n"
         "sys.stderr.write('LOADED:' + ','.join(bad))\n"
     )
     env = {"GITVAULT_AGE_KEY": str(ident), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}

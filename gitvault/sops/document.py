@@ -28,9 +28,11 @@ MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
     "8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69"
 )
 
-# (aad, type, plaintext bytes) -> iv: lets a re-encryption of an unchanged value
-# produce the identical ciphertext, so diffs show only what really changed.
-IvStash = dict[tuple[bytes, str, bytes], bytes]
+# (aad, type, plaintext bytes) -> the ENC[…] text it was stored as. Re-encrypting
+# an unchanged value gives back exactly that text (AES-GCM with the same key, IV,
+# additional data and plaintext is deterministic; sops re-uses the IV the same
+# way), so diffs show only what really changed, and no AES work is repeated.
+IvStash = dict[tuple[bytes, str, bytes], str]
 
 
 class Selector:
@@ -142,9 +144,10 @@ def _enc_leaf(
         if value == "":
             return ""
     aad = _aad(path)
-    iv = w.stash.get((aad, type_, plain))
-    data, iv, tag = w.cipher.seal(plain, aad, iv)
-    text = str(encval.EncValue(data, iv, tag, type_))
+    text = w.stash.get((aad, type_, plain))
+    if text is None:
+        data, iv, tag = w.cipher.seal(plain, aad)
+        text = str(encval.EncValue(data, iv, tag, type_))
     return Comment(text) if comment else text
 
 
@@ -196,7 +199,7 @@ def _open(w: _Walk, text: str, path: list[str]) -> tuple[object, bool]:
     aad = _aad(path)
     plain = w.cipher.open(enc.data, enc.iv, enc.tag, aad)
     if w.record_ivs:
-        w.stash[(aad, enc.type, plain)] = enc.iv
+        w.stash[(aad, enc.type, plain)] = text
     if enc.type == "comment":
         return Comment(plain.decode("utf-8", "surrogateescape")), True
     try:
@@ -333,7 +336,7 @@ def decrypt_documents(
     if not hmac.compare_digest(mac_plain.upper(), expected.encode()):
         raise IntegrityError("MAC mismatch: the file was modified without its key")
     if record_ivs:
-        w.stash[(aad, mac_enc.type, mac_plain)] = mac_enc.iv
+        w.stash[(aad, mac_enc.type, mac_plain)] = stored
     return Plain(plain_docs, meta, data_key, w.stash)
 
 
@@ -360,9 +363,11 @@ def encrypt_documents(
         enc_docs.append(out)
     mac_text = compute_mac_text(w.hasher).encode()
     aad = meta.mac_aad()
-    iv = w.stash.get((aad, "str", mac_text))
-    data, iv, tag = cipher.seal(mac_text, aad, iv)
-    meta = replace(meta, mac=str(encval.EncValue(data, iv, tag, "str")))
+    mac = w.stash.get((aad, "str", mac_text))
+    if mac is None:
+        data, iv, tag = cipher.seal(mac_text, aad)
+        mac = str(encval.EncValue(data, iv, tag, "str"))
+    meta = replace(meta, mac=mac)
     return enc_docs, meta
 
 

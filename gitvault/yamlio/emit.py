@@ -11,6 +11,7 @@ Pure text generation; this module does not import a YAML library.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from gitvault.model import Comment, Mapping, Node, Timestamp
@@ -38,73 +39,56 @@ _ESCAPES = {
 }
 
 
+_PRINTABLE_CLASS = "\\n\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
+
+
+@functools.cache
+def _pattern(name: str) -> re.Pattern[str]:
+    """Unicode-class patterns, compiled on first use (compiling them costs ~30 ms)."""
+    if name == "non_printable":
+        return re.compile(f"[^{_PRINTABLE_CLASS}]")
+    # libyaml counts tabs separately from other non-printable characters.
+    return re.compile(f"[^\\t{_PRINTABLE_CLASS}]")
+_BREAK_CLASS = "[\n\r\x85\u2028\u2029]"
+_BREAK_SPACE = re.compile(_BREAK_CLASS + " ")
+_SPACE_BREAK = re.compile(" " + _BREAK_CLASS)
+_ANY_BREAK = re.compile(_BREAK_CLASS)
+# ": " or ":" at the end, and "#" after a blank: both end a plain scalar early.
+_INNER_INDICATOR = re.compile(r":(?:[ \t]|$)|[ \t\n\r\x85\u2028\u2029]#")
+
+
 def _printable(c: str) -> bool:
-    """libyaml's is_printable as go-yaml implements it (no astral planes)."""
-    o = ord(c)
-    return (
-        o == 0x0A
-        or 0x20 <= o <= 0x7E
-        or 0xA0 <= o <= 0xD7FF
-        or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
-    )
+    """libyaml's is_printable as go-yaml implements it (no astral planes, no BOM)."""
+    return _pattern("non_printable").match(c) is None and c != "\ufeff"
 
 
 def _analyze(value: str) -> tuple[bool, bool, bool]:
-    """Return (block_plain_allowed, single_quoted_allowed, block_allowed)."""
+    """libyaml's scalar analysis: (block_plain_allowed, single_quoted_allowed, block_allowed).
+
+    Done with regular expressions so long values cost C time, not a Python loop.
+    """
     if not value:
         return True, True, False
-    block_ind = value.startswith(("---", "..."))
-    line_breaks = special = tabs = False
-    leading_space = leading_break = trailing_space = trailing_break = False
-    break_space = space_break = False
-    prev_space = prev_break = False
-    preceded_ws = True
-    n = len(value)
-    for i, c in enumerate(value):
-        followed_ws = i + 1 >= n or value[i + 1] in " \t"
-        if i == 0:
-            indicator = c in "#,[]{}&*!|>'\"%@`"
-            if indicator or (c in "?:-" and followed_ws):
-                block_ind = True
-        elif (c == ":" and followed_ws) or (c == "#" and preceded_ws):
-            block_ind = True
-        if c == "\t":
-            tabs = True
-        elif not _printable(c):
-            special = True
-        if c == " ":
-            if i == 0:
-                leading_space = True
-            if i == n - 1:
-                trailing_space = True
-            if prev_break:
-                break_space = True
-            prev_space, prev_break = True, False
-        elif c in _BREAKS:
-            line_breaks = True
-            if i == 0:
-                leading_break = True
-            if i == n - 1:
-                trailing_break = True
-            if prev_space:
-                space_break = True
-            prev_space, prev_break = False, True
-        else:
-            prev_space = prev_break = False
-        preceded_ws = c in " \t" or c in _BREAKS
-    plain = single = block = True
-    if leading_space or leading_break or trailing_space or trailing_break:
-        plain = False
-    if trailing_space:
-        block = False
-    if break_space:
-        plain = single = False
-    if space_break or tabs or special:
-        plain = single = False
-    if space_break or special:
-        block = False
-    if line_breaks or block_ind:
-        plain = False
+    first = value[0]
+    followed_ws = len(value) == 1 or value[1] in " \t"
+    block_ind = (
+        value.startswith(("---", "..."))
+        or first in "#,[]{}&*!|>'\"%@`"
+        or (first in "?:-" and followed_ws)
+        or _INNER_INDICATOR.search(value, 1) is not None
+    )
+    special = _pattern("special").search(value) is not None or "\ufeff" in value
+    tabs = "\t" in value
+    line_breaks = _ANY_BREAK.search(value) is not None
+    last = value[-1]
+    leading = first == " " or first in _BREAKS
+    trailing_space = last == " "
+    trailing = trailing_space or last in _BREAKS
+    break_space = line_breaks and _BREAK_SPACE.search(value) is not None
+    space_break = line_breaks and _SPACE_BREAK.search(value) is not None
+    plain = not (leading or trailing or break_space or space_break or tabs or special or line_breaks or block_ind)
+    single = not (break_space or space_break or tabs or special)
+    block = not (trailing_space or space_break or special)
     return plain, single, block
 
 
@@ -145,10 +129,13 @@ def _literal(value: str, indent: int) -> str:
 # Strings made only of these characters (no leading/trailing space, no ": " or
 # " #") are plain-allowed by libyaml's analysis; only their typing needs checking.
 _SIMPLE = re.compile(r"[A-Za-z0-9_./=+][A-Za-z0-9 _./=+@-]*")
+_ENC_SHAPE = re.compile(r"ENC\[AES256_GCM,[A-Za-z0-9+/=:,]*\]")
 
 
 def format_string(value: str, block_indent: int, key: bool = False) -> str:
     """Choose plain, single-quoted, double-quoted or literal style as go-yaml does."""
+    if value.startswith("ENC[AES256_GCM,") and _ENC_SHAPE.fullmatch(value):
+        return value  # every encrypted value is plain-safe
     if _SIMPLE.fullmatch(value) and not value.endswith(" ") and scalars.is_plain_safe(value):
         return value
     if "\n" in value and not key:
