@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil, keypath
 from gitvault.errors import BadInput
@@ -154,7 +154,8 @@ def extract(plain: Plain, path: str) -> str:
 # ----------------------------------------------------------------- writing
 
 
-def selection_for(rule: Rule) -> dict[str, object]:
+def selection_for(rule: Rule) -> dict[str, Any]:
+    """The sops selection options (encrypted_regex, …) a rule sets for new files."""
     return dict(rule.selection)
 
 

@@ -45,7 +45,7 @@ def short_recipient(text: str) -> str:
 
 def wrap(data_key: bytes, recipient: str) -> str:
     """Encrypt the data key to one recipient; return the armored age file as text."""
-    armored = pyrage.encrypt(data_key, [parse_recipient(recipient)], armored=True)
+    armored: bytes = pyrage.encrypt(data_key, [parse_recipient(recipient)], armored=True)
     text = armored.decode("ascii")
     return text if text.endswith("\n") else text + "\n"
 

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from gitvault.crypto.aead import ValueCipher
 from gitvault.errors import BadInput, IntegrityError
@@ -270,20 +271,20 @@ def _dec_node(
                 seq.append(_dec_comment(w, item, path, inner, state))
                 continue
             if isinstance(item, Mapping | list) or item is None:
-                seq.append(_dec_node(w, item, path, inner, state))
+                seq.append(_dec_node(w, cast(Node, item), path, inner, state))
                 level.clear()
                 continue
-            value, is_comment = _dec_scalar(w, item, path, inner, state)
-            seq.append(value)  # type: ignore[arg-type]
-            if is_comment:
-                level.append(value.text)  # type: ignore[union-attr]
+            leaf, _ = _dec_scalar(w, item, path, inner, state)
+            seq.append(leaf)
+            if isinstance(leaf, Comment):
+                level.append(leaf.text)
             else:
                 level.clear()
         return seq
     if node is None:
         return None
-    value, _ = _dec_scalar(w, node, path, stack, state)
-    return value  # type: ignore[return-value]
+    leaf, _ = _dec_scalar(w, node, path, stack, state)
+    return cast(Node, leaf)
 
 
 # ------------------------------------------------------------------ public API

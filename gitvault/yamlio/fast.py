@@ -154,7 +154,7 @@ class _Reader:
                 continue
             if item.startswith(("- ", "#")) or item == "|":
                 raise _Bail
-            seq.append(_scalar(item))  # type: ignore[arg-type]
+            seq.append(_scalar(item))
             self.i += 1
         return seq
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -48,6 +49,15 @@ class _Frame:
     node: Mapping | Sequence
     column: int  # column of the entries (keys or dashes); -1 for flow collections
     seen: set[str] = field(default_factory=set)
+
+
+def _start(ev: Any) -> Any:
+    """An event's start mark (typed loosely: the C and Python parsers differ)."""
+    return ev.start_mark
+
+
+def _end(ev: Any) -> Any:
+    return ev.end_mark
 
 
 def _find_comments(text: str, spans: list[tuple[int, int]]) -> list[_SourceComment]:
@@ -83,12 +93,11 @@ def _find_comments(text: str, spans: list[tuple[int, int]]) -> list[_SourceComme
     return out
 
 
-def _size(node: Node) -> int:
+def _add_comment(node: Mapping | Sequence, text: str) -> None:
     if isinstance(node, Mapping):
-        return 1 + sum(_size(v) for _, v in node.items())
-    if isinstance(node, list):
-        return 1 + sum(_size(v) for v in node if not isinstance(v, Comment))
-    return 1
+        node.entries.append(Comment(text))
+    else:
+        node.append(Comment(text))
 
 
 class _Builder:
@@ -131,7 +140,7 @@ class _Builder:
 
     def build(self, events: list[yaml.Event]) -> list[Mapping]:
         spans = [
-            (e.start_mark.index, e.end_mark.index)
+            (_start(e).index, _end(e).index)
             for e in events
             if isinstance(e, yaml.ScalarEvent)
         ]
@@ -164,19 +173,19 @@ class _Builder:
         elif isinstance(ev, yaml.SequenceStartEvent):
             raise self.fail(
                 "a document that is a list is not supported (sops needs a mapping)",
-                ev.start_mark.line,
+                _start(ev).line,
             )
         else:
             raise self.fail(
                 "a document that is a single value is not supported (sops needs a mapping)",
-                ev.start_mark.line,
+                _start(ev).line,
             )
         end = events[i]
         assert isinstance(end, yaml.DocumentEndEvent)
         # Comments left at the end of the document trail the top-level mapping.
         tail = [
             Comment(c.text)
-            for c in self._take_until(end.end_mark.index if end.end_mark else len(self.text))
+            for c in self._take_until(_end(end).index if end.end_mark else len(self.text))
         ]
         if root is not None:
             root.entries.extend(tail)
@@ -191,7 +200,7 @@ class _Builder:
         is_map = isinstance(start, yaml.MappingStartEvent)
         node: Mapping | Sequence = Mapping() if is_map else Sequence()
         # Own-line comments indented at least to this column belong to the collection.
-        frame = _Frame(node=node, column=-1 if flow else start.start_mark.column)
+        frame = _Frame(node=node, column=-1 if flow else _start(start).column)
         anchor = getattr(start, "anchor", None)
         first_nodes = self.expanded
         i += 1
@@ -201,30 +210,22 @@ class _Builder:
                 # Own-line comments indented into this collection trail it.
                 while self.next_comment < len(self.comments):
                     c = self.comments[self.next_comment]
-                    if c.pos >= ev.start_mark.index:
+                    if c.pos >= _start(ev).index:
                         break
                     if frame.column >= 0 and c.column < frame.column:
                         break
                     self.next_comment += 1
-                    if is_map:
-                        assert isinstance(node, Mapping)
-                        node.entries.append(Comment(c.text))
-                    else:
-                        node.append(Comment(c.text))
+                    _add_comment(node, c.text)
                 i += 1
                 break
             # Comments before this entry are head comments of it.
-            for c in self._take_until(ev.start_mark.index):
-                if is_map:
-                    assert isinstance(node, Mapping)
-                    node.entries.append(Comment(c.text))
-                else:
-                    node.append(Comment(c.text))
+            for c in self._take_until(_start(ev).index):
+                _add_comment(node, c.text)
             if is_map:
                 assert isinstance(node, Mapping)
                 key_ev = ev
                 if not isinstance(key_ev, yaml.ScalarEvent):
-                    raise self.fail("complex mapping keys are not supported", ev.start_mark.line)
+                    raise self.fail("complex mapping keys are not supported", _start(ev).line)
                 key = scalars.resolve(key_ev.value, key_ev.tag, key_ev.style in (None, ""))
                 if scalars.is_merge_key(key):
                     key = "<<"
@@ -232,22 +233,22 @@ class _Builder:
                     raise self.fail(
                         f"mapping key {key_ev.value[:40]!r} is not a string; "
                         "sops only supports string keys",
-                        ev.start_mark.line,
+                        _start(ev).line,
                     )
                 if key in frame.seen:
-                    raise self.fail(f"duplicate key {key[:60]!r}", ev.start_mark.line)
+                    raise self.fail(f"duplicate key {key[:60]!r}", _start(ev).line)
                 frame.seen.add(key)
                 entry_at = len(node.entries)
                 value_ev = events[i + 1]
                 if isinstance(value_ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
                     # "key:   # note" above a block collection: the note goes before the entry.
-                    key_note = self._inline_after(self._end_of(key_ev), key_ev.end_mark.line, ":")
+                    key_note = self._inline_after(self._end_of(key_ev), _end(key_ev).line, ":")
                     if key_note is not None:
                         node.entries.append(Comment(key_note.text))
                         entry_at += 1
                 value, i = self._value(events, i + 1)
                 inline = self._inline_after(
-                    self._end_of(events[i - 1]), events[i - 1].end_mark.line
+                    self._end_of(events[i - 1]), _end(events[i - 1]).line
                 )
                 node.entries.append((key, value))
                 if inline is not None:
@@ -263,7 +264,7 @@ class _Builder:
                         node.append(value.entries.pop(0))
                         entry_at += 1
                 inline = self._inline_after(
-                    self._end_of(events[i - 1]), events[i - 1].end_mark.line
+                    self._end_of(events[i - 1]), _end(events[i - 1]).line
                 )
                 node.append(value)
                 if inline is not None:
@@ -276,7 +277,7 @@ class _Builder:
 
     @staticmethod
     def _end_of(ev: yaml.Event) -> int:
-        return int(ev.end_mark.index)
+        return int(_end(ev).index)
 
     def _value(self, events: list[yaml.Event], i: int) -> tuple[Node, int]:
         ev = events[i]
@@ -292,7 +293,7 @@ class _Builder:
             return value, i + 1  # type: ignore[return-value]
         if isinstance(ev, yaml.AliasEvent):
             if ev.anchor not in self.anchors:
-                raise self.fail(f"unknown alias {ev.anchor!r}", ev.start_mark.line)
+                raise self.fail(f"unknown alias {ev.anchor!r}", _start(ev).line)
             self.expanded += self.anchor_sizes[ev.anchor]
             if self.expanded > MAX_EXPANDED_NODES:
                 raise self.fail(
@@ -302,7 +303,7 @@ class _Builder:
         if isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             # A comment on the key's line ("key: # note") goes before the entry.
             return self._collection(events, i)
-        raise self.fail("unexpected YAML structure", ev.start_mark.line)
+        raise self.fail("unexpected YAML structure", _start(ev).line)
 
 
 def load_documents(text: str, name: str = "<input>") -> list[Mapping]:
