@@ -161,10 +161,10 @@ def selection_for(rule: Rule) -> dict[str, Any]:
 
 def encrypt_plaintext(data: bytes, name: str, pol: Policy, rule: Rule) -> bytes:
     """Encrypt plaintext YAML bytes to the rule's recipients."""
-    from gitvault.yamlio import load_documents
+    from gitvault.yamlio import load_canonical, load_documents
 
     text = sopsfile.decode_utf8(data, name)
-    docs = load_documents(text, name)
+    docs = load_canonical(text) or load_documents(text, name)
     if not docs:
         raise BadInput(f"{name}: empty document; sops cannot store an empty file")
     for d in docs:
