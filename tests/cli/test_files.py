@@ -306,3 +306,20 @@ def test_path_outside_rules(vault: Vault) -> None:
 
 def test_keys_file_is_not_world_readable(vault: Vault) -> None:
     assert stat.S_IMODE(os.stat(vault.key_file).st_mode) == 0o600
+
+
+def test_key_groups_file_is_refused_clearly(vault: Vault) -> None:
+    text = vault.secret_file.read_text()
+    grouped = text.replace("sops:\n", "sops:\n    shamir_threshold: 2\n    key_groups:\n        - age: []\n", 1)
+    vault.secret_file.write_text(grouped)
+    r = run_cli(["decrypt", str(vault.secret_file)])
+    assert r.code == 5 and "key groups" in r.stderr and r.stdout == ""
+
+
+def test_verify_reports_overlapping_rules(vault: Vault) -> None:
+    policy = vault.root / ".gitvault.yaml"
+    policy.write_text(policy.read_text() + '  - path: "secrets/*.yaml"\n    recipients: [team]\n')
+    r = run_cli(["verify", "--json"])
+    assert r.code == 0
+    report = json.loads(r.stdout)
+    assert report["files"][0]["warnings"] == ["also matches rules[1]; rules[0] wins"]
