@@ -32,7 +32,9 @@ BUDGETS = {
 def run(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     proc.stdin.write(stdin or b"")  # type: ignore[union-attr]
     proc.stdin.close()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
@@ -62,11 +64,29 @@ def venv_gitvault() -> str:
     exe = venv / "bin" / "gitvault"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(root)],
-                       check=True)
+        subprocess.run(
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                str(root),
+            ],
+            check=True,
+        )
     else:
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                        "--no-deps", "--force-reinstall", str(root)], check=True)
+        subprocess.run(
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--force-reinstall",
+                str(root),
+            ],
+            check=True,
+        )
     return str(exe)
 
 
@@ -81,7 +101,9 @@ def plaintext(n: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
@@ -105,15 +127,26 @@ def main() -> None:
         keyfile = work / "key.txt"
         keyfile.write_text(f"{ident}\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "GITVAULT_"))}
-        env.update({"SOPS_AGE_KEY_FILE": str(keyfile), "GITVAULT_AGE_KEY_FILE": str(keyfile),
-                    "HOME": str(work), "SOPS_DISABLE_VERSION_CHECK": "1"})
+        env.update(
+            {
+                "SOPS_AGE_KEY_FILE": str(keyfile),
+                "GITVAULT_AGE_KEY_FILE": str(keyfile),
+                "HOME": str(work),
+                "SOPS_DISABLE_VERSION_CHECK": "1",
+            }
+        )
         (work / ".gitvault.yaml").write_text(
-            f"version: 1\nrecipients:\n  bench: {pub}\nrules:\n  - path: \"**\"\n    recipients: [bench]\n"
+            f"version: 1\nrecipients:\n  bench: {pub}\n"
+            'rules:\n  - path: "**"\n    recipients: [bench]\n'
         )
         for n in (10, 10_000):
             (work / f"plain{n}.yaml").write_text(plaintext(n))
-            enc = subprocess.run([sops, "encrypt", "--age", pub, str(work / f"plain{n}.yaml")],
-                                 env=env, capture_output=True, check=True).stdout
+            enc = subprocess.run(
+                [sops, "encrypt", "--age", pub, str(work / f"plain{n}.yaml")],
+                env=env,
+                capture_output=True,
+                check=True,
+            ).stdout
             (work / f"enc{n}.yaml").write_bytes(enc)
         big = work / "enc10000.yaml"
         pristine = big.read_bytes()
@@ -122,25 +155,55 @@ def main() -> None:
             big.write_bytes(pristine)
 
         cases = [
-            ("decrypt 10 keys", [sops, "decrypt", str(work / "enc10.yaml")],
-             [gitvault, "decrypt", str(work / "enc10.yaml")], None),
-            ("decrypt 10,000 keys", [sops, "decrypt", str(big)], [gitvault, "decrypt", str(big)], None),
-            ("encrypt 10,000 keys", [sops, "encrypt", "--age", pub, str(work / "plain10000.yaml")],
-             [gitvault, "encrypt", str(work / "plain10000.yaml")], None),
-            ("set 1 key in 10,000", [sops, "set", str(big), '["group0100"]["key07"]', '"changed-value"'],
-             [gitvault, "set", str(big), "group0100.key07", "changed-value"], restore),
+            (
+                "decrypt 10 keys",
+                [sops, "decrypt", str(work / "enc10.yaml")],
+                [gitvault, "decrypt", str(work / "enc10.yaml")],
+                None,
+            ),
+            (
+                "decrypt 10,000 keys",
+                [sops, "decrypt", str(big)],
+                [gitvault, "decrypt", str(big)],
+                None,
+            ),
+            (
+                "encrypt 10,000 keys",
+                [sops, "encrypt", "--age", pub, str(work / "plain10000.yaml")],
+                [gitvault, "encrypt", str(work / "plain10000.yaml")],
+                None,
+            ),
+            (
+                "set 1 key in 10,000",
+                [sops, "set", str(big), '["group0100"]["key07"]', '"changed-value"'],
+                [gitvault, "set", str(big), "group0100.key07", "changed-value"],
+                restore,
+            ),
         ]
         rows = []
         for name, sops_argv, gv_argv, prepare in cases:
             s_t, s_m = median(sops_argv, env, args.runs, prepare)
             g_t, g_m = median(gv_argv, env, args.runs, prepare)
-            rows.append({"case": name, "sops_s": s_t, "gitvault_s": g_t, "ratio": g_t / s_t,
-                         "budget": BUDGETS[name], "sops_peak_mib": s_m / 1024, "gitvault_peak_mib": g_m / 1024})
-        print(f"{'case':24} {'sops':>9} {'gitvault':>9} {'ratio':>7} {'budget':>7}  {'peak MiB (sops / gv)':>22}")
+            rows.append(
+                {
+                    "case": name,
+                    "sops_s": s_t,
+                    "gitvault_s": g_t,
+                    "ratio": g_t / s_t,
+                    "budget": BUDGETS[name],
+                    "sops_peak_mib": s_m / 1024,
+                    "gitvault_peak_mib": g_m / 1024,
+                }
+            )
+        header = f"{'case':24} {'sops':>9} {'gitvault':>9} {'ratio':>7} {'budget':>7}"
+        print(header + f"  {'peak MiB (sops / gv)':>22}")
         for r in rows:
             flag = "ok" if r["ratio"] <= r["budget"] else "OVER"
-            print(f"{r['case']:24} {r['sops_s']:8.3f}s {r['gitvault_s']:8.3f}s {r['ratio']:6.2f}x {r['budget']:6.2f}x"
-                  f"  {r['sops_peak_mib']:9.1f} / {r['gitvault_peak_mib']:6.1f}  {flag}")
+            print(
+                f"{r['case']:24} {r['sops_s']:8.3f}s {r['gitvault_s']:8.3f}s"
+                f" {r['ratio']:6.2f}x {r['budget']:6.2f}x"
+                f"  {r['sops_peak_mib']:9.1f} / {r['gitvault_peak_mib']:6.1f}  {flag}"
+            )
         peak = max(r["gitvault_peak_mib"] for r in rows)
         print(f"gitvault peak memory: {peak:.1f} MiB (budget 100 MiB); runs per case: {args.runs}")
         print(f"gitvault: {gitvault}")

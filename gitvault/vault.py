@@ -82,7 +82,11 @@ def read_vault(path: Path, data: bytes | None = None) -> sopsfile.VaultFile:
 
 
 def decrypt(
-    vault: sopsfile.VaultFile, ids: Identities, *, record_ivs: bool = False, pol: Policy | None = None
+    vault: sopsfile.VaultFile,
+    ids: Identities,
+    *,
+    record_ivs: bool = False,
+    pol: Policy | None = None,
 ) -> Plain:
     """Unwrap with the user's identities, decrypt, verify the MAC.
 
@@ -97,7 +101,9 @@ def decrypt(
         found = cache[0]
         return found.name_of(recipient) if found is not None else None
 
-    return sopsfile.open_file(vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names)
+    return sopsfile.open_file(
+        vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
+    )
 
 
 def policy_near(path: Path) -> Policy | None:
@@ -267,4 +273,3 @@ _MISSING = object()
 
 def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
-

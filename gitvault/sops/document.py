@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
 
@@ -119,6 +120,48 @@ class _Walk:
     record_ivs: bool = False
 
 
+_NodeFn = Callable[["_Walk", Node, list[str], list[list[str]], bool | None], Node]
+_CommentFn = Callable[["_Walk", Comment, list[str], list[list[str]], bool | None], Comment]
+
+
+def _walk_mapping(
+    w: _Walk,
+    node: Mapping,
+    path: list[str],
+    stack: list[list[str]],
+    state: bool | None,
+    recurse: _NodeFn,
+    on_comment: _CommentFn,
+) -> Mapping:
+    """One mapping level of either walk: comments in place, values under their key path.
+
+    ``level`` holds the comments seen since the last value, which is what the
+    comment-based selection rules look at (as sops's walk does).
+    """
+    out = Mapping()
+    level: list[str] = []
+    inner = [*stack, level]
+    for entry in node.entries:
+        if isinstance(entry, Comment):
+            level.append(entry.text)
+            out.entries.append(on_comment(w, entry, path, inner, state))
+            continue
+        key, value = entry
+        path.append(key)
+        out.entries.append((key, recurse(w, value, path, inner, w.selector.settle(key, state))))
+        path.pop()
+        level.clear()
+    return out
+
+
+def _enc_comment(
+    w: _Walk, c: Comment, path: list[str], stack: list[list[str]], state: bool | None
+) -> Comment:
+    out = _enc_leaf(w, c, path, stack, True, state)
+    assert isinstance(out, Comment)
+    return out
+
+
 # ------------------------------------------------------------------ encryption
 
 
@@ -156,25 +199,10 @@ def _enc_node(
     w: _Walk, node: Node, path: list[str], stack: list[list[str]], state: bool | None
 ) -> Node:
     if isinstance(node, Mapping):
-        out = Mapping()
-        level: list[str] = []
-        inner = [*stack, level]
-        for entry in node.entries:
-            if isinstance(entry, Comment):
-                level.append(entry.text)
-                out.entries.append(_enc_leaf(w, entry, path, inner, True, state))  # type: ignore[arg-type]
-                continue
-            key, value = entry
-            path.append(key)
-            out.entries.append(
-                (key, _enc_node(w, value, path, inner, w.selector.settle(key, state)))
-            )
-            path.pop()
-            level.clear()
-        return out
+        return _walk_mapping(w, node, path, stack, state, _enc_node, _enc_comment)
     if isinstance(node, list):
         seq = Sequence()
-        level = []
+        level: list[str] = []
         inner = [*stack, level]
         for item in node:
             if isinstance(item, Comment):
@@ -245,25 +273,10 @@ def _dec_node(
     w: _Walk, node: Node, path: list[str], stack: list[list[str]], state: bool | None
 ) -> Node:
     if isinstance(node, Mapping):
-        out = Mapping()
-        level: list[str] = []
-        inner = [*stack, level]
-        for entry in node.entries:
-            if isinstance(entry, Comment):
-                level.append(entry.text)
-                out.entries.append(_dec_comment(w, entry, path, inner, state))
-                continue
-            key, value = entry
-            path.append(key)
-            out.entries.append(
-                (key, _dec_node(w, value, path, inner, w.selector.settle(key, state)))
-            )
-            path.pop()
-            level.clear()
-        return out
+        return _walk_mapping(w, node, path, stack, state, _dec_node, _dec_comment)
     if isinstance(node, list):
         seq = Sequence()
-        level = []
+        level: list[str] = []
         inner = [*stack, level]
         for item in node:
             if isinstance(item, Comment):

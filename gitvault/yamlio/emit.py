@@ -49,6 +49,8 @@ def _pattern(name: str) -> re.Pattern[str]:
         return re.compile(f"[^{_PRINTABLE_CLASS}]")
     # libyaml counts tabs separately from other non-printable characters.
     return re.compile(f"[^\\t{_PRINTABLE_CLASS}]")
+
+
 _BREAK_CLASS = "[\n\r\x85\u2028\u2029]"
 _BREAK_SPACE = re.compile(_BREAK_CLASS + " ")
 _SPACE_BREAK = re.compile(" " + _BREAK_CLASS)
@@ -86,7 +88,16 @@ def _analyze(value: str) -> tuple[bool, bool, bool]:
     trailing = trailing_space or last in _BREAKS
     break_space = line_breaks and _BREAK_SPACE.search(value) is not None
     space_break = line_breaks and _SPACE_BREAK.search(value) is not None
-    plain = not (leading or trailing or break_space or space_break or tabs or special or line_breaks or block_ind)
+    plain = not (
+        leading
+        or trailing
+        or break_space
+        or space_break
+        or tabs
+        or special
+        or line_breaks
+        or block_ind
+    )
     single = not (break_space or space_break or tabs or special)
     block = not (trailing_space or space_break or special)
     return plain, single, block

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pyrage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,16 +17,16 @@ _VALID = sopsfile.encrypt_new(
     load_documents("db:\n    password: hunter2\n    port: 5432\nlist:\n    - a\n    - b\n# c\n"),
     [str(_IDENT.to_public())],
 )
-YAMLISH = st.text(st.sampled_from(list("ab:- \n#'\"[]{}&*!|>%@`?,.0123456789eE+~\t\\")), max_size=80)
+YAMLISH = st.text(
+    st.sampled_from(list("ab:- \n#'\"[]{}&*!|>%@`?,.0123456789eE+~\t\\")), max_size=80
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=YAMLISH)
 def test_yaml_reader_never_crashes(text: str) -> None:
-    try:
+    with contextlib.suppress(GitvaultError):
         load_documents(text)
-    except GitvaultError:
-        pass
     fast = load_canonical(text)
     if fast is not None:
         # whatever the fast reader accepts, the full parser reads identically
@@ -52,6 +54,9 @@ def test_mutated_vault_files_fail_cleanly(data: st.DataObject) -> None:
     # A mutation that still decrypts must not have changed any value (e.g. it hit a comment
     # or whitespace the parser normalises): the MAC guarantees it.
     assert [p for p in plain.documents[0].items() if p[0] == "db"] == [
-        p for p in sopsfile.open_file(sopsfile.parse_vault(_VALID, "v"), [_IDENT]).documents[0].items()
+        p
+        for p in sopsfile.open_file(sopsfile.parse_vault(_VALID, "v"), [_IDENT])
+        .documents[0]
+        .items()
         if p[0] == "db"
     ]
