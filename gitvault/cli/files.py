@@ -47,8 +47,15 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
 
 @click.command()
 @click.argument("path", type=PATH)
-@click.option("--rev", default=None, help="Read the file as of this git revision (tag, branch, HEAD~3).")
-@click.option("--extract", "extract_key", default=None, help='Print one value: db.password or ["db"]["password"].')
+@click.option(
+    "--rev", default=None, help="Read the file as of this git revision (tag, branch, HEAD~3)."
+)
+@click.option(
+    "--extract",
+    "extract_key",
+    default=None,
+    help='Print one value: db.password or ["db"]["password"].',
+)
 @click.option(
     "--format",
     "fmt",
@@ -57,10 +64,17 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
     show_default=True,
     help="Output format for the whole file.",
 )
-@click.option("-o", "--output", type=PATH, default=None, help="Write plaintext to this file (mode 0600).")
+@click.option(
+    "-o", "--output", type=PATH, default=None, help="Write plaintext to this file (mode 0600)."
+)
 @identity_option
 def decrypt(
-    path: Path, rev: str | None, extract_key: str | None, fmt: str, output: Path | None, identity: Path | None
+    path: Path,
+    rev: str | None,
+    extract_key: str | None,
+    fmt: str,
+    output: Path | None,
+    identity: Path | None,
 ) -> None:
     """Verify and decrypt a vault file (MAC checked before anything is printed).
 
@@ -150,7 +164,13 @@ def edit(path: Path, identity: Path | None) -> None:
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from standard input.")
-@click.option("--generate", "generator", default=None, metavar="SPEC", help="Generate the value, e.g. password:32, hex:32.")
+@click.option(
+    "--generate",
+    "generator",
+    default=None,
+    metavar="SPEC",
+    help="Generate the value, e.g. password:32, hex:32.",
+)
 @click.option(
     "--type",
     "type_",
@@ -161,7 +181,13 @@ def edit(path: Path, identity: Path | None) -> None:
 )
 @identity_option
 def set_(
-    path: Path, key: str, value: str | None, from_stdin: bool, generator: str | None, type_: str, identity: Path | None
+    path: Path,
+    key: str,
+    value: str | None,
+    from_stdin: bool,
+    generator: str | None,
+    type_: str,
+    identity: Path | None,
 ) -> None:
     """Set one value without an editor; other values keep their ciphertext.
 
