@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +28,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
             mode = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError:
             mode = 0o644
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -49,6 +47,12 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil  # only the edit flow needs it; keep it off the decrypt path
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _private_base() -> Path:
@@ -87,7 +91,7 @@ def clean_stale(base: Path) -> None:
                     continue
             except (ValueError, IndexError, OSError):
                 continue
-            shutil.rmtree(entry, ignore_errors=True)
+            _rmtree(entry)
 
 
 @contextlib.contextmanager
@@ -95,12 +99,12 @@ def private_dir() -> Iterator[Path]:
     """A fresh 0700 directory for plaintext files, removed however the block exits."""
     base = _private_base()
     clean_stale(base)
-    path = base / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+    path = base / f"{_PREFIX}{os.getpid()}-{os.urandom(8).hex()}"
     path.mkdir(mode=0o700)
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        _rmtree(path)
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -9,15 +9,11 @@ decrypt`` does not pay for pygit2, jsonschema or the scanner.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
 from typing import Any
 
-import click
-
-from gitvault import __version__
 from gitvault.errors import ExitCode, GitvaultError
 
 # name -> "module:attribute". Keep one line per command so parallel work on
@@ -40,52 +36,20 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+def __getattr__(name: str) -> Any:
+    """``gitvault.cli.cli`` is the click group, imported on first use."""
+    if name == "cli":
+        from gitvault.cli.root import cli
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        command = getattr(importlib.import_module(module_name), attr)
-        assert isinstance(command, click.Command)
-        return command
-
-
-@click.group(
-    cls=LazyGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.version_option(__version__, prog_name="gitvault")
-@click.option("--debug", is_flag=True, envvar="GITVAULT_DEBUG", help="Show tracebacks on errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """Keep a team's secrets in its own git repository.
-
-    \b
-    Vault files are SOPS-compatible YAML, encrypted per value to age/SSH recipients
-    named in .gitvault.yaml. Typical first steps:
-      gitvault keygen                      # make your identity
-      gitvault init                        # policy, .gitattributes, hooks
-      gitvault edit secrets/dev/app.yaml   # create or edit a vault file
-      gitvault decrypt secrets/dev/app.yaml --extract db.password
-
-    Exit codes: 0 ok, 1 check found problems, 2 usage, 3 access denied,
-    4 integrity failure, 5 bad input, 6 git error, 7 rotation rolled back,
-    130 interrupted.
-    """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+        return cli
+    raise AttributeError(name)
 
 
 def _print_error(err: GitvaultError) -> None:
-    click.echo(f"gitvault: error: {err.message}", err=True)
+    sys.stderr.write(f"gitvault: error: {err.message}\n")
     if err.hint:
-        click.echo(f"gitvault: hint: {err.hint}", err=True)
+        sys.stderr.write(f"gitvault: hint: {err.hint}\n")
+    sys.stderr.flush()
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -94,36 +58,93 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _fast_decrypt(args: list[str]) -> bool:
+    """Run the plainest ``decrypt`` forms without building the click command tree.
+
+    ``gitvault decrypt PATH [--extract KEY] [--format yaml|json]`` is what CI
+    runs most, and click's import is a fifth of its start-up. Anything else
+    (other options, ``--help``, odd spellings) returns False and goes through
+    click, so behaviour and errors are the same either way.
+    """
+    if len(args) < 2 or args[0] != "decrypt":
+        return False
+    path: str | None = None
+    extract: str | None = None
+    fmt = "yaml"
+    rest = args[1:]
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("--extract", "--format") and rest and not rest[0].startswith("-"):
+            value = rest.pop(0)
+            if arg == "--extract":
+                extract = value
+            elif value in ("yaml", "json"):
+                fmt = value
+            else:
+                return False
+        elif not arg.startswith("-") and path is None:
+            path = arg
+        else:
+            return False
+    if path is None:
+        return False
+    from pathlib import Path
+
+    from gitvault import vault
+    from gitvault.identities import load_identities
+
+    target = Path(path)
+    if target.is_dir():
+        return False  # click reports that usage error
+    plain = vault.decrypt(vault.read_vault(target), load_identities(None))
+    text = vault.extract(plain, extract) if extract else vault.render(plain, fmt)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with a code from :class:`ExitCode`."""
-    debug = os.environ.get("GITVAULT_DEBUG") == "1" or "--debug" in (argv or sys.argv[1:])
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("GITVAULT_DEBUG") == "1" or "--debug" in args
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        rv = cli.main(args=argv, prog_name="gitvault", standalone_mode=False)
-        if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
-            # click returns ctx.exit(n)'s code instead of raising when not standalone
-            sys.exit(rv)
+        if _fast_decrypt(args):
+            sys.exit(int(ExitCode.OK))
+        sys.exit(_run_click(args))
     except GitvaultError as err:
         if debug:
             raise
         _print_error(err)
         sys.exit(int(err.exit_code))
-    except click.exceptions.Abort:
-        click.echo("gitvault: error: interrupted", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
     except KeyboardInterrupt:
-        click.echo("gitvault: error: interrupted", err=True)
+        sys.stderr.write("gitvault: error: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        # Usage errors keep click's helpful "Usage:" context line.
-        exc.show()
-        sys.exit(int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code)
     except BrokenPipeError:
         # `gitvault decrypt … | head`: the reader went away; nothing to report.
         sys.stderr.close()
         sys.exit(int(ExitCode.OK))
     finally:
         signal.signal(signal.SIGTERM, previous)
-    sys.exit(int(ExitCode.OK))
+
+
+def _run_click(args: list[str]) -> int:
+    """The full command line through click; returns the exit code."""
+    import click
+
+    from gitvault.cli.root import cli
+
+    try:
+        rv = cli.main(args=args, prog_name="gitvault", standalone_mode=False)
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        # Usage errors keep click's helpful "Usage:" context line.
+        exc.show()
+        return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else int(exc.exit_code)
+    # click returns ctx.exit(n)'s code instead of raising when not standalone
+    if isinstance(rv, int) and not isinstance(rv, bool):
+        return rv
+    return int(ExitCode.OK)
