@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass
@@ -24,10 +23,12 @@ class EncValue:
     type: str
 
     def __str__(self) -> str:
-        b64 = base64.b64encode
+        def b64(raw: bytes) -> str:
+            return binascii.b2a_base64(raw, newline=False).decode("ascii")
+
         return (
-            f"ENC[AES256_GCM,data:{b64(self.data).decode()},iv:{b64(self.iv).decode()},"
-            f"tag:{b64(self.tag).decode()},type:{self.type}]"
+            f"ENC[AES256_GCM,data:{b64(self.data)},iv:{b64(self.iv)},"
+            f"tag:{b64(self.tag)},type:{self.type}]"
         )
 
 
