@@ -125,7 +125,10 @@ def _double_quoted(value: str) -> str:
 def _literal(value: str, indent: int) -> str:
     """A ``|`` block: header plus indented lines; the caller's line ends after it."""
     header = "|"
-    if value[0] in " " + _BREAKS:
+    # go-yaml adds the indentation indicator only for a leading space or break;
+    # a leading tab needs it too, or no YAML parser can read the block back
+    # (go-yaml's own round trip fails there, which is why sops prints null).
+    if value[0] in " \t" + _BREAKS:
         header += str(INDENT)
     if value[-1] not in _BREAKS:
         header += "-"

@@ -188,7 +188,7 @@ def load_canonical(text: str) -> list[Mapping] | None:
             lines = chunk.split("\n")
             reader = _Reader(lines)
             doc = reader.mapping(0)
-            if reader.i != len(lines) or not doc.entries:
+            if reader.i != len(lines) or len(doc) == 0:
                 return None
             docs.append(doc)
     except (_Bail, IndexError):
