@@ -3,8 +3,13 @@
 Checks per file: structure (a valid SOPS file), the policy rule (exactly one
 should match; the first wins), recipients equal to the rule's, the MAC (when
 an identity can open the file) and the rule's JSON Schema. Files a rule
-covers that are not encrypted at all are reported too. Returns data; the CLI
-renders it. No value ever appears in a report.
+covers that are not encrypted at all are reported too.
+
+:func:`check_history` adds what a file cannot say about itself, from git
+history (:mod:`gitvault.history.freshness`): rollbacks, substitutions and,
+on request, commits not signed by a signing key the policy lists.
+
+Returns data; the CLI renders it. No value ever appears in a report.
 """
 
 from __future__ import annotations
@@ -12,11 +17,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitvault.errors import AccessDenied, BadInput, GitvaultError, IntegrityError
 from gitvault.identities import Identities
 from gitvault.policy import Policy, normalize_key
 from gitvault.sops import file as sopsfile
+
+if TYPE_CHECKING:
+    from gitvault.git.repo import Repository
 
 NOT_CHECKED = "not checked"
 
@@ -45,19 +54,55 @@ class FileReport:
 
 
 @dataclass
-class VerifyReport:
-    files: list[FileReport]
+class HistoryReport:
+    """Freshness, authorship and (optionally) signatures of the verified files, from git.
 
-    @property
-    def ok(self) -> bool:
-        return all(f.ok for f in self.files)
+    ``findings`` are :class:`gitvault.history.freshness.Finding` as JSON;
+    ``problems`` are history-level errors (a policy change or a since-deleted
+    file in an unsigned commit under ``--require-signed``).
+    """
+
+    checked: bool
+    reason: str = ""  # why it was not checked
+    since: str | None = None
+    require_signed: bool = False
+    commits: int = 0  # commits that changed the checked files (or the policy)
+    findings: list[dict[str, object]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # versions that could not be read
 
     def to_json(self) -> dict[str, object]:
         return {
+            "checked": self.checked,
+            "reason": self.reason,
+            "since": self.since,
+            "require_signed": self.require_signed,
+            "commits": self.commits,
+            "findings": self.findings,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class VerifyReport:
+    files: list[FileReport]
+    history: HistoryReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        history_ok = self.history is None or not self.history.problems
+        return all(f.ok for f in self.files) and history_ok
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "schema": "gitvault.verify/v1",
             "ok": self.ok,
             "files": [f.to_json() for f in self.files],
         }
+        if self.history is not None:
+            out["history"] = self.history.to_json()
+        return out
 
 
 def covered_files(pol: Policy) -> list[str]:
@@ -172,3 +217,111 @@ def verify(pol: Policy, relpaths: list[str] | None, ids: Identities | None) -> V
             continue
         reports.append(check_file(pol, rel, data, ids))
     return VerifyReport(reports)
+
+
+# --- freshness and authorship (history) -----------------------------------------
+
+_SIGNATURE_WORDS = {
+    "unsigned": "the commit is not signed",
+    "foreign": "signed by a key the policy does not list",
+    "bad": "the signature does not verify",
+    "unchecked": "the signature cannot be checked",
+}
+
+
+def check_history(
+    pol: Policy,
+    report: VerifyReport,
+    *,
+    mode: str = "auto",
+    since: str | None = None,
+    require_signed: bool = False,
+) -> HistoryReport:
+    """Add rollback/substitution (and ``require_signed``) results to ``report``'s files.
+
+    ``mode``: ``auto`` checks when the policy lives in a git repository with
+    complete history and says why not otherwise; ``on`` raises instead;
+    ``off`` checks nothing (``require_signed``/``since`` imply ``on``).
+
+    A finding whose effect the file still carries at HEAD is a problem of that
+    file; one that a later change superseded is a warning. Under
+    ``require_signed`` every commit in range that changed a checked file or
+    the policy must carry a good signature by a signing key the policy (at the
+    commit's parent) lists.
+    """
+    from gitvault.errors import GitError
+
+    if mode == "off" and not require_signed and since is None:
+        return HistoryReport(checked=False, reason="disabled (--no-freshness)")
+    forced = mode == "on" or require_signed or since is not None
+    from gitvault.git.repo import Repository
+
+    try:
+        repo = Repository.discover(pol.root)
+        state = repo.state()
+        if state.is_empty:
+            raise GitError("the repository has no commits yet")
+        if state.is_shallow:
+            raise GitError(
+                "shallow clone: history is incomplete",
+                hint="fetch full history (git fetch --unshallow; actions/checkout: fetch-depth: 0)",
+            )
+    except GitError as err:
+        if forced:
+            raise
+        return HistoryReport(checked=False, reason=err.message)
+    return _run_history(pol, report, repo, since=since, require_signed=require_signed)
+
+
+def _run_history(
+    pol: Policy, report: VerifyReport, repo: Repository, *, since: str | None, require_signed: bool
+) -> HistoryReport:
+    from gitvault.history.freshness import analyze
+    from gitvault.history.policies import PolicyHistory
+    from gitvault.history.schedule import policy_prefix
+
+    if since is not None:
+        repo.resolve(since)
+    prefix = policy_prefix(pol, repo.root)
+    by_path = {prefix + f.file: f for f in report.files}
+    wanted = frozenset(by_path)
+    policies = PolicyHistory(repo, prefix)
+    dirs = sorted({p.rpartition("/")[0] for p in wanted})
+    result = analyze(
+        repo,
+        paths=[] if "" in dirs else dirs,
+        include=wanted.__contains__,
+        policies=policies,
+        since=since,
+        signatures=require_signed,
+    )
+    history = HistoryReport(
+        checked=True,
+        since=since,
+        require_signed=require_signed,
+        commits=len(result.commits),
+        findings=[f.to_json() for f in result.findings],
+        notes=list(result.problems),
+    )
+    for f in result.findings:
+        target = by_path.get(f.file)
+        if target is None:
+            continue
+        if f.current:
+            target.problems.append(f"{f.kind} in {f.commit[:12]}: {f.reason}")
+        else:
+            target.warnings.append(
+                f"earlier {f.kind} in {f.commit[:12]} (superseded since): {f.reason}"
+            )
+    if require_signed:
+        for c in result.commits:
+            if c.signature == "verified":
+                continue
+            words = _SIGNATURE_WORDS.get(c.signature, c.signature)
+            for path in c.paths:
+                text = f"changed in {c.commit[:12]} by {c.author}: {words}"
+                if path == policies.path:
+                    history.problems.append(f"{path}: {text}")
+                elif path in by_path:
+                    by_path[path].problems.append(text)
+    return history

@@ -1,6 +1,8 @@
 """Generate a repository of N commits touching 200 vault-like files (git fast-import).
 
-Each file looks like a SOPS file with 10 keys (random stand-in ciphertext).
+Each file looks like a SOPS file with 10 keys (random stand-in ciphertext); the
+first commit also adds a ``.gitvault.yaml`` whose rule covers ``secrets/**`` with
+``rotate_after: 90d``, so the real ``gitvault log`` and ``gitvault due`` run on it.
 Commit i changes one key in one or two files (a "rotation": that value, ``mac``
 and ``lastmodified`` change), every 250th commit re-keys one file (every value
 and the wrapped data key change) and every 97th adds a key. Messages carry gitvault trailers. The
@@ -48,6 +50,24 @@ def render(values: dict[str, str], mac: str, when: int, wrapped: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+POLICY_PATH = ".gitvault.yaml"
+
+
+def policy_text() -> str:
+    """A policy so the real `gitvault log`/`due` know which files are vault files."""
+    import pyrage
+
+    recipient = pyrage.x25519.Identity.generate().to_public()
+    return (
+        "version: 1\n"
+        f"recipients:\n  bench: {recipient}\n"
+        "rules:\n"
+        '  - path: "secrets/**"\n'
+        "    recipients: [bench]\n"
+        "    rotate_after: 90d\n"
+    )
+
+
 def generate(out: Path, commits: int, files: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,10 +88,14 @@ def generate(out: Path, commits: int, files: int, seed: int = 7) -> None:
         if n:
             stream.append(f"from :{n}\n".encode())
         for p in changed:
+            if p == POLICY_PATH:
+                data = policy_text().encode()
+                stream.append(f"M 100644 inline {p}\ndata {len(data)}\n".encode() + data + b"\n")
+                continue
             data = render(state[p], enc(rng, 32), when, wrapped[p])
             stream.append(f"M 100644 inline {p}\ndata {len(data)}\n".encode() + data + b"\n")
 
-    commit(0, "add vault files\n\nGitvault-Action: init\n", paths)
+    commit(0, "add vault files\n\nGitvault-Action: init\n", [*paths, POLICY_PATH])
     for n in range(1, commits):
         if n % 250 == 0:
             p = rng.choice(paths)

@@ -33,6 +33,10 @@ COMMANDS: dict[str, str] = {
     "hook": "gitvault.cli.hooks:hook",
     "export": "gitvault.cli.export:export",
     "exec": "gitvault.cli.export:exec_",
+    "rotate": "gitvault.cli.rotate:rotate",
+    "log": "gitvault.cli.history:log",
+    "due": "gitvault.cli.history:due",
+    "review": "gitvault.cli.review:review",
 }
 
 

@@ -3,9 +3,12 @@
 Both commands read many files and directories in one process and follow one
 order, so that a failure anywhere means *no output at all*:
 
-1. find the files (directories: every vault file under them), load identities;
-2. verify and decrypt every file (MAC always; recipients and schema when the
-   core offers a policy check) — any error stops here, before output;
+1. find the repository of the first path and its policy, the files
+   (directories: every vault file a rule covers), the identities;
+2. decrypt every file with the MAC verified (``api.decrypt_bytes``: exit 4
+   when tampered, 3 when no identity opens it, naming who can), then check
+   every file against its policy rule (``api.verify_for_export``: recipients,
+   schema; exit 1) — any error stops here, before output;
 3. name the variables (collisions are errors) and render the whole output;
 4. append the read-audit lines (a failing audit log stops the deploy);
 5. under GitHub Actions, print every ``::add-mask::`` line to stdout;
@@ -40,6 +43,7 @@ class Loaded:
 
     variables: list[Any]
     events: list[Any]
+    root: Path
 
 
 # ---------------------------------------------------------------- locating files
@@ -120,18 +124,25 @@ def parse_labels(values: Sequence[str]) -> dict[str, str]:
 
 
 def _policy(api: Any, root: Path) -> Any:
-    """The policy if the repository has one (for directory expansion and checks)."""
+    """The policy if the repository has one (for directory expansion, checks and names)."""
     if not (root / POLICY_FILE).is_file():
         return None
     return api.load_policy(root)
 
 
-def _previous_values(api: Any, root: Path, label: str, identities: Any) -> Mapping[Any, Any]:
-    """Values still in a rotation's grace period, from the history helper when present."""
-    previous = getattr(api, "previous_values", None)
-    if previous is None:
+def _previous_values(
+    api: Any, policy: Any, root: Path, label: str, identities: Any
+) -> Mapping[Any, Any]:
+    """Values still in a rotation's grace period (``{key_path_tuple: old_value}``).
+
+    Only files whose policy rule sets a ``grace`` (for the rule or one of its
+    keys) can have any; the others are skipped here without asking
+    ``api.previous_values``, which reads the policy and git history per file.
+    """
+    rule = policy.rule_for(label) if policy is not None else None
+    if rule is None or not (rule.grace or any(k.grace for k in rule.keys.values())):
         return {}
-    result: Mapping[Any, Any] = previous(root, label, identities)
+    result: Mapping[Any, Any] = api.previous_values(root, label, identities)
     return result
 
 
@@ -142,37 +153,47 @@ def load(
     prefixes: Sequence[str],
     with_previous: bool,
 ) -> Loaded:
-    """Verify and decrypt every file; name the variables. Raises before any output."""
+    """Verify and decrypt every file; name the variables. Raises before any output.
+
+    Each file is decrypted first (MAC verified; a tampered file is exit 4, one
+    this identity cannot open is exit 3 naming who can), then every file is
+    checked against the policy (recipients, schema: exit 1), and only then are
+    the variables named (a collision is exit 5).
+    """
     from gitvault import api
     from gitvault.export.audit import ReadEvent
     from gitvault.export.model import Source, collect, format_key_path, iter_leaves
+    from gitvault.fsutil import read_input
 
-    root = find_root(Path.cwd())
+    # The repository of the first path (as `verify` does), so that exporting from
+    # outside the vault's directory still applies its policy.
+    first = paths[0].absolute()
+    root = find_root(first if first.is_dir() else first.parent)
     policy = _policy(api, root)
     files = expand_paths(paths, root, policy)
+    labels = [relative_label(f, root) for f in files]
     prefix_of = parse_prefixes(prefixes, files, root)
     identities = api.load_identities(identity)
-    verify = getattr(api, "verify_for_export", None)
-    if verify is not None:
-        # Recipients and schema against the policy, for every file, before decrypting.
-        verify(root, [relative_label(f, root) for f in files], identities)
     sources: list[Source] = []
     events: list[ReadEvent] = []
-    for file in files:
-        label = relative_label(file, root)
+    for file, label in zip(files, labels, strict=True):
         try:
-            decrypted = api.decrypt_file(file, identities)
+            # One policy for all files: it names who can read in messages, who did in the audit.
+            decrypted = api.decrypt_bytes(read_input(file), label, identities, policy)
         except GitvaultError as err:
             # With many files in one call the user must learn which one failed.
             if label in err.message or str(file) in err.message:
                 raise
             raise type(err)(f"{label}: {err.message}", hint=err.hint) from None
         documents = list(decrypted.documents)
-        previous = _previous_values(api, root, label, identities) if with_previous else {}
+        previous = _previous_values(api, policy, root, label, identities) if with_previous else {}
         sources.append(Source(label, documents, prefix_of.get(label), previous))
         keys = [format_key_path(p) for doc in documents for p, _ in iter_leaves(doc)]
-        events.append(ReadEvent(label, keys, None, getattr(decrypted, "recipient", None)))
-    return Loaded(collect(sources), events)
+        events.append(ReadEvent(label, keys, None, decrypted.recipient))
+    if policy is not None:
+        # Recipients and schema against the policy rule of every file.
+        api.verify_for_export(root, labels, identities)
+    return Loaded(collect(sources), events, root)
 
 
 def audit(loaded: Loaded, audit_log: str | None, command: str) -> None:
@@ -184,17 +205,17 @@ def audit(loaded: Loaded, audit_log: str | None, command: str) -> None:
     path = audit_path(audit_log, os.environ)
     if path is None:
         return
-    commit = head_commit()
+    commit = head_commit(loaded.root)
     events = [replace(event, commit=commit) for event in loaded.events]
     record_reads(path, events, command=command, environ=os.environ)
 
 
-def head_commit() -> str | None:
-    """The commit checked out in the current repository, or None outside git."""
+def head_commit(root: Path) -> str | None:
+    """The commit checked out in the repository holding ``root``, or None outside git."""
     try:
         from gitvault.git.repo import Repository
 
-        return Repository.discover(Path.cwd()).resolve("HEAD")
+        return Repository.discover(root).resolve("HEAD")
     except (GitvaultError, ImportError):
         return None  # no repository, or no commit yet: the audit line says null
 
@@ -216,26 +237,23 @@ def write_output(text: str, output: Path | None, *, append: bool) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from gitvault.fsutil import atomic_write
+
     data = text.encode("utf-8", "surrogatepass")
-    if append:
-        fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        return
-    # Same directory, 0600 from the start, fsync, rename: never a torn or readable-by-all file.
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        if append:
+            fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        else:
+            # Same directory, 0600 from the start, fsync, rename: never torn, never readable by all.
+            atomic_write(output, data, mode=0o600)
+    except OSError as exc:
+        raise BadInput(f"cannot write {output}: {exc.strerror}") from None
 
 
 # ---------------------------------------------------------------------- commands

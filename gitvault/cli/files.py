@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -11,6 +13,55 @@ from gitvault.cli.common import identity_option, load_ids, say, write_stdout
 from gitvault.errors import BadInput, UsageError
 
 PATH = click.Path(path_type=Path, dir_okay=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def commit_options(func: F) -> F:
+    """``--commit``, ``-m/--message`` and ``--allow-staged`` for the writing commands."""
+    func = click.option(
+        "--allow-staged",
+        is_flag=True,
+        help="With --commit: leave other staged changes staged instead of refusing.",
+    )(func)
+    func = click.option(
+        "-m",
+        "--message",
+        default=None,
+        help="With --commit: the commit message (trailers are added).",
+    )(func)
+    return click.option(
+        "--commit", "do_commit", is_flag=True, help="Commit the file with gitvault trailers."
+    )(func)
+
+
+def _check_commit_flags(do_commit: bool, message: str | None, allow_staged: bool) -> None:
+    if not do_commit and (message is not None or allow_staged):
+        raise UsageError("-m/--message and --allow-staged need --commit")
+
+
+def _prepare_commit(path: Path, do_commit: bool, allow_staged: bool) -> Any:
+    """The checked commit target, before anything is written (None without --commit)."""
+    if not do_commit:
+        return None
+    from gitvault import commits
+
+    return commits.prepare(path, allow_staged=allow_staged)
+
+
+def _commit(
+    target: Any, data: bytes, action: str, message: str | None, allow_staged: bool, subject: str
+) -> str:
+    """Write ``data`` and commit it with trailers naming the keys that really changed."""
+    from gitvault import commits
+
+    keys = commits.changed_keys(
+        commits.leaves_of(target.head, target.relpath), commits.leaves_of(data, target.relpath)
+    )
+    text = commits.commit_message(
+        action, target.relpath, keys, message=message, default_subject=subject
+    )
+    result = commits.write_and_commit(target, data, text, allow_staged=allow_staged)
+    return commits.describe_commit(result)
 
 
 @click.command()
@@ -106,7 +157,10 @@ def decrypt(
 @click.command()
 @click.argument("path", type=PATH)
 @identity_option
-def edit(path: Path, identity: Path | None) -> None:
+@commit_options
+def edit(
+    path: Path, identity: Path | None, do_commit: bool, message: str | None, allow_staged: bool
+) -> None:
     """Edit a vault file in $VISUAL/$EDITOR; create it when PATH does not exist.
 
     The plaintext lives in a private 0700 directory (tmpfs when available) and
@@ -114,15 +168,21 @@ def edit(path: Path, identity: Path | None) -> None:
     with the error on top; quit without saving to abort. Only values you
     change get new ciphertext.
 
+    With --commit the file is committed on its own (the repository is checked
+    before the editor opens), with trailers naming the keys that changed.
+
     \b
     Example:
       EDITOR=nano gitvault edit secrets/dev/app.yaml
+      gitvault edit secrets/prod/db.yaml --commit -m "add the replica password"
     """
     from gitvault import edit as editflow
     from gitvault import fsutil, vault
     from gitvault.sops import file as sopsfile
     from gitvault.yamlio import emit_documents, load_documents
 
+    _check_commit_flags(do_commit, message, allow_staged)
+    target = _prepare_commit(path, do_commit, allow_staged)
     loc = vault.locate(path)
     exists = path.exists()
     pol = vault.load_policy_for(loc) if (loc.root is not None) else None
@@ -155,6 +215,11 @@ def edit(path: Path, identity: Path | None) -> None:
     else:
         assert pol is not None and rule is not None
         data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
+    if target is not None:
+        subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
+        done = _commit(target, data, "edit", message, allow_staged, subject)
+        say(f"{'updated' if exists else 'created'} {path}; {done}")
+        return
     fsutil.atomic_write(path, data)
     say(f"{'updated' if exists else 'created'} {path}")
 
@@ -180,6 +245,7 @@ def edit(path: Path, identity: Path | None) -> None:
     help="How to read VALUE.",
 )
 @identity_option
+@commit_options
 def set_(
     path: Path,
     key: str,
@@ -188,6 +254,9 @@ def set_(
     generator: str | None,
     type_: str,
     identity: Path | None,
+    do_commit: bool,
+    message: str | None,
+    allow_staged: bool,
 ) -> None:
     """Set one value without an editor; other values keep their ciphertext.
 
@@ -199,12 +268,15 @@ def set_(
       printf %s "$TOKEN" | gitvault set secrets/prod/app.yaml api.token --stdin
       gitvault set secrets/prod/app.yaml db.password --generate password:32
       gitvault set secrets/dev/app.yaml replicas 3 --type int
+      gitvault set secrets/prod/app.yaml api.token --generate hex:32 --commit
     """
     from gitvault import fsutil, vault
 
     sources = sum(1 for s in (value is not None, from_stdin, generator is not None) if s)
     if sources != 1:
         raise UsageError("give exactly one of VALUE, --stdin or --generate")
+    _check_commit_flags(do_commit, message, allow_staged)
+    target = _prepare_commit(path, do_commit, allow_staged)
     if from_stdin:
         raw = sys.stdin.read()
         if raw.endswith("\n"):
@@ -225,6 +297,11 @@ def set_(
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return
+    if target is not None:
+        subject = f"gitvault: set {change.key} in {target.relpath}"
+        done = _commit(target, change.data, "set", message, allow_staged, subject)
+        say(f"{path}: {change.key} {change.action}; {done}")
+        return
     fsutil.atomic_write(path, change.data)
     say(f"{path}: {change.key} {change.action}")
 
@@ -233,18 +310,34 @@ def set_(
 @click.argument("path", type=PATH)
 @click.argument("key")
 @identity_option
-def unset(path: Path, key: str, identity: Path | None) -> None:
+@commit_options
+def unset(
+    path: Path,
+    key: str,
+    identity: Path | None,
+    do_commit: bool,
+    message: str | None,
+    allow_staged: bool,
+) -> None:
     """Remove one key from a vault file.
 
     \b
     Example:
       gitvault unset secrets/dev/app.yaml legacy.token
+      gitvault unset secrets/dev/app.yaml legacy.token --commit
     """
     from gitvault import fsutil, vault
 
+    _check_commit_flags(do_commit, message, allow_staged)
+    target = _prepare_commit(path, do_commit, allow_staged)
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
     change = vault.unset_key(vf, plain, key)
     assert change.data is not None
+    if target is not None:
+        subject = f"gitvault: unset {change.key} in {target.relpath}"
+        done = _commit(target, change.data, "unset", message, allow_staged, subject)
+        say(f"{path}: {change.key} removed; {done}")
+        return
     fsutil.atomic_write(path, change.data)
     say(f"{path}: {change.key} removed")

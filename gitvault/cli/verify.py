@@ -14,17 +14,50 @@ from gitvault.errors import BadInput, CheckFailed
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @identity_option
 @json_option
-def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> None:
-    """Check vault files: structure, recipients vs policy, MAC, schema.
+@click.option(
+    "--freshness/--no-freshness",
+    "freshness",
+    default=None,
+    help="Check history for rollbacks and substitutions "
+    "[default: on in a git repository with full history, skipped (with a note) otherwise].",
+)
+@click.option(
+    "--require-signed",
+    is_flag=True,
+    help="Fail on any change to a checked vault file or the policy in a commit without a good "
+    "signature by a signing key the policy lists.",
+)
+@click.option(
+    "--since",
+    metavar="REV",
+    default=None,
+    help="Judge only the commits after REV (history before it is still read; default: all).",
+)
+def verify(
+    paths: tuple[Path, ...],
+    identity: Path | None,
+    as_json: bool,
+    freshness: bool | None,
+    require_signed: bool,
+    since: str | None,
+) -> None:
+    """Check vault files: structure, recipients vs policy, MAC, schema, freshness.
 
     With no PATHS, every file a policy rule covers is checked. The MAC and
-    schema are checked when one of your identities can open the file. Exits 1
-    when any problem is found.
+    schema are checked when one of your identities can open the file. In a git
+    repository with full history, the files' history is checked too: a file
+    whose current content goes back to an older version (rollback), or whose
+    data key was replaced outside a recorded re-key or by someone who was not
+    a recipient (substitution), is a problem; earlier ones that were
+    superseded are warnings. --require-signed also checks every commit that
+    changed those files or the policy against the policy's signing keys.
+    Exits 1 when any problem is found.
 
     \b
     Example:
       gitvault verify
       GITVAULT_AGE_KEY="$CI_KEY" gitvault verify secrets/production --json
+      gitvault verify --require-signed --since v1.0
     """
     from gitvault import policy
     from gitvault import verify as core
@@ -51,6 +84,10 @@ def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> Non
         raise BadInput("no vault files under the given paths")
     ids = load_identities(identity)
     report = core.verify(pol, rels or None, ids)
+    mode = {None: "auto", True: "on", False: "off"}[freshness]
+    report.history = core.check_history(
+        pol, report, mode=mode, since=since, require_signed=require_signed
+    )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -60,10 +97,31 @@ def verify(paths: tuple[Path, ...], identity: Path | None, as_json: bool) -> Non
             click.echo(f"{status:4}  {f.file}  ({details})")
             for w in f.warnings:
                 click.echo(f"      warning: {w}")
-            for p in f.problems:
-                click.echo(f"      problem: {p}")
+            for problem in f.problems:
+                click.echo(f"      problem: {problem}")
         if not report.files:
             click.echo("no vault files found")
+        _echo_history(report.history)
     if not report.ok:
         bad = sum(1 for f in report.files if not f.ok)
-        raise CheckFailed(f"{bad} of {len(report.files)} vault file(s) failed verification")
+        history = report.history.problems if report.history is not None else []
+        if bad:
+            raise CheckFailed(f"{bad} of {len(report.files)} vault file(s) failed verification")
+        raise CheckFailed(f"{len(history)} history problem(s) found")
+
+
+def _echo_history(history: object) -> None:
+    from gitvault.verify import HistoryReport
+
+    assert isinstance(history, HistoryReport)
+    if not history.checked:
+        if history.reason and not history.reason.startswith("disabled"):
+            click.echo(f"history: not checked ({history.reason})")
+        return
+    scope = f"since {history.since}" if history.since else "all history"
+    signed = ", signatures required" if history.require_signed else ""
+    click.echo(f"history: freshness checked ({scope}{signed})")
+    for problem in history.problems:
+        click.echo(f"      problem: {problem}")
+    for note in history.notes:
+        click.echo(f"      note: {note}")

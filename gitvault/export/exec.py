@@ -3,10 +3,12 @@
 The values reach the child as environment variables (never arguments, never
 our stdout). With ``files=True`` each value is also written to a 0600 file
 ``NAME`` in a private 0700 directory and its path passed as ``NAME_FILE``, for
-programs that read secrets from files. That directory is on tmpfs
-(``/dev/shm``) when there is one, so the plaintext never reaches a disk; it is
-removed when the child ends, whatever the reason, and a directory left by a
-run that was killed (SIGKILL, power loss) is removed by the next run.
+programs that read secrets from files. The directory comes from
+:func:`gitvault.fsutil.private_dir`, the one mechanism gitvault uses for
+plaintext on disk (``edit`` uses it too): on tmpfs (``$XDG_RUNTIME_DIR`` or
+``/dev/shm``) when there is one, never in the work tree or the system temp
+directory; removed when the child ends, whatever the reason; and a directory
+left by a run that was killed (SIGKILL, power loss) is removed by the next run.
 
 The identity variables (``GITVAULT_AGE_KEY``, ``SOPS_AGE_KEY``, …) are removed
 from the child's environment: the child gets the values, not the key to every
@@ -24,16 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from gitvault import fsutil
 from gitvault.errors import BadInput
 from gitvault.export.model import Variable, require_env_safe
 
@@ -47,53 +46,6 @@ IDENTITY_VARIABLES = (
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
 )
 FILE_SUFFIX = "_FILE"
-_DIR_PREFIX = "gitvault-exec-"
-_DIR_NAME = re.compile(rf"{_DIR_PREFIX}(\d+)-[0-9a-f]+")
-
-
-def private_base_dir() -> Path:
-    """Where private directories go: tmpfs ``/dev/shm`` if usable, else the temp dir."""
-    # /dev/shm is tmpfs; the directory we make inside it is 0700 and unguessable.
-    for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")):  # noqa: S108
-        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
-            return Path(candidate)
-    return Path(tempfile.gettempdir())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, belongs to someone else
-    return True
-
-
-def clean_stale_dirs(base: Path) -> None:
-    """Remove our private directories whose process is gone (a killed earlier run)."""
-    uid = os.getuid()
-    with contextlib.suppress(OSError):
-        for entry in base.iterdir():
-            match = _DIR_NAME.fullmatch(entry.name)
-            if not match or _pid_alive(int(match.group(1))):
-                continue
-            with contextlib.suppress(OSError):
-                if entry.lstat().st_uid == uid and entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def private_dir(base: Path | None = None) -> Iterator[Path]:
-    """A fresh 0700 directory, removed on every way out of the ``with`` block."""
-    base = base or private_base_dir()
-    clean_stale_dirs(base)
-    path = base / f"{_DIR_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
-    os.mkdir(path, 0o700)  # fails if it exists: nobody can pre-create it for us
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_value_files(directory: Path, variables: Sequence[Variable]) -> dict[str, str]:
@@ -101,9 +53,7 @@ def write_value_files(directory: Path, variables: Sequence[Variable]) -> dict[st
     paths: dict[str, str] = {}
     for variable in variables:
         path = directory / variable.name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(variable.text.encode("utf-8", "surrogatepass"))
+        fsutil.write_private(path, variable.text.encode("utf-8", "surrogatepass"))
         paths[variable.name + FILE_SUFFIX] = str(path)
     return paths
 
@@ -172,7 +122,6 @@ def run(
     *,
     files: bool = False,
     environ: Mapping[str, str] | None = None,
-    base_dir: Path | None = None,
 ) -> int:
     """Run ``argv`` with ``variables`` in its environment; return its exit status."""
     if not argv:
@@ -182,6 +131,6 @@ def run(
     if not files:
         return run_child(argv, child_environment(base_env, variables, {}))
     check_file_names(variables)
-    with private_dir(base_dir) as directory:
+    with fsutil.private_dir() as directory:
         paths = write_value_files(directory, variables)
         return run_child(argv, child_environment(base_env, variables, paths))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitvault.errors import BadInput
+from gitvault.keypath import display
 from gitvault.model import Comment, Timestamp
 from gitvault.model import Mapping as DocMapping
 
@@ -38,7 +39,6 @@ KeyPath = tuple[str | int, ...]
 
 PREVIOUS_SUFFIX = "_PREVIOUS"
 _NOT_NAME_CHAR = re.compile(r"[^A-Z0-9_]")
-_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -80,17 +80,8 @@ class Variable:
 
 
 def format_key_path(key_path: KeyPath) -> str:
-    """``db.password`` when every segment is plain, else sops's ``["a.b"][0]`` form."""
-    if all(isinstance(s, int) or _PLAIN_SEGMENT.fullmatch(s) for s in key_path):
-        return ".".join(str(s) for s in key_path)
-    parts = []
-    for segment in key_path:
-        if isinstance(segment, int):
-            parts.append(f"[{segment}]")
-        else:
-            escaped = segment.replace("\\", "\\\\").replace('"', '\\"')
-            parts.append(f'["{escaped}"]')
-    return "".join(parts)
+    """The key path as every other gitvault message shows it (``db.password``, ``hosts[0]``)."""
+    return display(key_path)
 
 
 def env_name(key_path: KeyPath, prefix: str | None = None) -> str:

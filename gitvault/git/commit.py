@@ -51,8 +51,13 @@ def commit_paths(
     message: str,
     *,
     allow_other_staged: bool = False,
+    plain: Sequence[str] = (),
 ) -> CommitResult:
     """Stage ``paths`` (relative to the root; deletions included) and commit them.
+
+    ``plain`` names paths among ``paths`` that are not vault files and may be
+    committed as they are (the policy file, which ``offboard`` changes in the
+    same commit as the files it re-keys); every other path must be encrypted.
 
     Raises :class:`GitError` when the repository is in a state we refuse
     (detached HEAD, merge in progress, unrelated staged changes unless
@@ -76,6 +81,8 @@ def commit_paths(
         run_git(repo.root, ["add", "-A", "--", *wanted])
         for path in wanted:
             staged = repo.index_blob(path)
+            if path in plain:
+                continue
             if staged is not None and not looks_like_vault_file(staged):
                 raise BadInput(f"refusing to commit {path}: it is not an encrypted vault file")
         if not state.is_empty and not _differs_from_head(repo, wanted):

@@ -23,10 +23,12 @@ This module must never read blob contents itself or decrypt anything.
 
 from __future__ import annotations
 
+import codecs
 import os
 import secrets
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +152,23 @@ def walk(
     globs); empty means the whole tree. ``first_parent`` restricts the walk to
     the mainline (merges then report everything their branch brought in).
     """
+    return list(iter_walk(root, paths, rev=rev, max_count=max_count, first_parent=first_parent))
+
+
+def iter_walk(
+    root: Path,
+    paths: Sequence[str] = (),
+    *,
+    rev: str = "HEAD",
+    max_count: int | None = None,
+    first_parent: bool = False,
+) -> Iterator[CommitRecord]:
+    """Like :func:`walk`, yielding each record as soon as git has written it.
+
+    The caller's work on one commit overlaps git's on the next (``log`` and
+    ``due`` over thousands of commits). A git failure raises :class:`GitError`
+    when the output ends; records already yielded stay valid.
+    """
     nonce = secrets.token_hex(8)
     rec, sep = f"\x1e{nonce}", f"\x1f{nonce}"
     fmt = "%x1e" + nonce + ("%x1f" + nonce).join(_FIELDS) + "%x1f" + nonce
@@ -172,25 +191,56 @@ def walk(
     if rev.startswith("-"):
         raise GitError(f"invalid revision {rev[:60]!r}")
     args += [rev, "--", *paths]
-    out = run_git(root, args).decode("utf-8", errors="surrogateescape")
-    records = []
-    for chunk in out.split(rec)[1:]:
-        parts = chunk.split(sep)
-        if len(parts) != len(_FIELDS) + 1:
-            raise GitError("unexpected output from git log")
-        commit_id, parents, an, ae, at, cn, ce, ct, message, raw = parts
-        records.append(
-            CommitRecord(
-                id=commit_id,
-                parents=tuple(parents.split()),
-                author=Person(an, ae, int(at or 0)),
-                committer=Person(cn, ce, int(ct or 0)),
-                message=message,
-                trailers=parse_trailers(message),
-                changes=_parse_raw(raw),
-            )
-        )
-    return records
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(
+            ["git", "-C", str(root), *args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=git_env(),
+        ) as proc,
+    ):
+        assert proc.stdout is not None
+        try:
+            pending = ""
+            started = False
+            while True:
+                chunk = proc.stdout.read(1 << 16)
+                pending += decoder.decode(chunk, final=not chunk)
+                pieces = pending.split(rec)
+                pending = pieces.pop() if chunk else ""
+                for piece in pieces:
+                    if not started:
+                        started = True  # text before the first delimiter (none expected)
+                        continue
+                    yield _record(piece, sep)
+                if not chunk:
+                    break
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        if proc.wait() != 0:
+            errors.seek(0)
+            lines = [ln for ln in errors.read().decode(errors="replace").splitlines() if ln.strip()]
+            reason = lines[-1].strip() if lines else f"exit status {proc.returncode}"
+            raise GitError(f"git log failed: {reason[:200]}")
+
+
+def _record(chunk: str, sep: str) -> CommitRecord:
+    parts = chunk.split(sep)
+    if len(parts) != len(_FIELDS) + 1:
+        raise GitError("unexpected output from git log")
+    commit_id, parents, an, ae, at, cn, ce, ct, message, raw = parts
+    return CommitRecord(
+        id=commit_id,
+        parents=tuple(parents.split()),
+        author=Person(an, ae, int(at or 0)),
+        committer=Person(cn, ce, int(ct or 0)),
+        message=message,
+        trailers=parse_trailers(message),
+        changes=_parse_raw(raw),
+    )
 
 
 def _blob(text: str) -> str | None:

@@ -16,6 +16,7 @@ Wire format of the gitvault trailers (one line each, order as written):
     Gitvault-Verified: <path>: <key>, <key>        (keys whose verify command passed)
     Gitvault-Rekey: <path>                         (new data key, values unchanged)
     Gitvault-Recipients: <path>: <name>, <name>    (recipients after the change)
+    Gitvault-Offboarded: <name>                    (a person removed by ``offboard``)
 
 Paths and key paths are percent-encoded for ``%``, ``,``, ``:``, and control
 characters, so any name round-trips; ordinary names stay readable.
@@ -39,6 +40,7 @@ GENERATOR = "Gitvault-Generator"
 VERIFIED = "Gitvault-Verified"
 REKEY = "Gitvault-Rekey"
 RECIPIENTS = "Gitvault-Recipients"
+OFFBOARDED = "Gitvault-Offboarded"
 
 # git's default separators are ":" only; the token is letters, digits and "-".
 _TOKEN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:(.*)$")
@@ -190,6 +192,7 @@ class VaultTrailers:
     rekeyed: tuple[str, ...] = ()
     recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    offboarded: tuple[str, ...] = ()
 
     @property
     def is_gitvault(self) -> bool:
@@ -209,6 +212,7 @@ class VaultTrailers:
         out += [Trailer(VERIFIED, _path_list(p, names)) for p, names in self.verified.items()]
         out += [Trailer(REKEY, quote(path)) for path in self.rekeyed]
         out += [Trailer(RECIPIENTS, _path_list(p, n)) for p, n in self.recipients.items()]
+        out += [Trailer(OFFBOARDED, quote(name)) for name in self.offboarded]
         return out
 
 
@@ -250,6 +254,7 @@ def vault_trailers(trailers: Iterable[Trailer]) -> VaultTrailers:
     rekeyed: list[str] = []
     recipients: dict[str, tuple[str, ...]] = {}
     problems: list[str] = []
+    offboarded: list[str] = []
     for trailer in trailers:
         token = trailer.token.lower()
         if not token.startswith("gitvault-"):
@@ -263,6 +268,8 @@ def vault_trailers(trailers: Iterable[Trailer]) -> VaultTrailers:
             files.append(unquote(value))
         elif token == REKEY.lower():
             rekeyed.append(unquote(value))
+        elif token == OFFBOARDED.lower():
+            offboarded.append(unquote(value))
         elif token in (KEYS.lower(), VERIFIED.lower(), RECIPIENTS.lower()):
             parsed = _split_path_list(value)
             if parsed is None:
@@ -288,4 +295,5 @@ def vault_trailers(trailers: Iterable[Trailer]) -> VaultTrailers:
         rekeyed=tuple(rekeyed),
         recipients=recipients,
         problems=tuple(problems),
+        offboarded=tuple(offboarded),
     )

@@ -31,12 +31,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from gitvault.errors import GitvaultError
-from gitvault.git.log import CommitRecord, FileChange, signature_states, walk
+from gitvault.git.log import CommitRecord, FileChange, iter_walk, signature_states
 from gitvault.git.repo import Repository
 from gitvault.git.trailers import VaultTrailers, vault_trailers
 
@@ -216,26 +216,44 @@ def audit(
     key: str | None = None,
     check_signatures: bool = True,
     first_parent: bool = False,
+    include: Callable[[str], bool] | None = None,
 ) -> AuditLog:
     """Build the per-key history of ``paths`` (vault files or directories) up to ``rev``.
 
     ``parse`` turns bytes into a :class:`VaultView`; ``decrypt`` (optional)
     tells re-keys from rotations when an identity can read both sides. ``key``
-    limits events to one key path (commits are still all audited).
+    limits events to one key path (commits are still all audited). ``include``
+    (optional) keeps only the changed paths it accepts, e.g. the files a policy
+    rule covers inside a walked directory; commits left with no change drop out.
+
+    Trailers are compared with the tree only for paths inside this scope: a
+    commit that also changed a file outside ``paths`` is not blamed for it.
     """
     repo.require_history()
-    records = walk(repo.root, paths, rev=rev, first_parent=first_parent)
+    records: Iterable[CommitRecord] = iter_walk(
+        repo.root, paths, rev=rev, first_parent=first_parent
+    )
+    if include is not None:
+        records = _only_included(records, include)
+    scope = _scope(paths, include)
     cache = _Cache(repo, parse, decrypt)
     events: list[KeyEvent] = []
-    commits: list[CommitAudit] = []
-    signed = repo.signed_commits(r.id for r in records)
-    states = signature_states(repo.root, signed) if check_signatures else {}
+    judged: list[tuple[CommitRecord, VaultTrailers, list[str]]] = []
+    # One pass while git is still writing the log; signatures are checked after.
     for record in records:
         claims = vault_trailers(record.trailers)
         commit_events: list[KeyEvent] = []
         for change in record.changes:
             commit_events += _file_events(record, change, claims, cache)
-        problems = _disagreements(record, claims, commit_events) if claims.is_gitvault else []
+        problems = (
+            _disagreements(record, claims, commit_events, scope) if claims.is_gitvault else []
+        )
+        judged.append((record, claims, problems))
+        events += [e for e in commit_events if key is None or e.key in (key, None)]
+    signed = repo.signed_commits(r.id for r, _, _ in judged)
+    states = signature_states(repo.root, signed) if check_signatures else {}
+    commits: list[CommitAudit] = []
+    for record, claims, problems in judged:
         state = states.get(record.id)
         commits.append(
             CommitAudit(
@@ -255,8 +273,28 @@ def audit(
                 problems=tuple(problems),
             )
         )
-        events += [e for e in commit_events if key is None or e.key in (key, None)]
     return AuditLog(events=tuple(events), commits=tuple(commits), problems=tuple(cache.problems))
+
+
+def _only_included(
+    records: Iterable[CommitRecord], include: Callable[[str], bool]
+) -> Iterator[CommitRecord]:
+    for record in records:
+        changes = tuple(c for c in record.changes if include(c.path))
+        if changes:
+            yield record if changes == record.changes else replace(record, changes=changes)
+
+
+def _scope(paths: Sequence[str], include: Callable[[str], bool] | None) -> Callable[[str], bool]:
+    """Whether a path named in trailers is inside what this audit walked."""
+    prefixes = tuple(p.rstrip("/") for p in paths)
+
+    def inside(path: str) -> bool:
+        if prefixes and not any(path == p or path.startswith(p + "/") for p in prefixes):
+            return False
+        return include is None or include(path)
+
+    return inside
 
 
 def _event(record: CommitRecord, path: str, key: str | None, kind: str, **kw: Any) -> KeyEvent:
@@ -363,14 +401,17 @@ def _classify_rekey(
 
 
 def _disagreements(
-    record: CommitRecord, claims: VaultTrailers, events: Iterable[KeyEvent]
+    record: CommitRecord,
+    claims: VaultTrailers,
+    events: Iterable[KeyEvent],
+    in_scope: Callable[[str], bool] = lambda _path: True,
 ) -> list[str]:
     """What the trailers claim that the tree does not show, and the reverse."""
     problems = list(claims.problems)
     events = list(events)
     touched = {c.path for c in record.changes}
     for path in claims.files:
-        if path not in touched:
+        if path not in touched and in_scope(path):
             problems.append(f"trailers name {path} but the commit does not change it")
     for path in sorted(touched - set(claims.files)):
         if claims.files:
@@ -379,6 +420,8 @@ def _disagreements(
     rekeyed = {e.file for e in events if e.kind == REKEYED}
     if claims.action == "rotate":
         for path, keys in claims.keys.items():
+            if not in_scope(path):
+                continue
             for k in keys:
                 if (path, k) not in rotated:
                     problems.append(
@@ -391,7 +434,7 @@ def _disagreements(
                 f"the commit changes {path}:{changed_key} but its trailers do not name the key"
             )
     for path in claims.rekeyed:
-        if path not in rekeyed:
+        if path not in rekeyed and in_scope(path):
             problems.append(f"trailers claim a re-key of {path} the commit did not make")
     return problems
 

@@ -60,11 +60,15 @@ def _wrapping(encs: list[str]) -> str:
     return hashlib.sha256("\0".join(encs).encode()).hexdigest()
 
 
-_KEY = re.compile(r"([A-Za-z0-9_-]+):(?: (.*))?")
-_ENC = re.compile(
+_ENC_PATTERN = (
     r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,"
     r"type:(?:str|int|float|bool|bytes)\]"
 )
+# One body line: indentation (multiples of 4), a simple key, then either nothing
+# (a mapping follows) or exactly one ENC[…] token.
+_LINE_PATTERN = r"((?:    )*)([A-Za-z0-9_-]+):(?: (" + _ENC_PATTERN + r"))?\n"
+_BODY_LINE = re.compile(_LINE_PATTERN)
+_BODY = re.compile(r"(?:(?:    )*[A-Za-z0-9_-]+:(?: " + _ENC_PATTERN + r")?\n)*")
 
 
 def _scan_canonical(data: bytes) -> ParsedVault | None:
@@ -74,90 +78,80 @@ def _scan_canonical(data: bytes) -> ParsedVault | None:
     digits, ``_`` and ``-``; leaf values that are exactly one ``ENC[…]`` token;
     a trailing ``sops:`` block whose ``age:`` list holds ``recipient:`` and
     ``enc: |`` entries. Every other construct (comments, lists, quotes, flow
-    style, anchors, unencrypted leaves, other key types) returns None.
+    style, anchors, unencrypted leaves, other key types, an empty mapping)
+    returns None.
+
+    The body is matched line by line with one regular expression that must
+    cover it without gaps (``log``/``due`` parse every version of every file).
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    if text.startswith("sops:\n"):
+        cut = 0
+    else:
+        cut = text.find("\nsops:\n") + 1
+        if cut == 0:
+            return None  # no sops block
+    leaves = _scan_body(text[:cut])
+    if leaves is None:
+        return None
+    return _scan_sops(text[cut + len("sops:\n") :], leaves)
+
+
+def _scan_body(body: str) -> dict[str, str] | None:
+    # Validate the whole body in C first, then walk the (indent, key, value) tuples.
+    if _BODY.fullmatch(body) is None:
+        return None
     leaves: dict[str, str] = {}
     stack: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line == "sops:":
-            break
-        stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
-        match = _KEY.fullmatch(stripped)
-        if indent % 4 or match is None or indent // 4 > len(stack):
+    open_mapping = False  # the previous line was "key:" and needs a deeper line
+    for indent, key, value in _BODY_LINE.findall(body):
+        depth = len(indent) >> 2
+        if depth > len(stack) or (open_mapping and depth != len(stack)):
             return None
-        del stack[indent // 4 :]
-        key, value = match.group(1), match.group(2)
-        if value is None:
+        del stack[depth:]
+        if value:
+            leaves[".".join((*stack, key))] = value
+            open_mapping = False
+        else:
             stack.append(key)
-        elif _ENC.fullmatch(value):
-            leaves[".".join([*stack, key])] = value
-        else:
-            return None
-        i += 1
-    else:
-        return None  # no sops block
-    return _scan_sops(lines[i + 1 :], leaves)
-
-
-def _scan_sops(lines: list[str], leaves: dict[str, str]) -> ParsedVault | None:
-    recipients: list[str] = []
-    encs: list[str] = []
-    lastmodified = ""
-    has_mac = False
-    i = 0
-    in_age = False
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("    ") and not line.startswith("     "):
-            key, _, value = line[4:].partition(":")
-            in_age = key == "age" and not value.strip()
-            if key not in _SOPS_KEYS or (key == "age" and not in_age):
-                return None
-            if key == "lastmodified":
-                lastmodified = value.strip().strip('"')
-            has_mac = has_mac or (key == "mac" and value.strip().startswith("ENC["))
-            i += 1
-        elif in_age and line.startswith("        - recipient: "):
-            recipients.append(line[len("        - recipient: ") :].strip())
-            i += 1
-        elif in_age and line == "          enc: |":
-            block = []
-            i += 1
-            while i < len(lines) and lines[i].startswith("            "):
-                block.append(lines[i][12:])
-                i += 1
-            encs.append("\n".join(block) + "\n")
-        else:
-            return None
-    if not recipients or len(recipients) != len(encs) or not has_mac or not lastmodified:
+            open_mapping = True
+    if open_mapping:
         return None
-    return ParsedVault(leaves, tuple(recipients), _wrapping(encs), lastmodified)
+    return leaves
 
 
-# sops block keys the scanner understands; any other (pgp, kms, key_groups …) falls back.
-_SOPS_KEYS = frozenset(
-    {
-        "age",
-        "lastmodified",
-        "mac",
-        "unencrypted_suffix",
-        "encrypted_suffix",
-        "unencrypted_regex",
-        "encrypted_regex",
-        "mac_only_encrypted",
-        "version",
-    }
+# The sops block keys the scanner understands; any other (pgp, kms, key_groups …)
+# makes the block fail to match, and the file goes to the full parser.
+_STANZA = r"        - recipient: [^\n]*\n          enc: \|\n(?:            [^\n]*\n)+"
+_SOPS_BLOCK = re.compile(
+    r"(?:    (?:lastmodified|mac|unencrypted_suffix|encrypted_suffix|unencrypted_regex"
+    r"|encrypted_regex|mac_only_encrypted|version):[^\n]*\n"
+    r"|    age:[ \t]*\n(?:" + _STANZA + r")+)*"
 )
+_STANZA_PARTS = re.compile(
+    r"^        - recipient: ([^\n]*)\n          enc: \|\n((?:            [^\n]*\n)+)", re.M
+)
+_LASTMODIFIED = re.compile(r"^    lastmodified:([^\n]*)$", re.M)
+_MAC = re.compile(r"^    mac:[ \t]*ENC\[", re.M)
+
+
+def _scan_sops(block: str, leaves: dict[str, str]) -> ParsedVault | None:
+    """The ``sops:`` block (without its first line), or None when it is not canonical."""
+    if not block.endswith("\n"):
+        block += "\n"
+    if _SOPS_BLOCK.fullmatch(block) is None:
+        return None
+    stanzas = _STANZA_PARTS.findall(block)
+    recipients = tuple(r.strip() for r, _ in stanzas)
+    encs = [enc.replace("\n            ", "\n")[12:] for _, enc in stanzas]
+    stamps = _LASTMODIFIED.findall(block)
+    lastmodified = stamps[-1].strip().strip('"') if stamps else ""
+    if not recipients or not _MAC.search(block) or not lastmodified:
+        return None
+    return ParsedVault(leaves, recipients, _wrapping(encs), lastmodified)
 
 
 def decryptor_for(identities: Identities) -> Decryptor:

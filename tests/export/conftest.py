@@ -1,67 +1,97 @@
-"""Fixtures for the export tests: a vault of files on a (fake or real) API.
+"""Fixtures for the export tests: a real vault repository and the real ``gitvault``.
 
-``vault`` writes plain trees as vault files and returns their paths;
-``gv`` runs ``gitvault`` as a real subprocess (so exec, signals and file
-descriptors are real). Both go through ``export_api``: today the JSON-backed
-fake in ``fake_api.py``; when ``gitvault.api`` can encrypt, switch that one
-fixture to write real SOPS files and set ``GITVAULT_AGE_KEY``.
+``vault(relpath, tree)`` encrypts a plain tree into a real SOPS file, to the
+recipients the test policy names for that path (see ``realvault.py``);
+``gv(ARGS…)`` runs ``python -m gitvault ARGS…`` as a real subprocess in the
+vault (so exec, signals and file descriptors are real), with the ``ci-test``
+identity in ``GITVAULT_AGE_KEY`` unless the test passes another.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.export.realvault import AgeKey, make_keys, readers, write_policy, write_vault
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+Vault = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def keys() -> dict[str, AgeKey]:
+    return make_keys()
 
 
 @pytest.fixture
-def export_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Install the JSON-backed fake API in-process; yield the module to run as the CLI."""
-    from tests.export import fake_api
-
-    monkeypatch.setitem(sys.modules, "gitvault.api", fake_api)
-    import gitvault
-
-    monkeypatch.setattr(gitvault, "api", fake_api, raising=False)
-    yield "tests.export.fake_api"
+def vault_root(tmp_path: Path, keys: dict[str, AgeKey]) -> Path:
+    """``tmp_path`` as a vault repository: the policy at its root."""
+    write_policy(tmp_path, keys)
+    return tmp_path
 
 
 @pytest.fixture
-def vault(tmp_path: Path, export_api: str) -> Callable[[str, Any], Path]:
-    """``vault(relpath, tree)`` writes one vault file under ``tmp_path`` and returns it."""
+def vault(vault_root: Path, keys: dict[str, AgeKey]) -> Vault:
+    """``vault(relpath, tree, to=None)`` writes one vault file and returns its path.
 
-    def write(relpath: str, tree: Any) -> Path:
-        path = tmp_path / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(tree))
-        return path
+    ``to`` names the recipients (key names) instead of the policy's.
+    """
 
-    (tmp_path / ".git").mkdir()  # marks the repository root for labels
+    def write(relpath: str, tree: Any, to: list[str] | None = None) -> Path:
+        recipients = [keys[n].public for n in to] if to else readers(relpath, keys)
+        return write_vault(vault_root / relpath, tree, recipients)
+
     return write
 
 
-@pytest.fixture
-def gv(tmp_path: Path, export_api: str) -> Callable[..., subprocess.CompletedProcess[bytes]]:
-    """Run ``gitvault ARGS…`` as a subprocess in ``tmp_path`` (stdout/stderr captured)."""
+def gitvault_env(identity: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    if identity is not None:
+        env["GITVAULT_AGE_KEY"] = identity
+    env.update(extra or {})
+    return env
 
-    def run(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = str(REPO_ROOT)
-        full_env.update(env or {})
+
+@pytest.fixture
+def gv(vault_root: Path, keys: dict[str, AgeKey]) -> Callable[..., Any]:
+    """Run ``gitvault ARGS…`` as a subprocess in the vault (stdout/stderr captured).
+
+    ``as_=NAME`` picks the identity (default ``ci-test``; ``None`` for none).
+    """
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, as_: str | None = "ci-test", **kwargs: Any
+    ) -> subprocess.CompletedProcess[bytes]:
+        identity = keys[as_].secret if as_ is not None else None
         return subprocess.run(
-            [sys.executable, "-m", export_api, *args],
-            cwd=tmp_path,
-            env=full_env,
+            [sys.executable, "-m", "gitvault", *args],
+            cwd=vault_root,
+            env=gitvault_env(identity, env),
             capture_output=True,
+            check=False,
             **kwargs,
         )
 
     return run
+
+
+@pytest.fixture
+def start_gv(vault_root: Path, keys: dict[str, AgeKey]) -> Callable[..., Any]:
+    """Start ``gitvault ARGS…`` without waiting (stdout piped), as ``ci-test``."""
+
+    def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gitvault", *args],
+            cwd=vault_root,
+            env=gitvault_env(keys["ci-test"].secret, env),
+            stdout=subprocess.PIPE,
+        )
+
+    return start

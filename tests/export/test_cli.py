@@ -1,4 +1,4 @@
-"""``gitvault export`` end to end (real subprocess, fake or real API via fixtures).
+"""``gitvault export`` end to end: real vault files, the real CLI in a subprocess.
 
 The promises: many files and directories in one call; any failure -> exit
 code from the table and *nothing* on stdout; masks first under GitHub Actions;
@@ -8,7 +8,6 @@ the audit log never holds a value; stderr never holds a value.
 from __future__ import annotations
 
 import json
-import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +16,10 @@ from typing import Any
 import dotenv
 import pytest
 
+from tests.export.realvault import tamper
+
 SECRET = "pa$$ 'w\"rd\nline2"
-Vault = Callable[[str, Any], Path]
+Vault = Callable[..., Path]
 
 
 @pytest.fixture
@@ -41,10 +42,10 @@ def test_directory_and_files_in_one_call(gv: Any, two: tuple[Path, Path]) -> Non
     assert result.stderr == b""
 
 
-def test_dotenv_output_file_is_private(gv: Any, two: tuple[Path, Path], tmp_path: Path) -> None:
+def test_dotenv_output_file_is_private(gv: Any, two: tuple[Path, Path], vault_root: Path) -> None:
     result = gv("export", *map(str, two), "-f", "dotenv", "-o", ".env")
     assert result.returncode == 0 and result.stdout == b""
-    env_file = tmp_path / ".env"
+    env_file = vault_root / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert dotenv.dotenv_values(env_file, interpolate=False) == {
         "DB_PASSWORD": SECRET,
@@ -71,20 +72,29 @@ def test_prefix_per_file(gv: Any, vault: Vault) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "code"),
-    [("TAMPERED", 4), ("DENIED", 3)],
+    ("failure", "code"),
+    [("tampered", 4), ("unreadable", 3), ("wrong-recipients", 1)],
 )
 def test_any_failure_outputs_nothing(
-    gv: Any, two: tuple[Path, Path], vault: Vault, content: str, code: int
+    gv: Any, two: tuple[Path, Path], vault: Vault, failure: str, code: int
 ) -> None:
-    bad = vault("secrets/prod/zz-bad.yaml", {"x": content})
+    tree = {"x": {"y": "zz-value-9"}}
+    if failure == "tampered":
+        bad = vault("secrets/prod/zz-bad.yaml", tree)
+        tamper(bad)
+    elif failure == "unreadable":
+        bad = vault("secrets/prod/zz-bad.yaml", tree, to=["alice", "outsider"])
+    else:  # readable by ci-test, but the policy also wants alice
+        bad = vault("secrets/prod/zz-bad.yaml", tree, to=["ci-test"])
+    before = bad.read_bytes()
     for fmt in ("env", "json", "k8s"):
         result = gv("export", "secrets/prod", "-f", fmt, env={"GITHUB_ACTIONS": "true"})
-        assert result.returncode == code
+        assert result.returncode == code, result.stderr
         assert result.stdout == b""
-        assert result.stderr.startswith(b"gitvault: error: ")
-        assert SECRET.encode() not in result.stderr
-    assert bad.exists()
+        assert result.stderr.startswith(b"gitvault: error: secrets/prod/zz-bad.yaml")
+        for value in (SECRET, "tok-123", "zz-value-9"):
+            assert value.encode() not in result.stderr
+    assert bad.read_bytes() == before
 
 
 def test_collision_between_files_is_exit_5_naming_both(gv: Any, vault: Vault) -> None:
@@ -153,7 +163,7 @@ def test_audit_log_lines_hold_no_values(gv: Any, two: tuple[Path, Path], tmp_pat
     ]
     assert records[1]["keys"] == ["db.password", "db.port"]
     assert records[0]["ci"]["run_id"] == "99"
-    assert records[0]["recipient"] == "ci-test"
+    assert {r["recipient"] for r in records} == {"ci-test"}  # by policy name
 
 
 def test_failed_audit_log_stops_the_export(gv: Any, two: tuple[Path, Path]) -> None:
@@ -178,8 +188,7 @@ def test_missing_path_and_bad_label(gv: Any, two: tuple[Path, Path]) -> None:
     assert gv("export", "secrets/prod", "--label", "novalue").returncode == 2
 
 
-def test_output_is_not_left_behind_on_failure(gv: Any, vault: Vault, tmp_path: Path) -> None:
-    vault("a.yaml", {"x": "TAMPERED"})
+def test_output_is_not_left_behind_on_failure(gv: Any, vault: Vault, vault_root: Path) -> None:
+    tamper(vault("a.yaml", {"x": "v"}))
     assert gv("export", "a.yaml", "-o", "out.env").returncode == 4
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "a.yaml"]
-    assert os.listdir(tmp_path / ".git") == []
+    assert sorted(p.name for p in vault_root.iterdir()) == [".gitvault.yaml", "a.yaml"]

@@ -9,32 +9,37 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gitvault.export.exec import clean_stale_dirs, exit_status, private_dir
-from tests.export.conftest import REPO_ROOT
+from gitvault import fsutil
+from gitvault.export.exec import exit_status
+from tests.export.realvault import AgeKey
 
 SECRET = "s3cr3t 'value' $HOME\nline2"
 
 
 @pytest.fixture
-def app(vault: Callable[[str, Any], Path]) -> Path:
+def app(vault: Callable[..., Path]) -> Path:
     return vault("secrets/app.yaml", {"db": {"password": SECRET, "user": "app"}})
 
 
-def test_child_sees_values_and_its_exit_code_is_ours(gv: Any, app: Path) -> None:
-    script = 'printf "%s" "$DB_PASSWORD" > out.txt; printf "%s" "${GITVAULT_AGE_KEY-unset}"; exit 7'
-    result = gv(
-        "exec", str(app), "--", "bash", "-c", script, env={"GITVAULT_AGE_KEY": "AGE-SECRET-KEY-1X"}
+@pytest.mark.parametrize("variable", ["GITVAULT_AGE_KEY", "SOPS_AGE_KEY"])
+def test_child_sees_values_and_its_exit_code_is_ours(
+    gv: Any, app: Path, keys: dict[str, AgeKey], variable: str
+) -> None:
+    script = (
+        'printf "%s" "$DB_PASSWORD" > out.txt; '
+        'printf "%s %s" "${GITVAULT_AGE_KEY-unset}" "${SOPS_AGE_KEY-unset}"; exit 7'
     )
-    assert result.returncode == 7
+    env = {variable: keys["ci-test"].secret}
+    result = gv("exec", str(app), "--", "bash", "-c", script, env=env, as_=None)
+    assert result.returncode == 7, result.stderr
     assert (app.parents[1] / "out.txt").read_text() == SECRET
-    assert result.stdout == b"unset"  # the identity is not handed to the child
+    assert result.stdout == b"unset unset"  # the identity is not handed to the child
     assert SECRET.encode() not in result.stderr
 
 
@@ -53,60 +58,81 @@ def test_no_command_is_a_usage_error(gv: Any, app: Path) -> None:
     assert gv("exec", str(app)).returncode == 2
 
 
-def start_exec(tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.export.fake_api", "exec", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-    )
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_signals_are_forwarded_to_the_child(tmp_path: Path, app: Path, sig: int) -> None:
+def test_signals_are_forwarded_to_the_child(start_gv: Any, app: Path, sig: int) -> None:
     name = signal.Signals(sig).name[3:]
     script = f"trap 'exit 42' {name}; echo ready; while :; do sleep 0.05; done"
-    proc = start_exec(tmp_path, str(app), "--", "bash", "-c", script)
+    proc = start_gv("exec", str(app), "--", "bash", "-c", script)
     assert proc.stdout is not None
     assert proc.stdout.readline() == b"ready\n"
     proc.send_signal(sig)  # to gitvault, not to the child
     assert proc.wait() == 42
 
 
-def test_files_are_private_and_removed_after_sigterm(tmp_path: Path, app: Path) -> None:
+def test_files_are_private_and_removed_after_sigterm(
+    start_gv: Any, app: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    runtime = tmp_path_factory.mktemp("runtime")  # stands in for tmpfs $XDG_RUNTIME_DIR
     script = (
         'stat -c "%a" "$(dirname "$DB_PASSWORD_FILE")" "$DB_PASSWORD_FILE"; '
         'echo "$DB_PASSWORD_FILE"; cat "$DB_USER_FILE"; echo; '
         "trap 'exit 43' TERM; echo ready; while :; do sleep 0.05; done"
     )
-    proc = start_exec(tmp_path, "--files", str(app), "--", "bash", "-c", script)
+    proc = start_gv(
+        "exec",
+        "--files",
+        str(app),
+        "--",
+        "bash",
+        "-c",
+        script,
+        env={"XDG_RUNTIME_DIR": str(runtime)},
+    )
     assert proc.stdout is not None
     lines = [proc.stdout.readline().decode().rstrip("\n") for _ in range(5)]
     dir_mode, file_mode, path, user, ready = lines
     assert (dir_mode, file_mode, user, ready) == ("700", "600", "app", "ready")
     assert Path(path).read_text() == SECRET
-    if Path("/dev/shm").is_dir():
-        assert path.startswith("/dev/shm/")
+    assert Path(path).parent.parent == runtime  # fsutil.private_dir, not a copy of it
     proc.send_signal(signal.SIGTERM)
     assert proc.wait() == 43
     assert not Path(path).parent.exists()
+    assert list(runtime.iterdir()) == []
 
 
-def test_private_dir_cleans_leftovers_of_killed_runs(tmp_path: Path) -> None:
+def test_files_go_to_dev_shm_without_a_runtime_dir(gv: Any, app: Path) -> None:
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no writable /dev/shm on this machine")
+    result = gv(
+        "exec",
+        "--files",
+        str(app),
+        "--",
+        "bash",
+        "-c",
+        'echo "$DB_USER_FILE"',
+        env={"XDG_RUNTIME_DIR": ""},
+    )  # empty: fsutil skips it
+    assert result.returncode == 0, result.stderr
+    path = Path(result.stdout.decode().strip())
+    assert path.parts[:3] == ("/", "dev", "shm") and not path.parent.exists()
+
+
+def test_leftovers_of_a_killed_exec_are_removed_by_the_next(
+    gv: Any, app: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    runtime = tmp_path_factory.mktemp("runtime")
     dead = subprocess.Popen(["true"])
     dead.wait()
-    stale = tmp_path / f"gitvault-exec-{dead.pid}-abcdef"
+    stale = runtime / f"gitvault-{dead.pid}-abcdef"  # what a SIGKILLed run leaves
     stale.mkdir(mode=0o700)
-    (stale / "X").write_text("old")
-    alive = tmp_path / f"gitvault-exec-{os.getpid()}-abcdef"
+    (stale / "DB_PASSWORD").write_text("old")
+    alive = runtime / f"gitvault-{os.getpid()}-abcdef"  # a run still going: kept
     alive.mkdir()
-    with private_dir(tmp_path) as directory:
-        assert oct(directory.stat().st_mode & 0o777) == "0o700"
-        assert not stale.exists()
-        assert alive.exists()
-    assert not directory.exists()
-    clean_stale_dirs(tmp_path / "missing")  # no base dir: nothing to do, no error
+    result = gv("exec", "--files", str(app), "--", "true", env={"XDG_RUNTIME_DIR": str(runtime)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in runtime.iterdir()) == [alive.name]
+    fsutil.clean_stale(runtime / "missing")  # no base dir: nothing to do, no error
 
 
 def test_exit_status() -> None:
@@ -115,7 +141,7 @@ def test_exit_status() -> None:
     assert exit_status(-15) == 143
 
 
-def test_file_name_collision(gv: Any, vault: Callable[[str, Any], Path]) -> None:
+def test_file_name_collision(gv: Any, vault: Callable[..., Path]) -> None:
     path = vault("secrets/c.yaml", {"cert": "x", "cert_file": "y"})
     result = gv("exec", "--files", str(path), "--", "true")
     assert result.returncode == 5

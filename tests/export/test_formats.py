@@ -179,6 +179,14 @@ def test_yaml_round_trips_with_types(values: list[object]) -> None:
     assert back == {v.name: v.value for v in variables}
 
 
+@pytest.mark.parametrize("value", ["\t\n", "\t\t\n", "\t\nx"])
+def test_yaml_value_whose_first_line_is_only_tabs(value: str) -> None:
+    """A literal block starting with a tab needs an indentation indicator to read back."""
+    variables = variables_of({"k": value})
+    back = to_python(load_documents(render("yaml", variables))[0])
+    assert back == {"K": value}
+
+
 def test_yaml_fixed_values() -> None:
     variables = variables_of({**FIXED, "n": 5, "t": True, "z": None, "s": "yes"})
     back = to_python(load_documents(render("yaml", variables))[0])

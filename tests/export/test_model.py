@@ -113,8 +113,10 @@ def test_previous_colliding_with_a_real_key_is_an_error() -> None:
 
 def test_key_path_display() -> None:
     assert format_key_path(("db", "password")) == "db.password"
-    assert format_key_path(("hosts", 0)) == "hosts.0"
-    assert format_key_path(("a.b", 0, 'q"')) == '["a.b"][0]["q\\""]'
+    # The same display as every other gitvault message (keypath.display).
+    assert format_key_path(("hosts", 0)) == "hosts[0]"
+    assert format_key_path(("a.b", 0, "c")) == '["a.b"][0].c'
+    assert format_key_path((1, "a")) == "[1].a"  # a later document of a multi-document file
 
 
 @pytest.mark.parametrize(
