@@ -220,7 +220,7 @@ def resolve_tagged(tag: str, text: str, plain: bool) -> object:
     if short == "!!timestamp":
         ts = _timestamp(text)
         if ts is None:
-            raise BadInput(f"cannot read {text[:40]!r} as a !!timestamp")
+            raise BadInput("a value tagged !!timestamp is not a valid timestamp")
         return ts
     value = resolve_plain(text)
     if short == "!!float" and isinstance(value, int) and not isinstance(value, bool):
