@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gitvault.cli.common import identity_option, load_ids, say, write_stdout
+from gitvault.cli.common import hint, identity_option, load_ids, say, write_stdout
 from gitvault.errors import BadInput, UsageError
 
 PATH = click.Path(path_type=Path, dir_okay=False)
@@ -150,6 +150,9 @@ def decrypt(
     if output is not None:
         fsutil.atomic_write(output, text.encode("utf-8", "surrogateescape"), mode=0o600)
         say(f"wrote plaintext to {output}")
+        root = vault.locate(path).root
+        if root is not None and output.absolute().resolve().is_relative_to(root.resolve()):
+            hint("that file is inside the repository: delete it when done and never commit it")
     else:
         write_stdout(text)
 
