@@ -229,6 +229,9 @@ def _open(w: _Walk, text: str, path: list[str]) -> tuple[object, bool]:
     plain = w.cipher.open(enc.data, enc.iv, enc.tag, aad)
     if w.record_ivs:
         w.stash[(aad, enc.type, plain)] = text
+    if enc.type == "str":
+        # The common case: the MAC hashes exactly these bytes (see _dec_scalar).
+        return plain.decode("utf-8", "surrogateescape"), False
     if enc.type == "comment":
         return Comment(plain.decode("utf-8", "surrogateescape")), True
     try:
@@ -265,6 +268,7 @@ def _dec_scalar(
         raise IntegrityError("a value that must be encrypted is stored in plaintext")
     result, is_comment = _open(w, value, path)
     if not is_comment:
+        # sops hashes the re-encoded typed value (a stored "1.50" hashes as "1.5").
         w.hasher.update(to_sops_bytes(result)[0])
     return result, is_comment
 

@@ -40,12 +40,16 @@ def looks_encrypted(text: str) -> bool:
 def parse(text: str) -> EncValue:
     """Parse an encrypted value or raise :class:`IntegrityError` (never echoing it)."""
     m = _ENC.fullmatch(text)
-    if m is None or m.group(4) not in TYPES:
+    if m is None:
         raise IntegrityError("an encrypted value is malformed or was tampered with")
+    data_b64, iv_b64, tag_b64, type_ = m.groups()
+    if type_ not in TYPES:
+        raise IntegrityError("an encrypted value is malformed or was tampered with")
+    a2b = binascii.a2b_base64
     try:
-        data = binascii.a2b_base64(m.group(1), strict_mode=True) if m.group(1) else b""
-        iv = binascii.a2b_base64(m.group(2), strict_mode=True)
-        tag = binascii.a2b_base64(m.group(3), strict_mode=True)
+        data = a2b(data_b64, strict_mode=True) if data_b64 else b""
+        iv = a2b(iv_b64, strict_mode=True)
+        tag = a2b(tag_b64, strict_mode=True)
     except (binascii.Error, ValueError):
         raise IntegrityError("an encrypted value is malformed or was tampered with") from None
-    return EncValue(data, iv, tag, m.group(4))
+    return EncValue(data, iv, tag, type_)
