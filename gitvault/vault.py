@@ -142,6 +142,20 @@ def render(plain: Plain, fmt: str) -> str:
     raise BadInput(f"unknown format {fmt!r}")
 
 
+def mask_lines(plain: Plain) -> str:
+    """GitHub Actions ``::add-mask::`` commands for every decrypted value."""
+    from gitvault.export.github import mask_commands
+    from gitvault.export.model import iter_leaves, scalar_text
+
+    values = [
+        scalar_text(value)
+        for doc in plain.documents
+        for _, value in iter_leaves(doc)
+        if value is not None
+    ]
+    return mask_commands(values)
+
+
 def extract(plain: Plain, path: str) -> str:
     """One value (or subtree) for ``--extract``: strings raw, the rest as YAML."""
     from gitvault.yamlio import emit_documents, format_scalar
@@ -179,26 +193,37 @@ def encrypt_plaintext(data: bytes, name: str, pol: Policy, rule: Rule) -> bytes:
     return sopsfile.encrypt_new(docs, pol.reader_keys(rule), **selection_for(rule))
 
 
+MAX_SCHEMA_BYTES = 1024 * 1024
+
+
 def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> None:
     """Check decrypted documents against the rule's JSON Schema; BadInput on violation."""
     if not rule.schema:
         return
     import jsonschema
 
-    schema_path = pol.root / rule.schema
+    schema_path = (pol.root / rule.schema).resolve()
+    field = f"{pol.path.name}: rules[{rule.index}].schema"
+    # The policy can come from a pull request: the schema must be a small regular
+    # file inside the repository, never /dev/zero or a credentials file elsewhere.
+    if not schema_path.is_relative_to(pol.root.resolve()):
+        raise BadInput(f"{field}: {rule.schema} is outside the repository")
     try:
+        if not schema_path.is_file():
+            raise BadInput(f"{field}: {rule.schema} does not exist or is not a regular file")
+        if schema_path.stat().st_size > MAX_SCHEMA_BYTES:
+            raise BadInput(f"{field}: {rule.schema} is larger than {MAX_SCHEMA_BYTES // 1024} KiB")
         schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(
-            f"{pol.path.name}: rules[{rule.index}].schema: {rule.schema} does not exist"
-        ) from None
+    except (OSError, UnicodeDecodeError):
+        raise BadInput(f"{field}: {rule.schema} cannot be read") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"{rule.schema}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
     validator_cls = jsonschema.validators.validator_for(schema)
     try:
         validator_cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        raise BadInput(f"{rule.schema}: not a valid JSON Schema ({exc.message[:100]})") from None
+        where = keypath.display([str(p) for p in exc.absolute_path]) or "top level"
+        raise BadInput(f"{rule.schema}: not a valid JSON Schema (at {where})") from None
     validator = validator_cls(schema)
     for d in docs:
         errors = sorted(validator.iter_errors(to_python(d)), key=lambda e: list(e.absolute_path))

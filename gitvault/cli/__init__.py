@@ -57,8 +57,8 @@ def _print_error(err: GitvaultError) -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    # Turn SIGTERM into KeyboardInterrupt so every `finally` (temp-file cleanup
-    # above all) runs exactly as it does for Ctrl-C.
+    # Turn termination signals into KeyboardInterrupt so every `finally`
+    # (temp-file cleanup above all) runs exactly as it does for Ctrl-C.
     raise KeyboardInterrupt
 
 
@@ -70,7 +70,7 @@ def _fast_decrypt(args: list[str]) -> bool:
     (other options, ``--help``, odd spellings) returns False and goes through
     click, so behaviour and errors are the same either way.
     """
-    if len(args) < 2 or args[0] != "decrypt":
+    if len(args) < 2 or args[0] != "decrypt" or os.environ.get("GITHUB_ACTIONS") == "true":
         return False
     path: str | None = None
     extract: str | None = None
@@ -111,7 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with a code from :class:`ExitCode`."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("GITVAULT_DEBUG") == "1" or "--debug" in args
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    # SIGTERM, SIGHUP (terminal closed, ssh dropped) and SIGQUIT all unwind like
+    # Ctrl-C, so every `finally` (plaintext temp files above all) runs.
+    handled = [s for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) if s is not None]
+    previous = {s: signal.signal(s, _on_sigterm) for s in handled}
     try:
         if _fast_decrypt(args):
             sys.exit(int(ExitCode.OK))
@@ -129,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.close()
         sys.exit(int(ExitCode.OK))
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run_click(args: list[str]) -> int:

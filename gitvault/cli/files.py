@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -147,6 +148,11 @@ def decrypt(
     vf = vault.read_vault(path, data)
     plain = vault.decrypt(vf, load_ids(identity))
     text = vault.extract(plain, extract_key) if extract_key else vault.render(plain, fmt)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # Register every value as a log mask before anything else reaches the log
+        # (DESIGN §9). The mask lines go to stdout first, as `export` does; use -o
+        # or `gitvault exec` when the output must be captured cleanly.
+        write_stdout(vault.mask_lines(plain))
     if output is not None:
         fsutil.atomic_write(output, text.encode("utf-8", "surrogateescape"), mode=0o600)
         say(f"wrote plaintext to {output}")

@@ -238,10 +238,12 @@ def from_data(data: Any, path: Path) -> Policy:
             )
         for k in ("unencrypted_regex", "encrypted_regex"):
             if k in selection:
+                from gitvault.sops.document import compile_selection
+
                 try:
-                    re.compile(selection[k])
-                except re.error as exc:
-                    raise BadInput(f"{name}: rules[{i}].{k}: invalid regex ({exc})") from None
+                    compile_selection(selection[k])
+                except BadInput:
+                    raise BadInput(f"{name}: rules[{i}].{k}: invalid regex (RE2 syntax)") from None
         keys = {
             kp: KeyPolicy(kp, **{k: v for k, v in kv.items()})
             for kp, kv in (raw.get("keys") or {}).items()

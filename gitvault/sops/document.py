@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import Any, cast
 
 from gitvault.crypto.aead import ValueCipher
 from gitvault.errors import BadInput, IntegrityError
@@ -37,20 +36,34 @@ MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
 IvStash = dict[tuple[bytes, str, bytes], str]
 
 
+def compile_selection(pattern: str | None) -> Any:
+    """Compile a selection regex from a file's metadata or the policy.
+
+    These patterns come from files anyone can write, and are used before the
+    MAC can be checked, so they are compiled with RE2: linear time whatever the
+    pattern (no catastrophic backtracking) and the same syntax as the Go
+    regexp sops uses. A pattern RE2 rejects is bad input, not a crash.
+    """
+    if not pattern:
+        return None
+    import re2
+
+    try:
+        return re2.compile(pattern)
+    except re2.error:
+        raise BadInput("a selection regex in the sops metadata or policy is invalid") from None
+
+
 class Selector:
     """Decides whether the leaf at a key path is encrypted (the file's selection rule)."""
 
     def __init__(self, meta: Metadata) -> None:
         meta = meta.with_defaults()
         self.meta = meta
-        self._unenc_re = re.compile(meta.unencrypted_regex) if meta.unencrypted_regex else None
-        self._enc_re = re.compile(meta.encrypted_regex) if meta.encrypted_regex else None
-        self._unenc_c = (
-            re.compile(meta.unencrypted_comment_regex) if meta.unencrypted_comment_regex else None
-        )
-        self._enc_c = (
-            re.compile(meta.encrypted_comment_regex) if meta.encrypted_comment_regex else None
-        )
+        self._unenc_re = compile_selection(meta.unencrypted_regex)
+        self._enc_re = compile_selection(meta.encrypted_regex)
+        self._unenc_c = compile_selection(meta.unencrypted_comment_regex)
+        self._enc_c = compile_selection(meta.encrypted_comment_regex)
         self.uses_comments = bool(self._unenc_c or self._enc_c)
         # Without comment rules the decision depends only on the path's components,
         # and a match anywhere settles it for the whole subtree: the walk carries

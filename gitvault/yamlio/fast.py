@@ -112,6 +112,8 @@ class _Reader:
 
     def nested(self, indent: int) -> Node:
         """The block under ``key:``: a mapping or a sequence, more indented."""
+        if indent > 4 * 100:
+            raise _Bail  # very deep: let the full parser refuse it with a proper error
         j = self.i
         lines = self.lines
         while j < len(lines) and lines[j].lstrip(" ").startswith("#"):
@@ -191,6 +193,6 @@ def load_canonical(text: str) -> list[Mapping] | None:
             if reader.i != len(lines) or len(doc) == 0:
                 return None
             docs.append(doc)
-    except (_Bail, IndexError):
+    except (_Bail, IndexError, RecursionError):
         return None
     return docs

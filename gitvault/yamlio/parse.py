@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover
 # Expanding aliases can make a small file huge ("billion laughs"); refuse
 # documents whose expanded size passes this many nodes.
 MAX_EXPANDED_NODES = 2_000_000
+# Deeper documents are refused rather than risking the interpreter's recursion limit
+# in the walks that follow (encryption, decryption, output).
+MAX_DEPTH = 100
 
 
 @dataclass(slots=True)
@@ -110,6 +113,7 @@ class _Builder:
         self.next_comment = 0
         self.anchors: dict[str, Node] = {}
         self.anchor_sizes: dict[str, int] = {}
+        self.depth = 0
         self.expanded = 0
 
     def fail(self, message: str, line: int | None = None) -> BadInput:
@@ -195,6 +199,15 @@ class _Builder:
         return root, i + 1
 
     def _collection(self, events: list[yaml.Event], i: int) -> tuple[Node, int]:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"nested more than {MAX_DEPTH} levels deep", _start(events[i]).line)
+            return self._collection_body(events, i)
+        finally:
+            self.depth -= 1
+
+    def _collection_body(self, events: list[yaml.Event], i: int) -> tuple[Node, int]:
         start = events[i]
         flow = bool(getattr(start, "flow_style", False))
         is_map = isinstance(start, yaml.MappingStartEvent)
@@ -293,7 +306,7 @@ class _Builder:
             return value, i + 1  # type: ignore[return-value]
         if isinstance(ev, yaml.AliasEvent):
             if ev.anchor not in self.anchors:
-                raise self.fail(f"unknown alias {ev.anchor!r}", _start(ev).line)
+                raise self.fail("an alias (*name) refers to no anchor", _start(ev).line)
             self.expanded += self.anchor_sizes[ev.anchor]
             if self.expanded > MAX_EXPANDED_NODES:
                 raise self.fail(
