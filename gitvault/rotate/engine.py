@@ -572,36 +572,45 @@ def _settle(
         if data != state.original:
             to_commit.append(relpath)
 
+    def keep_rollback_failed() -> list[str]:
+        """Write back the values an external system holds although their rollback failed."""
+        kept = []
+        for relpath, state in files.items():
+            if any(status[(relpath, k)] == ROLLBACK_FAILED for k in state.new):
+                fsutil.atomic_write(state.path, state.render(on_disk(relpath)))
+                kept += [
+                    f"{relpath}:{k}" for k in state.new if status[(relpath, k)] == ROLLBACK_FAILED
+                ]
+        return kept
+
     commit: CommitResult | None = None
     commit_error: str | None = None
     new_branch: str | None = None
-    if to_commit:
-        text = _message(results, message)
-        previous: str | None = None
-        try:
-            if branch is not None:
-                previous = switch_to_new_branch(repo, branch)
-                new_branch = branch
-            commit = commit_paths(repo, to_commit, text, allow_other_staged=allow_staged)
-        except GitvaultError as exc:
-            commit_error = exc.message
-            if new_branch is not None:
-                undo_new_branch(repo, new_branch, previous)
-                new_branch = None
-            applied_elsewhere = any(r.applied for r in results if r.status == ROTATED)
-            if not applied_elsewhere:
-                # Nothing outside the repository changed: put the files back as they were.
-                for state in files.values():
-                    fsutil.atomic_write(state.path, state.original)
-
-    # Then what must stay on disk although it is not committed.
-    uncommitted = []
-    for relpath, state in files.items():
-        if any(status[(relpath, k)] == ROLLBACK_FAILED for k in state.new):
-            fsutil.atomic_write(state.path, state.render(on_disk(relpath)))
-            uncommitted += [
-                f"{relpath}:{k}" for k in state.new if status[(relpath, k)] == ROLLBACK_FAILED
-            ]
+    uncommitted: list[str] = []
+    try:
+        if to_commit:
+            text = _message(results, message)
+            previous: str | None = None
+            try:
+                if branch is not None:
+                    previous = switch_to_new_branch(repo, branch)
+                    new_branch = branch
+                commit = commit_paths(repo, to_commit, text, allow_other_staged=allow_staged)
+            except GitvaultError as exc:
+                commit_error = exc.message
+                if new_branch is not None:
+                    undo_new_branch(repo, new_branch, previous)
+                    new_branch = None
+                applied_elsewhere = any(r.applied for r in results if r.status == ROTATED)
+                if not applied_elsewhere:
+                    # Nothing outside the repository changed: put the files back as they were.
+                    for state in files.values():
+                        fsutil.atomic_write(state.path, state.original)
+    finally:
+        # Whatever happened to the commit (an error, Ctrl-C at a signing prompt, a
+        # signal during a slow hook), values whose rollback failed go back on disk:
+        # the external system holds them and they exist nowhere else.
+        uncommitted = keep_rollback_failed()
     if commit_error is not None and any(r.applied for r in results if r.status == ROTATED):
         uncommitted += [f"{r.file}:{r.key}" for r in results if r.status == ROTATED]
     return RotationReport(

@@ -453,3 +453,37 @@ def test_sigterm_during_apply_keeps_the_new_value_uncommitted(vault: Vault, scri
     assert git(vault.root, "status", "--porcelain").stdout == f" M {F}\n"
     assert value(vault.root, "db.password") != OLD_PASSWORD
     assert value(vault.root, "api_token") == OLD_TOKEN
+
+
+def test_interrupted_commit_keeps_rollback_failed_values(
+    vault: Vault, scripts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at a signing prompt must not lose a value the external system holds."""
+    import gitvault.rotate.engine as engine
+
+    apply = recorder(scripts, "apply", exit_code=9, when="rollback")
+    verify = script(scripts, "verify", '[ "$GITVAULT_KEY" = "db.password" ] && exit 1\nexit 0\n')
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "commit_paths", interrupted)
+    r = run_cli(
+        [
+            "rotate",
+            F,
+            "api_token",
+            "db.password",
+            "--generate",
+            "hex:8",
+            "--apply",
+            apply,
+            "--verify",
+            verify,
+        ]
+    )
+    assert r.code == 130
+    new_password = next(
+        c[3] for c in calls(scripts, "apply") if c[0] == "apply" and c[1] == "db.password"
+    )
+    assert value(vault.root, "db.password") == new_password
