@@ -170,17 +170,20 @@ def pre_receive(git_dir: Path, stdin_lines: Iterable[str]) -> HookReport:
         parts = line.split()
         if len(parts) != 3:
             continue
-        _old, new, _ref = parts
+        old, new, _ref = parts
         if new == ZERO:
             continue
-        baseline = _baseline_at(git_dir, new)
+        # Trust only the baseline the server already has (the ref before this push,
+        # or the default branch for a new ref): a push must not be able to accept
+        # its own findings by adding their fingerprints in the same push.
+        baseline = _baseline_at(git_dir, old if old != ZERO else "HEAD")
         result = scan_history(git_dir, [new, "--not", "--all"], ScanOptions(baseline=baseline))
         problems.extend(_finding_problem(f) for f in result.findings)
     return HookReport("pre-receive", tuple(problems))
 
 
 def _baseline_at(git_dir: Path, commit: str) -> frozenset[str]:
-    """The baseline file as committed in ``commit`` (the server has no work tree)."""
+    """The baseline file as committed in ``commit`` (the server has no work tree); empty if none."""
     try:
         data = gitdiff.run_git(["show", f"{commit}:{baseline_mod.DEFAULT_NAME}"], git_dir)
     except Exception:

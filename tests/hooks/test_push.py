@@ -120,3 +120,17 @@ def test_pre_push_from_stdin_in_process(clone: Path) -> None:
     assert r.code == 1 and "config.py:2@" in r.stderr
     deletion = f"(delete) {'0' * 40} refs/heads/old {base}\n"
     assert run_cli(["hook", "pre-push", "origin", "url"], input=deletion, cwd=clone).code == 0
+
+
+def test_pre_receive_ignores_a_baseline_pushed_with_the_leak(clone: Path, remote: Path) -> None:
+    """A push cannot accept its own findings by adding their fingerprints in the same push."""
+    install_hooks(remote, ("pre-receive",))
+    before = remote_head(remote)
+    leak(clone)
+    r = run_cli(["scan", "--history", "origin/main..HEAD", "--baseline-update"], cwd=clone)
+    assert r.code == 0, r.output
+    git(clone, "add", ".gitvault-baseline.json")
+    git(clone, "commit", "-qm", "accept my own leak")
+    proc = git(clone, "push", "--no-verify", "origin", "HEAD:main", check=False)
+    assert proc.returncode != 0 and "config.py:2@" in proc.stderr
+    assert remote_head(remote) == before
