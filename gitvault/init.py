@@ -1,12 +1,17 @@
-"""``gitvault init``: a starter policy, ``.gitattributes`` lines, and (optionally) hooks.
+"""``gitvault init``: a starter policy, ``.gitattributes`` lines, git drivers, and hooks.
 
 Never overwrites an existing policy; appends only missing ``.gitattributes``
-lines, so running it twice changes nothing.
+lines, and sets the diff and merge drivers in the repository's *local* git
+config (``.git/config``: git never reads drivers from a cloned file, so every
+clone runs ``gitvault init`` once), so running it twice changes nothing.
+``diff.gitvault.cachetextconv`` is deliberately never set: git would store the
+decrypted text in ``refs/notes/textconv``.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +36,13 @@ rules:
 
 ATTRIBUTES_MARK = "# gitvault: decrypting diffs and per-key merges for vault files"
 
+# Local git config for the drivers the .gitattributes lines name (see gitvault/drivers.py).
+GIT_CONFIG = (
+    ("diff.gitvault.textconv", "gitvault textconv"),
+    ("merge.gitvault.name", "gitvault per-key merge"),
+    ("merge.gitvault.driver", "gitvault merge-driver %O %A %B %P"),
+)
+
 
 @dataclass
 class InitResult:
@@ -38,6 +50,8 @@ class InitResult:
     created_policy: bool
     attributes_added: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    git_config: list[str] = field(default_factory=list)  # keys set (or updated) now
+    in_git: bool = True
 
 
 def safe_name(text: str) -> str:
@@ -83,8 +97,40 @@ def init(root: Path, *, name: str, recipient: str | None, install_hooks: bool) -
         block += "\n".join(wanted) + "\n"
         fsutil.atomic_write(attrs, (existing + block).encode())
         result.attributes_added = wanted
+    configured = configure_drivers(root)
+    if configured is None:
+        result.in_git = False
+    else:
+        result.git_config = configured
     if install_hooks:
         from gitvault.hooks.install import install_hooks as install
 
         result.hooks = list(install(root, which=("pre-commit",)))
     return result
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+    )
+
+
+def configure_drivers(root: Path) -> list[str] | None:
+    """Set the diff and merge drivers in the local git config; None outside a repository.
+
+    Returns the keys that were set or changed (empty when all were already right).
+    """
+    from gitvault.errors import GitError
+
+    if _git(root, "rev-parse", "--git-dir").returncode != 0:
+        return None
+    changed = []
+    for key, value in GIT_CONFIG:
+        current = _git(root, "config", "--local", "--get", key)
+        if current.returncode == 0 and current.stdout.rstrip("\n") == value:
+            continue
+        proc = _git(root, "config", "--local", key, value)
+        if proc.returncode != 0:
+            raise GitError(f"git config {key} failed: {proc.stderr.strip()[:200]}")
+        changed.append(key)
+    return changed

@@ -36,6 +36,12 @@ COMMANDS: dict[str, str] = {
     "rotate": "gitvault.cli.rotate:rotate",
     "log": "gitvault.cli.history:log",
     "due": "gitvault.cli.history:due",
+    "recipients": "gitvault.cli.team:recipients",
+    "rekey": "gitvault.cli.team:rekey",
+    "offboard": "gitvault.cli.team:offboard",
+    "access": "gitvault.cli.team:access",
+    "textconv": "gitvault.cli.drivers:textconv",
+    "merge-driver": "gitvault.cli.drivers:merge_driver",
     "review": "gitvault.cli.review:review",
 }
 

@@ -43,10 +43,12 @@ def init(
     identity: Path | None,
     as_json: bool,
 ) -> None:
-    """Set up a repository: policy, .gitattributes, pre-commit hook.
+    """Set up a repository: policy, .gitattributes, git drivers, pre-commit hook.
 
     Writes .gitvault.yaml (if absent) naming you as the first recipient, adds
-    the .gitattributes lines for the diff and merge drivers, and installs the
+    the .gitattributes lines for the diff and merge drivers, configures those
+    drivers in the local git config (diff.gitvault.textconv,
+    merge.gitvault.driver: every clone runs init once), and installs the
     pre-commit hook unless --no-hooks. Safe to run again.
 
     \b
@@ -71,6 +73,8 @@ def init(
                 "created_policy": result.created_policy,
                 "attributes_added": result.attributes_added,
                 "hooks": result.hooks,
+                "git_config": result.git_config,
+                "in_git": result.in_git,
             }
         )
         return
@@ -80,5 +84,9 @@ def init(
         say("kept the existing .gitvault.yaml")
     if result.attributes_added:
         say(f"added {len(result.attributes_added)} line(s) to .gitattributes")
+    if result.git_config:
+        say("configured the diff and merge drivers in .git/config")
+    elif not result.in_git:
+        say("not a git repository: diff and merge drivers not configured (run init again later)")
     for h in result.hooks:
         say(f"hook: {h}")

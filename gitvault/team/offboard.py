@@ -1,0 +1,559 @@
+"""``offboard NAME``: remove a person everywhere, re-key, and list what they could read.
+
+Removing a recipient does not un-share what they already read, so offboarding
+does four things, in this order, and nothing is written until every check and
+every decryption has passed:
+
+1. **policy**: the person is removed from ``recipients``, every group and every
+   rule (:mod:`gitvault.team.recipients`; refused when a rule would be left
+   with no reader);
+2. **exposure**: every key they could ever read, from the recipients recorded
+   in each past version of each vault file (:mod:`gitvault.team.exposure`): a
+   key that existed while they were a recipient is listed, a key added after
+   their removal is not. Their keys are every public key any version of the
+   policy gave their name; with an identity that can unwrap past data keys,
+   versions that shared a data key they held count too;
+3. **re-key**: every current file they could read, now or in any past version,
+   gets a new data key wrapped for the readers the new policy names;
+4. **rotate** (``--rotate``): exposed keys that still exist and have a
+   generator in the policy get new values in the same re-encryption; their
+   ``apply``/``verify`` commands run after the files are written (as in
+   ``rotate``: a failed verify rolls back, and that key keeps its old value).
+   The rest are listed as needing a human (no generator, or gone from the vault:
+   rotate them wherever they are still used).
+
+With ``commit=True`` the policy and the files go into ONE commit whose trailers
+say what happened: ``Gitvault-Action: offboard``, ``Gitvault-Offboarded``,
+``Gitvault-File`` per path, ``Gitvault-Rekey`` per file, ``Gitvault-Keys`` and
+``Gitvault-Generator`` for rotated keys, ``Gitvault-Recipients``.
+
+Returns an :class:`OffboardReport`; never prints, and no value reaches the
+report, a trailer or a message.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitvault import fsutil, keypath
+from gitvault.errors import BadInput, GitError, GitvaultError, Interrupted
+from gitvault.policy import POLICY_FILE
+from gitvault.team import exposure as exp
+from gitvault.team.rekey import Loaded, display_name, encrypt_under_new_key, load_all, write_all
+
+if TYPE_CHECKING:
+    from gitvault.git.commit import CommitResult
+    from gitvault.identities import Identities
+    from gitvault.policy import Policy
+
+ROTATED = "rotated"
+NOT_ROTATED = "not-rotated"  # listed; run with --rotate
+NEEDS_HUMAN = "needs-human"
+GONE = "gone"  # no longer in the vault: rotate it wherever it is still used
+FAILED = "failed"  # apply/verify failed and was rolled back: the old value stays
+ROLLBACK_FAILED = "rollback-failed"  # the external system may hold the new value
+
+
+class _Secret:
+    __slots__ = ("_v",)
+
+    def __init__(self, value: str) -> None:
+        self._v = value
+
+    def reveal(self) -> str:
+        return self._v
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+
+@dataclass(frozen=True)
+class ExposedKey:
+    """A key the person could read; ``first``/``last`` are commit ids or ``work tree``."""
+
+    file: str  # relative to the repository root
+    key: str
+    first: str
+    last: str
+    via: str  # "recipient" or "data key"
+    status: str
+    generator: str | None = None
+    reason: str = ""
+    verified: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "key": self.key,
+            "first_readable": self.first,
+            "last_readable": self.last,
+            "via": self.via,
+            "status": self.status,
+            "generator": self.generator,
+            "reason": self.reason,
+            "verified": self.verified,
+        }
+
+
+@dataclass(frozen=True)
+class OffboardReport:
+    name: str
+    public_keys: tuple[str, ...]  # shortened
+    policy_file: str  # relative to the repository root
+    policy_changed: bool
+    layout: str | None
+    groups: tuple[str, ...]
+    rules: tuple[str, ...]
+    rekeyed: tuple[str, ...]  # relative to the repository root
+    exposed: tuple[ExposedKey, ...]
+    rotate: bool
+    commit: CommitResult | None = None
+    commit_error: str | None = None
+    uncommitted: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # failed commands' output, values masked
+
+    @property
+    def ok(self) -> bool:
+        bad = (FAILED, ROLLBACK_FAILED)
+        return self.commit_error is None and not any(e.status in bad for e in self.exposed)
+
+    def count(self, status: str) -> int:
+        return sum(1 for e in self.exposed if e.status == status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "gitvault.offboard/v1",
+            "name": self.name,
+            "public_keys": list(self.public_keys),
+            "policy": {
+                "file": self.policy_file,
+                "changed": self.policy_changed,
+                "layout": self.layout,
+                "groups": list(self.groups),
+                "rules": list(self.rules),
+            },
+            "rekeyed": list(self.rekeyed),
+            "rotate": self.rotate,
+            "keys": [e.to_json() for e in self.exposed],
+            "commit": None
+            if self.commit is None
+            else {"id": self.commit.id, "branch": self.commit.branch, "signed": self.commit.signed},
+            "commit_error": self.commit_error,
+            "uncommitted": list(self.uncommitted),
+            "ok": self.ok,
+        }
+
+
+@dataclass
+class _Job:
+    file: str  # repository-relative
+    key: str
+    parts: list[str | int]
+    spec: str
+    apply: str | None
+    verify: str | None
+    timeout: float
+    new: _Secret
+    old: _Secret | None
+    status: str = ROTATED
+    reason: str = ""
+    verified: bool = False
+    applied: bool = False
+
+
+@dataclass
+class _File:
+    loaded: Loaded
+    repo_rel: str
+    data_key: bytes = field(repr=False)
+    jobs: list[_Job] = field(default_factory=list)
+
+    def render(self, use_new: set[str]) -> bytes:
+        docs = self.loaded.plain.documents
+        if any(j.key in use_new for j in self.jobs):
+            docs = copy.deepcopy(docs)
+            for job in self.jobs:
+                if job.key in use_new:
+                    keypath.set_value(docs[0], job.parts, job.new.reveal())
+        return encrypt_under_new_key(
+            self.loaded.vault, docs, self.loaded.recipients, data_key=self.data_key
+        )
+
+
+def _scalar_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = getattr(value, "text", None)
+    return text if isinstance(text, str) else str(value)
+
+
+def _plan_job(
+    new_pol: Policy, state: _File, rel: str, item: exp.Exposure
+) -> tuple[_Job | None, str]:
+    """A rotation job for an exposed key, or None and why a human must rotate it."""
+    from gitvault.history.schedule import key_settings
+    from gitvault.model import Mapping as DocMapping
+    from gitvault.rotate.engine import parse_timeout
+    from gitvault.rotate.generators import parse_generator
+
+    rule = new_pol.rule_for(rel)
+    settings = key_settings(rule, item.key) if rule is not None else None
+    if settings is None or not settings.generate:
+        return None, "no generator in the policy"
+    if len(state.loaded.plain.documents) != 1:
+        return None, "the file has several YAML documents"
+    try:
+        generator = parse_generator(settings.generate)
+        timeout = parse_timeout(settings.timeout) or 120.0
+        parts = keypath.parse(item.key)
+        node = keypath.get(state.loaded.plain.documents[0], parts)
+    except BadInput as exc:
+        return None, exc.message
+    if isinstance(node, DocMapping | list):
+        return None, "not a single value"
+    old = _scalar_text(node)
+    new = generator.generate()
+    while old is not None and new == old:  # pragma: no cover - astronomically unlikely
+        new = generator.generate()
+    job = _Job(
+        file=state.repo_rel,
+        key=item.key,
+        parts=parts,
+        spec=generator.spec,
+        apply=settings.apply,
+        verify=settings.verify,
+        timeout=timeout,
+        new=_Secret(new),
+        old=None if old is None else _Secret(old),
+    )
+    return job, ""
+
+
+def offboard(
+    start: Path,
+    name: str,
+    ids: Identities,
+    *,
+    rotate: bool = False,
+    commit: bool = False,
+    message: str | None = None,
+    allow_staged: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> OffboardReport:
+    """Offboard ``name`` (see the module docstring)."""
+    from gitvault import policy as policy_mod
+    from gitvault.crypto.envelope import short_recipient
+    from gitvault.git.repo import Repository
+    from gitvault.history.schedule import policy_prefix
+    from gitvault.team.recipients import remove_edit
+    from gitvault.verify import covered_files
+
+    root = policy_mod.find_root(start)
+    if root is None:
+        raise BadInput(
+            "no .gitvault.yaml here or in any parent directory", hint="run `gitvault init`"
+        )
+    pol = policy_mod.load(root)
+    repo = Repository.discover(root)
+    if repo.state().is_shallow:
+        raise GitError(
+            "shallow clone: history is incomplete, so what they could read cannot be listed",
+            hint="run `git fetch --unshallow` first",
+        )
+    prefix = policy_prefix(pol, repo.root)
+    policy_rel = prefix + POLICY_FILE
+
+    # 1. who they are, and the new policy (validated before anything else)
+    policies = exp.policy_versions(repo, policy_rel, pol.path)
+    person = exp.History(policies=policies).keys_of(name)
+    if not person:
+        raise BadInput(f"no recipient named {name} in the policy or its history")
+    edit = remove_edit(pol, name) if name in pol.recipients else None
+    new_pol = edit.policy if edit is not None else pol
+
+    # 2. everything they could read
+    covered = covered_files(pol)
+    globs = {g for pv in policies for g in pv.globs} | {r.path for r in pol.rules}
+    regexes = [policy_mod.glob_to_regex(g) for g in globs]
+
+    def wanted(path: str) -> bool:
+        rest = path[len(prefix) :]
+        return path.startswith(prefix) and any(r.fullmatch(rest) for r in regexes)
+
+    versions = exp.file_versions(
+        repo,
+        wanted,
+        exp.pathspecs(globs, prefix),
+        [(prefix + rel, pol.root / rel) for rel in covered],
+        ids,
+    )
+    exposed = exp.exposure(versions, person)
+    current = {v.file: v for v in versions if v.commit == exp.WORKTREE}
+    exposed_files = {e.file for e in exposed}
+
+    # 3. every current file they could read, decrypted now (all or nothing)
+    to_rekey = [
+        rel
+        for rel in covered
+        if prefix + rel in exposed_files
+        or (prefix + rel in current and current[prefix + rel].recipients & person)
+    ]
+    states = {
+        item.relpath: _File(item, prefix + item.relpath, os.urandom(32))
+        for item in load_all(new_pol, to_rekey, ids)
+    }
+
+    # 4. what to rotate, what needs a human
+    listed: list[tuple[exp.Exposure, str, str]] = []  # (exposure, status, reason)
+    jobs: list[_Job] = []
+    for item in exposed:
+        rel = item.file[len(prefix) :]
+        now = current.get(item.file)
+        if now is None or item.key not in now.keys or rel not in states:
+            listed.append((item, GONE, "no longer in the vault; rotate it wherever it is used"))
+            continue
+        if not rotate:
+            listed.append((item, NOT_ROTATED, ""))
+            continue
+        job, reason = _plan_job(new_pol, states[rel], rel, item)
+        if job is None:
+            listed.append((item, NEEDS_HUMAN, reason))
+            continue
+        states[rel].jobs.append(job)
+        jobs.append(job)
+        listed.append((item, ROTATED, ""))
+
+    paths = ([policy_rel] if edit is not None else []) + [s.repo_rel for s in states.values()]
+    if commit and paths:
+        _check_commit(repo, paths, allow_staged)
+
+    # 5. write, run commands, settle, commit
+    report_base = dict(
+        name=name,
+        public_keys=tuple(sorted(short_recipient(k) for k in person)),
+        policy_file=policy_rel,
+        policy_changed=edit is not None,
+        layout=edit.layout if edit is not None else None,
+        groups=tuple(g for g, m in pol.groups.items() if name in m),
+        rules=tuple(r.path for r in pol.rules if name in pol.reader_names(r)),
+        rekeyed=tuple(s.repo_rel for s in states.values()),
+        rotate=rotate,
+    )
+    originals: list[tuple[Path, bytes | None]] = []
+    if edit is not None:
+        originals.append((pol.path, pol.path.read_bytes()))
+    originals += [(s.loaded.path, s.loaded.original) for s in states.values()]
+    writes = ([(pol.path, edit.text.encode("utf-8"))] if edit is not None else []) + [
+        (s.loaded.path, s.render({j.key for j in s.jobs})) for s in states.values()
+    ]
+    write_all(writes)
+    details = _run_commands(jobs, states, pol.root, env)
+
+    committed = {(j.file, j.key) for j in jobs if j.status == ROTATED}
+    on_disk = {(j.file, j.key) for j in jobs if j.status in (ROTATED, ROLLBACK_FAILED)}
+    for s in states.values():
+        if any(j.status != ROTATED for j in s.jobs):
+            fsutil.atomic_write(
+                s.loaded.path, s.render({j.key for j in s.jobs if (j.file, j.key) in committed})
+            )
+    result: CommitResult | None = None
+    commit_error: str | None = None
+    # A value whose rollback failed is held by the external system: it counts as
+    # applied, so a failed commit never restores it away.
+    held_elsewhere = any(j.applied or j.status == ROLLBACK_FAILED for j in jobs)
+    uncommitted: list[str] = []
+    try:
+        if commit and paths:
+            text = _message(name, new_pol, report_base, states, jobs, listed, message)
+            try:
+                from gitvault.git.commit import commit_paths
+
+                result = commit_paths(
+                    repo, paths, text, allow_other_staged=allow_staged, plain=[policy_rel]
+                )
+            except GitvaultError as exc:
+                if not held_elsewhere:
+                    _restore(originals)
+                    raise
+                commit_error = exc.message
+    finally:
+        # Whatever happened to the commit (an error, Ctrl-C, a signal), values
+        # whose rollback failed go back on disk: they exist nowhere else.
+        for s in states.values():
+            if any((j.file, j.key) in on_disk - committed for j in s.jobs):
+                fsutil.atomic_write(
+                    s.loaded.path, s.render({j.key for j in s.jobs if (j.file, j.key) in on_disk})
+                )
+                uncommitted += [f"{j.file}:{j.key}" for j in s.jobs if j.status == ROLLBACK_FAILED]
+
+    by_key = {(j.file, j.key): j for j in jobs}
+    out = []
+    for item, status, reason in listed:
+        job = by_key.get((item.file, item.key))
+        out.append(
+            ExposedKey(
+                file=item.file,
+                key=item.key,
+                first=item.first,
+                last=item.last,
+                via=item.via,
+                status=job.status if job is not None else status,
+                generator=job.spec if job is not None else None,
+                reason=job.reason if job is not None else reason,
+                verified=job.verified if job is not None else False,
+            )
+        )
+    return OffboardReport(
+        **report_base,  # type: ignore[arg-type]
+        exposed=tuple(out),
+        commit=result,
+        commit_error=commit_error,
+        uncommitted=tuple(uncommitted),
+        details=tuple(details),
+    )
+
+
+def _check_commit(repo: Any, paths: Sequence[str], allow_staged: bool) -> None:
+    from gitvault.commits import check_repository
+    from gitvault.git.worktree import uncommitted
+
+    check_repository(repo, paths, allow_staged=allow_staged)
+    if repo.state().is_empty:
+        return
+    for path in paths:
+        if repo.blob_id_at("HEAD", path) is None:
+            continue
+        change = uncommitted(repo, path)
+        if change is not None:
+            raise GitError(
+                f"{path} has uncommitted changes ({change}): refusing to commit them unseen",
+                hint="commit or discard them first, or run without --commit",
+            )
+
+
+def _restore(originals: Sequence[tuple[Path, bytes | None]]) -> None:
+    from gitvault.commits import restore
+
+    for path, before in originals:
+        restore(path, before)
+
+
+def _run_commands(
+    jobs: Sequence[_Job], states: Mapping[str, _File], cwd: Path, env: Mapping[str, str] | None
+) -> list[str]:
+    """Apply and verify the rotated keys that have commands; returns redacted failure output."""
+    from gitvault.rotate.commands import CommandFailed, run_rotation
+
+    details: list[str] = []
+    stop = False
+    running: _Job | None = None
+    try:
+        for job in jobs:
+            if not (job.apply or job.verify):
+                continue
+            if stop:
+                job.status, job.reason = NEEDS_HUMAN, "not run: an earlier rollback failed"
+                continue
+            running = job
+            try:
+                outcome = run_rotation(
+                    file=job.file,
+                    key=job.key,
+                    new_value=job.new.reveal(),
+                    old_value=None if job.old is None else job.old.reveal(),
+                    apply=job.apply,
+                    verify=job.verify,
+                    cwd=cwd,
+                    timeout=job.timeout,
+                    base_env=env,
+                )
+            except CommandFailed as exc:
+                job.status = ROLLBACK_FAILED if exc.rollback_failed else FAILED
+                job.reason = exc.message
+                if exc.details:
+                    details.append(exc.details)
+                stop = exc.rollback_failed
+            except OSError as exc:
+                job.status, job.reason = FAILED, f"cannot run the commands ({exc.strerror})"
+            else:
+                job.applied, job.verified = outcome.applied, outcome.verified
+            running = None
+    except BaseException as exc:
+        # Interrupted while a command ran: its system may hold either value, so the
+        # files keep the new values of the keys done or running, uncommitted.
+        for state in states.values():
+            keep = {
+                j.key
+                for j in state.jobs
+                if j.status == ROTATED and (j.applied or j is running or not (j.apply or j.verify))
+            }
+            fsutil.atomic_write(state.loaded.path, state.render(keep))
+        if not isinstance(exc, KeyboardInterrupt | Interrupted):
+            raise
+        where = f"{running.file}:{running.key}" if running else "offboarding"
+        raise Interrupted(
+            f"interrupted during {where}: files are written, uncommitted",
+            hint="check the external systems, then commit or `git checkout` the files",
+        ) from None
+    return details
+
+
+def _message(
+    name: str,
+    new_pol: Policy,
+    base: Mapping[str, Any],
+    states: Mapping[str, _File],
+    jobs: Sequence[_Job],
+    listed: Sequence[tuple[exp.Exposure, str, str]],
+    message: str | None,
+) -> str:
+    from gitvault.commits import split_message
+    from gitvault.git.trailers import VaultTrailers, build_vault_message
+
+    subject, body = split_message(message, f"gitvault: offboard {name}")
+    rotated = [j for j in jobs if j.status == ROTATED]
+    lines = []
+    if base["policy_changed"]:
+        where = ", ".join([*base["groups"], *base["rules"]]) or "recipients"
+        lines.append(f"- removed {name} from the policy ({where})")
+    if states:
+        lines.append(f"- re-keyed {len(states)} file(s) with a new data key")
+    lines += [f"- rotated {j.file} {j.key} (generator {j.spec})" for j in rotated]
+    lines += [
+        f"- needs a human: {item.file} {item.key} ({reason or status})"
+        for item, status, reason in listed
+        if status in (NEEDS_HUMAN, NOT_ROTATED)
+    ]
+    lines += [f"- not rotated: {j.file} {j.key} ({j.status})" for j in jobs if j.status != ROTATED]
+    body = "\n".join(filter(None, [body, "\n".join(lines)]))
+    files = tuple(s.repo_rel for s in states.values())
+    policy_files = (base["policy_file"],) if base["policy_changed"] else ()
+    trailers = VaultTrailers(
+        action="offboard",
+        files=policy_files + files,
+        keys={
+            f: tuple(j.key for j in rotated if j.file == f)
+            for f in files
+            if any(j.file == f for j in rotated)
+        },
+        generators={(j.file, j.key): j.spec for j in rotated},
+        verified={
+            f: tuple(j.key for j in rotated if j.file == f and j.verified)
+            for f in files
+            if any(j.file == f and j.verified for j in rotated)
+        },
+        rekeyed=files,
+        recipients={
+            s.repo_rel: tuple(display_name(new_pol, r) for r in s.loaded.recipients)
+            for s in states.values()
+        },
+        offboarded=(name,),
+    )
+    return build_vault_message(subject, trailers, body)
