@@ -16,4 +16,5 @@ if ! command -v ed >/dev/null || ! command -v vim >/dev/null; then
     fi
 fi
 python -m ruff check --quiet gitvault tests bench
+python -m mypy gitvault
 exec python -m pytest "$@"

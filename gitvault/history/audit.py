@@ -381,7 +381,10 @@ def _classify_rekey(
     old_h = cache.value_hashes(change.old_blob, path)
     new_h = cache.value_hashes(change.new_blob, path)
     out = []
+    # A rotation is claimed by a `rotate` commit's keys, and by any key a commit
+    # names a generator for (offboard --rotate re-keys and rotates in one commit).
     claimed_rotated = set(claims.keys.get(path, ())) if claims.action == "rotate" else set()
+    claimed_rotated |= {k for (p, k) in claims.generators if p == path}
     says_rekey = path in claims.rekeyed or claims.action in _REKEY_ACTIONS
     for k in changed:
         enc = _is_encrypted(after[k])

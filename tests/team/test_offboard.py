@@ -184,3 +184,20 @@ def test_failed_commit_after_failed_rollback_keeps_the_new_value(team: Team, tmp
     held = seen.read_text()
     assert held and held not in r.output
     assert team.values(DB)["db"]["password"] == held  # type: ignore[index]
+
+
+def test_offboard_rotations_read_as_rotations_without_an_identity(team: Team) -> None:
+    """Without a key, the audit tells an offboarding's rotated keys from re-keys by its trailers."""
+    from tests.helpers import run_cli
+
+    _history(team)
+    assert team.cli(["offboard", "bob", "--rotate", "--commit"]).code in (0, 1)
+    # No identity at all: HOME without keys, no identity variables.
+    r = run_cli(
+        ["log", f"{DB}:db.password", "--json", "--no-signatures"],
+        cwd=team.root,
+        env={"HOME": str(team.root.parent / "nobody"), "GITVAULT_AGE_KEY_FILE": None},
+    )
+    assert r.code == 0, r.output
+    newest = json.loads(r.stdout)["events"][0]
+    assert newest["kind"] == "rotated" and newest["basis"] == "trailers", newest
