@@ -214,6 +214,11 @@ def edit(
             vault.validate_schema(docs, pol, rule, str(path))
         return docs
 
+    conflict = _merge_conflict(path) if exists else None
+    if conflict is not None:
+        keys = ", ".join(conflict.get("keys", []))
+        say(f"{path}: merge conflict on {keys}; the file holds our side of those keys")
+        hint(f"see theirs with: gitvault decrypt {path} --rev MERGE_HEAD --extract KEY")
     result = editflow.edit_text(initial, validate)
     if result is None:
         say(f"{path}: file has not changed")
@@ -230,7 +235,26 @@ def edit(
         say(f"{'updated' if exists else 'created'} {path}; {done}")
         return
     fsutil.atomic_write(path, data)
+    if conflict is not None:
+        from gitvault.drivers import clear_record
+
+        clear_record(path.absolute().parent, conflict["path"])
+        hint(f"conflict resolved in the file: git add {path} to mark it")
     say(f"{'updated' if exists else 'created'} {path}")
+
+
+def _merge_conflict(path: Path) -> dict[str, Any] | None:
+    """The merge driver's record of conflicting keys for ``path``, if one is pending."""
+    root = next((d for d in path.absolute().parents if (d / ".git").exists()), None)
+    if root is None:
+        return None
+    from gitvault.drivers import pending_conflicts
+
+    target = path.absolute().resolve()
+    for record in pending_conflicts(root):
+        if (root / record["path"]).resolve() == target:
+            return record
+    return None
 
 
 @click.command(name="set")

@@ -105,6 +105,10 @@ def test_same_key_changed_on_both_sides_is_one_conflict_and_no_plaintext(team: T
     editor = {"EDITOR": "sed -i s/ours-pass-2/resolved-pass-3/"}
     r = run_cli(["edit", APP], env=team.alice.env | editor, cwd=team.root)  # type: ignore[arg-type]
     assert r.code == 0, r.output
+    # edit names the conflicting keys (never their values) and clears the record
+    assert "merge conflict on db.password" in r.stderr
+    assert "theirs-pass-2" not in r.output and "ours-pass-2" not in r.output
+    assert not record.exists()
     team.git("add", APP)
     team.git("commit", "-q", "--no-edit")
     assert team.values(APP)["db"] == {"password": "resolved-pass-3", "user": "app-user-1"}
