@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from gitvault import fsutil, keypath
 from gitvault.errors import BadInput, GitError, GitvaultError, Interrupted
 from gitvault.policy import POLICY_FILE
+from gitvault.rotate.engine import FAILED, ROLLBACK_FAILED, ROTATED, Secret
 from gitvault.team import exposure as exp
 from gitvault.team.rekey import Loaded, display_name, encrypt_under_new_key, load_all, write_all
 
@@ -51,25 +52,9 @@ if TYPE_CHECKING:
     from gitvault.identities import Identities
     from gitvault.policy import Policy
 
-ROTATED = "rotated"
 NOT_ROTATED = "not-rotated"  # listed; run with --rotate
 NEEDS_HUMAN = "needs-human"
 GONE = "gone"  # no longer in the vault: rotate it wherever it is still used
-FAILED = "failed"  # apply/verify failed and was rolled back: the old value stays
-ROLLBACK_FAILED = "rollback-failed"  # the external system may hold the new value
-
-
-class _Secret:
-    __slots__ = ("_v",)
-
-    def __init__(self, value: str) -> None:
-        self._v = value
-
-    def reveal(self) -> str:
-        return self._v
-
-    def __repr__(self) -> str:
-        return "Secret(***)"
 
 
 @dataclass(frozen=True)
@@ -158,8 +143,8 @@ class _Job:
     apply: str | None
     verify: str | None
     timeout: float
-    new: _Secret
-    old: _Secret | None
+    new: Secret
+    old: Secret | None
     status: str = ROTATED
     reason: str = ""
     verified: bool = False
@@ -230,8 +215,8 @@ def _plan_job(
         apply=settings.apply,
         verify=settings.verify,
         timeout=timeout,
-        new=_Secret(new),
-        old=None if old is None else _Secret(old),
+        new=Secret(new),
+        old=None if old is None else Secret(old),
     )
     return job, ""
 
