@@ -43,7 +43,10 @@ from typing import TYPE_CHECKING, Any
 from gitvault import fsutil, keypath
 from gitvault.errors import BadInput, GitError, GitvaultError, Interrupted
 from gitvault.policy import POLICY_FILE
-from gitvault.rotate.engine import FAILED, ROLLBACK_FAILED, ROTATED, Secret
+from gitvault.rotate.engine import FAILED as FAILED
+from gitvault.rotate.engine import ROLLBACK_FAILED as ROLLBACK_FAILED
+from gitvault.rotate.engine import ROTATED as ROTATED
+from gitvault.rotate.engine import Secret
 from gitvault.team import exposure as exp
 from gitvault.team.rekey import Loaded, display_name, encrypt_under_new_key, load_all, write_all
 
