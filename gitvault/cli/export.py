@@ -192,7 +192,9 @@ def load(
         events.append(ReadEvent(label, keys, None, decrypted.recipient))
     if policy is not None:
         # Recipients and schema against the policy rule of every file.
-        api.verify_for_export(root, labels, identities)
+        api.verify_for_export(
+            root, labels, identities, {s.label: list(s.documents) for s in sources}
+        )
     return Loaded(collect(sources), events, root)
 
 
