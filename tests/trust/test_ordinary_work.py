@@ -1,0 +1,102 @@
+"""A team's ordinary work raises nothing: re-keys after adding people, merges across a re-key.
+
+Before the trust model judged by what can be known, each of these failed
+``verify`` ("substitution … by a writer the policy does not name") or made
+``log``/``due`` credit the person who merged with rotations they never made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.trust.conftest import F, Team, assert_no_values, make_team
+
+
+def history_problems(report: dict) -> list[str]:  # type: ignore[type-arg]
+    out = [p for f in report["files"] for p in f["problems"]]
+    return out + list(report["history"]["problems"])
+
+
+def test_recipients_add_then_rekey_commit_verifies(team: Team) -> None:
+    alice = team.clone("alice")
+    dave = team.people["dave"]
+    alice.ok("recipients", "add", "dave", dave.public)
+    policy = alice.root / ".gitvault.yaml"
+    policy.write_text(policy.read_text().replace("[alice, bob, carol]", "[alice, bob, carol, dave]"))
+    alice.commit_all("dave joins")
+    alice.ok("rekey", "--commit")
+    code, report, r = alice.verify()
+    assert code == 0, r.output
+    assert report["history"]["findings"] == []
+    assert_no_values(r.output)
+
+
+def test_rekey_without_an_identity_is_a_note_not_a_failure(team: Team) -> None:
+    alice = team.clone("alice")
+    alice.ok("rekey", "--commit")
+    _code, report, r = alice.verify(identity=False)
+    assert not [p for p in history_problems(report) if "substitution" in p], r.output
+    assert report["history"]["findings"] == []
+    assert any("unverified writer" in n for n in report["history"]["notes"]), r.output
+
+
+@pytest.mark.parametrize("emails", [False, True])
+def test_merge_across_a_rekey_passes_verify_log_and_due(tmp_path: Path, emails: bool) -> None:
+    team = make_team(tmp_path, emails=emails)
+    alice, bob = team.clone("alice"), team.clone("bob")
+    alice.ok("rekey", "--commit")
+    alice.git("push", "-q", "origin", "main")
+    bob.ok("set", F, "db.port", "6543", "--commit")
+    pulled = bob.git("pull", "-q", "--no-edit", "origin", "main", check=False)
+    assert pulled.returncode == 0, pulled.stderr
+    merge = bob.head()
+    assert len(bob.git("rev-list", "--parents", "-n1", "HEAD").stdout.split()) == 3
+    assert bob.values()["db"]["port"] == 6543
+    code, report, r = bob.verify()
+    assert code == 0, r.output
+    assert report["history"]["findings"] == []
+    log = bob.log()
+    at_merge = [e for e in log["events"] if e["commit"] == merge]
+    assert not [e for e in at_merge if e["kind"] == "rotated"], at_merge
+    # The re-key is alice's (her commit), not bob's merge.
+    rekeys = {e["key"]: e for e in log["events"] if e["kind"] == "rekeyed"}
+    assert rekeys["api_token"]["author"] == "Alice"
+    assert rekeys["api_token"]["commit"] != merge
+
+
+def test_clean_merge_is_credited_to_the_branch_not_the_merger(team: Team) -> None:
+    alice, bob = team.clone("alice"), team.clone("bob")
+    alice.ok("set", F, "api_token", "tok-Second-654321", "--commit")
+    alice.git("push", "-q", "origin", "main")
+    alice_commit = alice.head()
+    bob.ok("set", F, "db.port", "6543", "--commit")
+    later = {"GIT_AUTHOR_DATE": "2031-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2031-01-01T00:00:00Z"}
+    env = dict(os.environ, **later)
+    pulled = bob.git("-c", "core.editor=true", "pull", "-q", "--no-edit", "origin", "main", check=False)
+    assert pulled.returncode == 0, pulled.stderr
+    # Re-do the merge commit with a far later date, so a skewed `due` would show.
+    import subprocess
+
+    subprocess.run(
+        ["git", "commit", "--amend", "-q", "--no-edit", "--date", later["GIT_AUTHOR_DATE"]],
+        cwd=bob.root, env=env, check=True, capture_output=True,
+    )
+    merge = bob.head()
+    log = bob.log()
+    token = [e for e in log["events"] if e["key"] == "api_token"]
+    assert [e["commit"] for e in token if e["kind"] == "rotated"] == [alice_commit]
+    assert not [e for e in log["events"] if e["commit"] == merge]
+    code, report, r = bob.verify()
+    assert code == 0, r.output
+    # due: the token's last change is alice's commit, not the merge in 2031.
+    policy = bob.root / ".gitvault.yaml"
+    policy.write_text(policy.read_text().replace("    recipients: [alice, bob, carol]\n",
+                                                 "    recipients: [alice, bob, carol]\n    rotate_after: 90d\n"))
+    bob.commit_all("rotation period")
+    due = json.loads(bob.ok("due", "--json").stdout)
+    items = {i["key"]: i for i in due["items"]}
+    assert not items["api_token"]["last_change"].startswith("2031"), items["api_token"]
