@@ -6,7 +6,7 @@ an identity can open the file) and the rule's JSON Schema. Files a rule
 covers that are not encrypted at all are reported too.
 
 :func:`check_history` adds what a file cannot say about itself, from git
-history (:mod:`gitvault.history.freshness`): rollbacks, substitutions and,
+history (:mod:`gitvault.trust`, see docs/security.md): rollbacks, substitutions and,
 on request, commits not signed by a signing key the policy lists.
 
 Returns data; the CLI renders it. No value ever appears in a report.
@@ -236,8 +236,13 @@ def check_history(
     mode: str = "auto",
     since: str | None = None,
     require_signed: bool = False,
+    ids: Identities | None = None,
 ) -> HistoryReport:
     """Add rollback/substitution (and ``require_signed``) results to ``report``'s files.
+
+    With ``ids`` (identities that can open the files), a data-key change whose
+    values are unchanged is proven a re-key whoever made it; without, a
+    recorded re-key by a writer the policy does not identify is a note.
 
     ``mode``: ``auto`` checks when the policy lives in a git repository with
     complete history and says why not otherwise; ``on`` raises instead;
@@ -270,15 +275,21 @@ def check_history(
         if forced:
             raise
         return HistoryReport(checked=False, reason=err.message)
-    return _run_history(pol, report, repo, since=since, require_signed=require_signed)
+    return _run_history(pol, report, repo, since=since, require_signed=require_signed, ids=ids)
 
 
 def _run_history(
-    pol: Policy, report: VerifyReport, repo: Repository, *, since: str | None, require_signed: bool
+    pol: Policy,
+    report: VerifyReport,
+    repo: Repository,
+    *,
+    since: str | None,
+    require_signed: bool,
+    ids: Identities | None = None,
 ) -> HistoryReport:
-    from gitvault.history.freshness import analyze
-    from gitvault.history.policies import PolicyHistory
-    from gitvault.history.schedule import policy_prefix
+    from gitvault.history.policies import PolicyHistory, policy_prefix
+    from gitvault.history.sources import decryptor_for
+    from gitvault.trust.freshness import analyze
 
     if since is not None:
         repo.resolve(since)
@@ -294,6 +305,7 @@ def _run_history(
         policies=policies,
         since=since,
         signatures=require_signed,
+        decrypt=decryptor_for(ids) if ids is not None and ids.items else None,
     )
     history = HistoryReport(
         checked=True,
@@ -303,6 +315,8 @@ def _run_history(
         findings=[f.to_json() for f in result.findings],
         notes=list(result.problems),
     )
+    for n in result.notes:
+        history.notes.append(f"{n.file}: {n.kind}? in {n.commit[:12]}: {n.reason}")
     for f in result.findings:
         target = by_path.get(f.file)
         if target is None:

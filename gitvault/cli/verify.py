@@ -86,7 +86,7 @@ def verify(
     report = core.verify(pol, rels or None, ids)
     mode = {None: "auto", True: "on", False: "off"}[freshness]
     report.history = core.check_history(
-        pol, report, mode=mode, since=since, require_signed=require_signed
+        pol, report, mode=mode, since=since, require_signed=require_signed, ids=ids
     )
     if as_json:
         emit_json(report.to_json())

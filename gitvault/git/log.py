@@ -6,12 +6,21 @@ against a pygit2 walk with per-commit tree diffs (bench/history): git's own
 pathspec-limited walk is faster and scales linearly, and blob contents are
 then read once each through :class:`~gitvault.git.repo.Repository`.
 
-Which commits: the full history reachable from ``rev`` with git's default
-history simplification (a merge that only brought in a side branch's change is
-skipped, the side branch's commit reports it). Merges are diffed in git's
-"dense combined" mode (``--cc``), so a merge that resolved a conflict with a
-value of its own (an "evil merge") appears, with the first parent's blob as the
-old side. Renames are not followed (``--no-renames``): a moved vault file is a
+Which commits, by ``merges``:
+
+* ``"combined"`` (the default, for callers that only want each change once):
+  the history reachable from ``rev`` with git's default simplification (a
+  merge that only brought in a side branch's change is skipped, the side
+  branch's commit reports it); merges are diffed in "dense combined" mode
+  (``--cc``), so an "evil merge" appears with the first parent's blob as the
+  old side. A merge whose result equals one parent's version is *not* seen.
+* ``"first-parent"`` (what the trust checks use, :mod:`gitvault.trust.walk`):
+  every commit that changed the paths, merges included (``--full-history``),
+  each diffed against its FIRST parent (``--diff-merges=first-parent``), in
+  topological order. A merge that quietly takes an old version of a file from
+  its second parent shows as the change it makes to the first parent's line.
+
+Renames are not followed (``--no-renames``): a moved vault file is a
 removal plus an addition, which is also what its keys experience.
 
 Record delimiters carry a random nonce per call, so a commit message cannot
@@ -145,6 +154,7 @@ def walk(
     rev: str = "HEAD",
     max_count: int | None = None,
     first_parent: bool = False,
+    merges: str = "combined",
 ) -> list[CommitRecord]:
     """Every commit reachable from ``rev`` that changed one of ``paths``, newest first.
 
@@ -152,7 +162,11 @@ def walk(
     globs); empty means the whole tree. ``first_parent`` restricts the walk to
     the mainline (merges then report everything their branch brought in).
     """
-    return list(iter_walk(root, paths, rev=rev, max_count=max_count, first_parent=first_parent))
+    return list(
+        iter_walk(
+            root, paths, rev=rev, max_count=max_count, first_parent=first_parent, merges=merges
+        )
+    )
 
 
 def iter_walk(
@@ -162,6 +176,7 @@ def iter_walk(
     rev: str = "HEAD",
     max_count: int | None = None,
     first_parent: bool = False,
+    merges: str = "combined",
 ) -> Iterator[CommitRecord]:
     """Like :func:`walk`, yielding each record as soon as git has written it.
 
@@ -185,7 +200,12 @@ def iter_walk(
         "--encoding=UTF-8",
         f"--format={fmt}",
     ]
-    args += ["--first-parent", "--diff-merges=first-parent"] if first_parent else ["--cc"]
+    if first_parent:
+        args += ["--first-parent", "--diff-merges=first-parent"]
+    elif merges == "first-parent":
+        args += ["--full-history", "--diff-merges=first-parent", "--topo-order"]
+    else:
+        args.append("--cc")
     if max_count is not None:
         args.append(f"--max-count={int(max_count)}")
     if rev.startswith("-"):

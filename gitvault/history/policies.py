@@ -147,3 +147,14 @@ def signing_entries(pol: Policy | None) -> list[tuple[str, str]]:
     if pol is None:
         return []
     return [(r.name, key) for r in pol.recipients.values() for key in r.signing_keys]
+
+
+def policy_prefix(pol: Policy, repo_root: Path) -> str:
+    """Where the policy's directory sits inside the repository (``""`` at the root)."""
+    from gitvault.errors import BadInput
+
+    try:
+        rel = pol.root.resolve().relative_to(repo_root.resolve()).as_posix()
+    except ValueError:
+        raise BadInput(f"{pol.path}: the policy is outside the git repository") from None
+    return "" if rel == "." else rel + "/"

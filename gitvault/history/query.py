@@ -52,7 +52,7 @@ def _policy(start: Path) -> Policy | None:
 
 def rule_filter(pol: Policy, repo_root: Path) -> tuple[tuple[str, ...], Callable[[str], bool]]:
     """Directories to walk (from the rules' globs) and a test for "a rule covers this path"."""
-    from gitvault.history.schedule import policy_prefix
+    from gitvault.history.policies import policy_prefix
 
     prefix = policy_prefix(pol, repo_root)
     dirs: list[str] = []
@@ -79,7 +79,7 @@ def rule_filter(pol: Policy, repo_root: Path) -> tuple[tuple[str, ...], Callable
 
 def resolve_target(repo: Repository, spec: str | None, cwd: Path) -> Target:
     """``PATH[:KEY]`` (or nothing) as paths to walk, a key and a path filter."""
-    from gitvault.history.schedule import normalize_key
+    from gitvault.policy.keys import key_path as normalize_key
 
     pol = _policy(cwd)
     if spec is None:

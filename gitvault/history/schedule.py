@@ -5,13 +5,8 @@ rule), the current vault files (which keys exist), and history (when each value
 last changed, from :func:`gitvault.history.audit.last_changes`). ``due`` and
 ``rotate --due`` both start here.
 
-Rules of the schedule (documented in docs/history.md):
-
-* a rule with ``rotate_after`` gives that period to **every leaf key** of every
-  file it covers; a key entry under ``keys:`` with its own ``rotate_after``
-  overrides it (and gives a period to that key when the rule has none);
-* ``grace`` follows the same rule (per key, else the rule's);
-* ``generate``, ``apply``, ``verify`` and ``timeout`` are per key only.
+Per-key settings (periods, grace, generators) come from
+:mod:`gitvault.policy.keys`; their names are re-exported here for callers.
 
 This module never decrypts a value unless given a decryptor, which the audit
 reduces to keyed hashes at once; it never prints.
@@ -25,67 +20,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitvault.errors import BadInput, GitvaultError
+from gitvault.errors import GitvaultError
 from gitvault.history.audit import Decryptor, audit, last_changes
 from gitvault.history.due import DueReport, due_report
+from gitvault.history.policies import policy_prefix
 from gitvault.history.sources import parse_for_history
+from gitvault.policy.keys import KeySettings, key_settings, seconds
+from gitvault.policy.keys import key_path as normalize_key
+
+__all__ = [
+    "KeySettings",
+    "Schedule",
+    "ScheduledKey",
+    "due_for",
+    "key_settings",
+    "normalize_key",
+    "policy_prefix",
+    "schedule",
+    "seconds",
+    "settings_index",
+    "unique",
+]
 
 if TYPE_CHECKING:
     from gitvault.git.repo import Repository
-    from gitvault.policy import Policy, Rule
-
-
-@dataclass(frozen=True)
-class KeySettings:
-    """What the policy says about one key (rule defaults merged with the key's entry)."""
-
-    rotate_after: str | None = None
-    grace: str | None = None
-    generate: str | None = None
-    apply: str | None = None
-    verify: str | None = None
-    timeout: str | None = None
-
-
-def normalize_key(text: str) -> str:
-    """A key path in the display form ``VaultFile.leaves()`` uses (``db.password``)."""
-    from gitvault import keypath
-    from gitvault.sops.file import join_path
-
-    out = ""
-    for part in keypath.parse(text):
-        out = f"{out}[{part}]" if isinstance(part, int) else join_path(out, part)
-    return out
-
-
-def _key_entries(rule: Rule) -> dict[str, object]:
-    entries: dict[str, object] = {}
-    for written, entry in rule.keys.items():
-        try:
-            entries[normalize_key(written)] = entry
-        except BadInput:
-            entries[written] = entry
-    return entries
-
-
-def key_settings(rule: Rule, key: str) -> KeySettings:
-    """The merged settings of ``key`` (display form) under ``rule``."""
-    entry = _key_entries(rule).get(key)
-    return KeySettings(
-        rotate_after=getattr(entry, "rotate_after", None) or rule.rotate_after,
-        grace=getattr(entry, "grace", None) or rule.grace,
-        generate=getattr(entry, "generate", None),
-        apply=getattr(entry, "apply", None),
-        verify=getattr(entry, "verify", None),
-        timeout=getattr(entry, "timeout", None),
-    )
-
-
-def seconds(duration: str) -> timedelta:
-    """A policy duration (``90d``, ``12h``, ``30m``, ``45s``) as a timedelta."""
-    from gitvault.policy import parse_duration
-
-    return timedelta(seconds=parse_duration(duration))
+    from gitvault.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -108,15 +67,6 @@ class Schedule:
     @property
     def files(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(k.file for k in self.keys))
-
-
-def policy_prefix(pol: Policy, repo_root: Path) -> str:
-    """Where the policy's directory sits inside the repository (``""`` at the root)."""
-    try:
-        rel = pol.root.resolve().relative_to(repo_root.resolve()).as_posix()
-    except ValueError:
-        raise BadInput(f"{pol.path}: the policy is outside the git repository") from None
-    return "" if rel == "." else rel + "/"
 
 
 def schedule(pol: Policy, repo_root: Path) -> Schedule:

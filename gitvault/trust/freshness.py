@@ -1,0 +1,339 @@
+"""Freshness and authorship of vault files, read from history: what SOPS accepts silently.
+
+A SOPS file proves that its values were not changed by someone without the
+data key, nothing more. This module walks a file's history
+(:mod:`gitvault.trust.walk`: every commit, merges included, by what it
+changes against its first parent) and runs the history checks on each change:
+:mod:`~gitvault.trust.rollback` and :mod:`~gitvault.trust.substitution`,
+with the writer from :mod:`~gitvault.trust.authorship`.
+
+A merge whose new data key is the one its other parent already had did not
+make that key: the commit on that branch that did was judged for it.
+
+A finding is ``current`` when the file at the checked revision still carries
+what the commit brought: a rolled-back value is still there, or no trusted
+change of the data key happened since the substitution.
+
+Never prints; findings carry paths, key paths, names and commit ids only.
+With a decryptor, values are reduced to keyed hashes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from gitvault.errors import GitvaultError
+from gitvault.git.log import CommitRecord, FileChange
+from gitvault.git.trailers import VaultTrailers, vault_trailers
+from gitvault.history.policies import PolicyHistory, recipient_names
+from gitvault.history.sources import ParsedVault, parse_for_history
+from gitvault.trust import rollback, substitution
+from gitvault.trust.authorship import CommitTrust, TrustFn, commit_trust, parent_policy
+from gitvault.trust.model import ROLLBACK, SUBSTITUTION, Finding, FreshnessReport
+from gitvault.trust.values import Decryptor, ValueHasher, leaf_ids, mac_id, new_data_key
+from gitvault.trust.walk import history, merge_base_blob, other_parent_blobs
+
+if TYPE_CHECKING:
+    from gitvault.git.repo import Repository
+
+Version = rollback.Version
+
+
+class _Analyzer:
+    def __init__(
+        self,
+        repo: Repository,
+        trust: TrustFn,
+        trusts: dict[str, CommitTrust],
+        parse: Callable[[bytes, str], ParsedVault],
+        decrypt: Decryptor | None,
+    ) -> None:
+        self.repo = repo
+        self.trust = trust
+        self.trusts = trusts  # filled lazily: signatures are checked only where needed
+        self.parse = parse
+        self.hasher = ValueHasher(decrypt)
+        self.files: dict[str, rollback.FileState] = {}
+        # path -> (commit, substitution finding or None) per data-key change, in order
+        self.data_keys: dict[str, list[tuple[str, Finding | None]]] = {}
+        # path -> wrapped data key -> the finding of the commit that introduced it
+        self.origins: dict[str, dict[str, Finding | None]] = {}
+        self.findings: list[Finding] = []
+        self.notes: list[Finding] = []
+        self.written: dict[int, Version] = {}  # id(finding) -> the version it wrote
+        self.problems: list[str] = []
+        self._views: dict[str, Version | None] = {}
+        self._ancestry: dict[tuple[str, str], bool] = {}
+
+    def load(self, blob: str | None, path: str, commit: str) -> Version | None:
+        """A fresh :class:`Version` of ``blob`` (parsed once per run), or None."""
+        if blob is None:
+            return None
+        if blob not in self._views:
+            try:
+                data = self.repo.read_blob(blob)
+                view = self.parse(data, path)
+                self._views[blob] = Version(blob, commit, view, leaf_ids(view.leaves), mac_id(data))
+            except GitvaultError as exc:
+                self._views[blob] = None
+                self.problems.append(f"{path} at {commit[:12]}: {exc.message}")
+        known = self._views[blob]
+        if known is None:
+            return None
+        return Version(blob, commit, known.view, known.ids, known.mac)
+
+    def version(
+        self, state: rollback.FileState, blob: str, path: str, commit: str
+    ) -> Version | None:
+        """The file's version for ``blob``: the one history already knows, else a new one."""
+        return state.by_blob.get(blob) or self.load(blob, path, commit)
+
+    def ancestor(self, older: Iterable[str], commit: str) -> bool:
+        from gitvault.git.revrange import is_ancestor
+
+        for a in older:
+            pair = (a, commit)
+            if pair not in self._ancestry:
+                self._ancestry[pair] = is_ancestor(self.repo.root, a, commit)
+            if self._ancestry[pair]:
+                return True
+        return False
+
+    def hashes(self, blob: str | None, path: str) -> Mapping[str, bytes] | None:
+        if blob is None:
+            return None
+        return self.hasher.hashes(blob, lambda: self.repo.read_blob(blob), path)
+
+    def add(self, finding: Finding, written: Version) -> None:
+        self.findings.append(finding)
+        self.written[id(finding)] = written
+
+    # --- one change ----------------------------------------------------------
+
+    def change(self, record: CommitRecord, change: FileChange, claims: VaultTrailers) -> None:
+        path = change.path
+        state = self.files.setdefault(path, rollback.FileState())
+        parent = record.parents[0] if record.parents else ""
+        old = self.version(state, change.old_blob, path, parent) if change.old_blob else None
+        if old is not None:
+            rollback.remember(state, old)
+        if change.new_blob is None:
+            if old is not None:
+                rollback.replaced(state, old, {}, record.id)
+                state.deleted = old
+            return
+        fresh = change.new_blob not in state.by_blob
+        new = self.version(state, change.new_blob, path, record.id)
+        if new is None:
+            if old is not None:
+                rollback.replaced(state, old, {}, record.id)
+            return
+        prior, recreated = old, False
+        deleted = state.deleted
+        if old is None and deleted is not None and self.ancestor(deleted.replaced_at, record.id):
+            prior, recreated = deleted, True
+        rolled = rollback.detect(
+            state, path, record.id, prior, new, fresh, self.ancestor, record.is_merge
+        )
+        if rolled is not None:
+            self.add(
+                self._finding(
+                    record,
+                    path,
+                    ROLLBACK,
+                    rolled.basis,
+                    rolled.reason,
+                    keys=rolled.keys,
+                    matches=rolled.matches,
+                ),
+                new,
+            )
+        self._data_key(record, path, prior, new, claims, recreated, rolled is not None)
+        if old is not None:
+            rollback.replaced(state, old, new.ids, record.id)
+        state.deleted = None
+        rollback.remember(state, new)
+
+    def _data_key(
+        self,
+        record: CommitRecord,
+        path: str,
+        prior: Version | None,
+        new: Version,
+        claims: VaultTrailers,
+        recreated: bool,
+        rolled: bool,
+    ) -> None:
+        """Record (and judge) a change of the file's data key, if this is one."""
+        keys = self.data_keys.setdefault(path, [])
+        origins = self.origins.setdefault(path, {})
+        wrapping = new.view.data_key_wrapping
+        if prior is None:
+            keys.append((record.id, None))  # a new file: its first data key
+            origins.setdefault(wrapping, None)
+            return
+        old = prior.view
+        if not new_data_key(old.data_key_wrapping, prior.ids, wrapping, new.ids):
+            return
+        finding: Finding | None = None
+        if record.is_merge and wrapping in self._other_wrappings(record, path):
+            finding = origins.get(wrapping)  # made on that branch and judged there
+        elif not rolled:  # a rollback brings back an older key: its finding covers it
+            finding = self._substitution(record, path, prior, new, claims, recreated)
+        keys.append((record.id, finding))
+        origins.setdefault(wrapping, finding)
+
+    def _other_wrappings(self, record: CommitRecord, path: str) -> set[str]:
+        out = set()
+        for blob in other_parent_blobs(self.repo, record, path):
+            version = self.load(blob, path, record.id)
+            if version is not None:
+                out.add(version.view.data_key_wrapping)
+        return out
+
+    def _substitution(
+        self,
+        record: CommitRecord,
+        path: str,
+        prior: Version,
+        new: Version,
+        claims: VaultTrailers,
+        recreated: bool,
+    ) -> Finding | None:
+        readers = recipient_names(self.trust(record), prior.view.recipients)
+        if record.id not in self.trusts:
+            self.trusts.update(commit_trust(self.repo, [record], self.trust))
+        before = [self.hashes(prior.blob, path)]
+        if record.is_merge:
+            blobs = [*other_parent_blobs(self.repo, record, path)]
+            blobs.append(merge_base_blob(self.repo, record, path))
+            before += [self.hashes(b, path) for b in blobs if b is not None]
+        proof = substitution.same_values(self.hashes(new.blob, path), before)
+        recorded = claims.action in substitution.RECORDED_REKEY_ACTIONS or path in claims.rekeyed
+        verdict = substitution.judge(
+            self.trusts[record.id], readers, recorded=recorded, recreated=recreated, proof=proof
+        )
+        if verdict is None:
+            return None
+        finding = self._finding(
+            record,
+            path,
+            SUBSTITUTION,
+            verdict.basis,
+            verdict.reason,
+            keys=tuple(new.view.leaves),
+            writer=self.trusts[record.id].writer,
+        )
+        if verdict.level == substitution.NOTE:
+            self.notes.append(finding)
+            return None
+        self.add(finding, new)
+        return finding
+
+    @staticmethod
+    def _finding(
+        record: CommitRecord, path: str, kind: str, basis: str, reason: str, **extra: object
+    ) -> Finding:
+        return Finding(
+            kind=kind,
+            file=path,
+            commit=record.id,
+            author=record.author.name,
+            author_email=record.author.email,
+            time=record.author.time,
+            basis=basis,
+            reason=reason,
+            **extra,  # type: ignore[arg-type]
+        )
+
+
+# --- entry point ---------------------------------------------------------------
+
+
+def analyze(
+    repo: Repository,
+    *,
+    paths: Sequence[str],
+    include: Callable[[str], bool],
+    policies: PolicyHistory,
+    rev: str = "HEAD",
+    since: str | None = None,
+    trust: TrustFn | None = None,
+    signatures: bool = True,
+    known: Mapping[str, CommitTrust] | None = None,
+    parse: Callable[[bytes, str], ParsedVault] = parse_for_history,
+    decrypt: Decryptor | None = None,
+) -> FreshnessReport:
+    """Rollbacks, substitutions and commit trust for the vault files ``include`` accepts.
+
+    ``paths`` are the pathspecs to walk (directories or files; empty: the whole
+    tree); all history up to ``rev`` is read, because a rollback is judged
+    against every older version. ``since`` limits what is *reported* to the
+    commits in ``since..rev``. With ``signatures`` the report lists the trust
+    of every reported commit (one signature check per signed commit);
+    without, signatures are checked only for the commits that changed a data
+    key. ``known`` passes trust already computed by the caller; ``parse``
+    lets a caller share its parsed versions (each blob parsed once per run);
+    ``decrypt`` (an identity) lets a data-key change be proven value-preserving.
+    """
+    from gitvault.git.revrange import rev_list
+
+    repo.require_history()
+    policy_path = policies.path
+    specs = [*paths, policy_path] if paths else []
+    records = []
+    for record in history(repo, specs, rev):
+        changes = tuple(c for c in record.changes if c.path == policy_path or include(c.path))
+        if changes:
+            records.append(
+                record if changes == record.changes else replace(record, changes=changes)
+            )
+    in_range = set(rev_list(repo.root, f"{since}..{rev}")) if since else None
+    judge = trust or parent_policy(policies)
+    trusts = dict(known or {})
+    reported = [r for r in records if in_range is None or r.id in in_range]
+    if signatures:
+        trusts.update(commit_trust(repo, [r for r in reported if r.id not in trusts], judge))
+    analyzer = _Analyzer(repo, judge, trusts, parse, decrypt)
+    for record in reversed(records):  # oldest first (parents before children)
+        claims = vault_trailers(record.trailers)
+        for change in record.changes:
+            if change.path != policy_path:
+                analyzer.change(record, change, claims)
+    findings = _mark_current(analyzer, rev)
+    notes = analyzer.notes
+    if in_range is not None:
+        findings = [f for f in findings if f.commit in in_range]
+        notes = [f for f in notes if f.commit in in_range]
+    commits = tuple(trusts[r.id] for r in reported) if signatures else ()
+    problems = tuple(dict.fromkeys([*policies.problems, *analyzer.problems]))
+    return FreshnessReport(rev, tuple(findings), commits, problems, tuple(notes))
+
+
+def _fingerprint(v: Version) -> tuple[dict[str, Hashable], tuple[str, ...], str]:
+    return v.ids, v.view.recipients, v.view.data_key_wrapping
+
+
+def _mark_current(analyzer: _Analyzer, rev: str) -> list[Finding]:
+    """Set ``current`` on findings whose effect the file at ``rev`` still carries."""
+    now_versions: dict[str, Version | None] = {}
+    for path in analyzer.files:
+        blob = analyzer.repo.blob_id_at(rev, path)
+        now_versions[path] = analyzer.load(blob, path, rev) if blob else None
+    out = []
+    for finding in analyzer.findings:
+        now = now_versions.get(finding.file)
+        is_current = False
+        if now is not None and finding.kind == ROLLBACK:
+            written = analyzer.written[id(finding)]
+            if finding.keys:
+                is_current = any(now.ids.get(k) == written.ids.get(k) for k in finding.keys)
+            else:
+                is_current = _fingerprint(now) == _fingerprint(written)
+        elif now is not None and finding.kind == SUBSTITUTION:
+            keys = analyzer.data_keys.get(finding.file, [])
+            is_current = bool(keys) and keys[-1][1] is finding
+        out.append(replace(finding, current=is_current) if is_current else finding)
+    return out
