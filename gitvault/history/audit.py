@@ -1,21 +1,11 @@
 """Per-key history from git: who added, rotated, removed or re-keyed what, and when.
 
-For every commit that touched the given vault files (see
-:func:`gitvault.git.log.walk` for which commits), each file's old and new
-versions are parsed (each blob once) and compared key by key:
-
-* a key only on the new side is **added**, only on the old side **removed**;
-* a key whose stored text (ciphertext) changed is **rotated** — gitvault
-  re-encrypts minimally, so under one data key a ciphertext changes only when
-  the value does;
-* when *every* encrypted value changed and the wrapped data key changed too,
-  that is what a **re-key** (new data key, values unchanged) looks like, but
-  it is also what rotating every value at once under a new key looks like. We
-  decide per key by decrypting both sides when an identity can (``basis:
-  "decrypted"``), else by the commit's trailers (``"trailers"``), else we
-  report ``rekeyed`` with ``value_changed=None`` (unknown) — never a rotation
-  that may not have happened;
-* a changed recipient list is a **recipients** event on the file.
+For every commit that touched the given vault files — every commit, merges
+included, each by what it changes against its first parent
+(:mod:`gitvault.trust.walk`) — each file's old and new versions are parsed
+(each blob once) and compared key by key by :mod:`gitvault.history.events`
+(added, removed, rotated, re-keyed, recipients; by decoded bytes, never by
+spelling; a merge is credited only with what equals neither parent).
 
 Each commit's gitvault trailers are compared with what its tree really
 changed; disagreements are listed in ``CommitAudit.problems``, because audit
@@ -28,69 +18,44 @@ for equality only. It never prints and never writes.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
-from gitvault.errors import GitvaultError
-from gitvault.git.log import CommitRecord, FileChange, iter_walk, signature_states
+from gitvault.git.log import CommitRecord, iter_walk, signature_states
 from gitvault.git.repo import Repository
 from gitvault.git.trailers import VaultTrailers, vault_trailers
+from gitvault.history.events import (
+    ADDED,
+    RECIPIENTS,
+    REKEYED,
+    REMOVED,
+    ROTATED,
+    Cache,
+    KeyEvent,
+    Parser,
+    VaultView,
+    file_events,
+)
+from gitvault.trust.values import Decryptor
+
+__all__ = [
+    "ADDED",
+    "RECIPIENTS",
+    "REKEYED",
+    "REMOVED",
+    "ROTATED",
+    "AuditLog",
+    "CommitAudit",
+    "Decryptor",
+    "KeyEvent",
+    "Parser",
+    "VaultView",
+    "audit",
+    "last_changes",
+]
 
 SCHEMA = "gitvault.log/v1"
-ADDED, ROTATED, REMOVED, REKEYED, RECIPIENTS = (
-    "added",
-    "rotated",
-    "removed",
-    "rekeyed",
-    "recipients",
-)
-_REKEY_ACTIONS = frozenset({"rekey", "offboard", "recipients"})
-
-
-class VaultView(Protocol):
-    """What the audit needs from one parsed (still encrypted) vault file."""
-
-    @property
-    def leaves(self) -> Mapping[str, str]:
-        """Display key path -> stored text (``ENC[…]`` or an unencrypted leaf's text)."""
-        ...
-
-    @property
-    def recipients(self) -> tuple[str, ...]: ...
-
-    @property
-    def data_key_wrapping(self) -> str:
-        """Anything that changes when the wrapped data key changes (e.g. the stanzas)."""
-        ...
-
-
-# parse(data, name) -> VaultView; raises GitvaultError for a malformed file.
-Parser = Callable[[bytes, str], VaultView]
-# decrypt(data, name) -> key path -> value (MAC verified); raises AccessDenied and friends.
-Decryptor = Callable[[bytes, str], Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class KeyEvent:
-    """One change to one key (or, for ``recipients``, to one file)."""
-
-    file: str
-    key: str | None  # None for file-level events (recipients)
-    kind: str  # added | rotated | removed | rekeyed | recipients
-    commit: str
-    time: int  # author time, seconds since the epoch: when the value was made
-    author: str
-    author_email: str
-    encrypted: bool = True  # False for an ``_unencrypted`` leaf, whose text is visible
-    value_changed: bool | None = None  # for rekeyed: did the value change too? None: unknown
-    basis: str = "ciphertext"  # ciphertext | decrypted | trailers | unknown
-    detail: str = ""  # e.g. "+age1abc… -age1def…" for recipients
-
-
 @dataclass(frozen=True)
 class CommitAudit:
     """One commit's metadata, signature state and what its trailers claim."""
@@ -166,46 +131,6 @@ class AuditLog:
         }
 
 
-@dataclass
-class _Cache:
-    """Each blob parsed once, decrypted at most once (to keyed hashes)."""
-
-    repo: Repository
-    parse: Parser
-    decrypt: Decryptor | None
-    views: dict[str, VaultView | None] = field(default_factory=dict)
-    hashes: dict[str, dict[str, bytes] | None] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    _hash_key: bytes = field(default_factory=lambda: os.urandom(32))
-
-    def view(self, blob: str | None, path: str, commit: str) -> VaultView | None:
-        if blob is None:
-            return None
-        if blob not in self.views:
-            try:
-                self.views[blob] = self.parse(self.repo.read_blob(blob), path)
-            except GitvaultError as exc:
-                self.views[blob] = None
-                self.problems.append(f"{path} at {commit[:12]}: {exc.message}")
-        return self.views[blob]
-
-    def value_hashes(self, blob: str, path: str) -> dict[str, bytes] | None:
-        if self.decrypt is None:
-            return None
-        if blob not in self.hashes:
-            try:
-                values = self.decrypt(self.repo.read_blob(blob), path)
-            except GitvaultError:
-                self.hashes[blob] = None  # not readable by us (then or now): use trailers
-            else:
-                self.hashes[blob] = {
-                    k: hmac.digest(self._hash_key, repr(v).encode(), hashlib.sha256)
-                    for k, v in values.items()
-                }
-                del values
-        return self.hashes[blob]
-
-
 def audit(
     repo: Repository,
     paths: Sequence[str],
@@ -231,12 +156,12 @@ def audit(
     """
     repo.require_history()
     records: Iterable[CommitRecord] = iter_walk(
-        repo.root, paths, rev=rev, first_parent=first_parent
+        repo.root, paths, rev=rev, first_parent=first_parent, merges="first-parent"
     )
     if include is not None:
         records = _only_included(records, include)
     scope = _scope(paths, include)
-    cache = _Cache(repo, parse, decrypt)
+    cache = Cache(repo, parse, decrypt)
     events: list[KeyEvent] = []
     judged: list[tuple[CommitRecord, VaultTrailers, list[str]]] = []
     # One pass while git is still writing the log; signatures are checked after.
@@ -244,7 +169,7 @@ def audit(
         claims = vault_trailers(record.trailers)
         commit_events: list[KeyEvent] = []
         for change in record.changes:
-            commit_events += _file_events(record, change, claims, cache)
+            commit_events += file_events(record, change, claims, cache)
         problems = (
             _disagreements(record, claims, commit_events, scope) if claims.is_gitvault else []
         )
@@ -297,112 +222,6 @@ def _scope(paths: Sequence[str], include: Callable[[str], bool] | None) -> Calla
     return inside
 
 
-def _event(record: CommitRecord, path: str, key: str | None, kind: str, **kw: Any) -> KeyEvent:
-    return KeyEvent(
-        file=path,
-        key=key,
-        kind=kind,
-        commit=record.id,
-        time=record.author.time,
-        author=record.author.name,
-        author_email=record.author.email,
-        **kw,
-    )
-
-
-def _is_encrypted(text: str) -> bool:
-    return text.startswith("ENC[") and text.endswith("]")
-
-
-def _file_events(
-    record: CommitRecord, change: FileChange, claims: VaultTrailers, cache: _Cache
-) -> list[KeyEvent]:
-    path = change.path
-    old = cache.view(change.old_blob, path, record.id)
-    new = cache.view(change.new_blob, path, record.id)
-    if old is None and new is None:
-        return []
-    if old is None:
-        assert new is not None
-        return [
-            _event(record, path, k, ADDED, encrypted=_is_encrypted(v))
-            for k, v in new.leaves.items()
-        ]
-    if new is None:
-        return [
-            _event(record, path, k, REMOVED, encrypted=_is_encrypted(v))
-            for k, v in old.leaves.items()
-        ]
-    events: list[KeyEvent] = []
-    before, after = old.leaves, new.leaves
-    events += [
-        _event(record, path, k, ADDED, encrypted=_is_encrypted(v))
-        for k, v in after.items()
-        if k not in before
-    ]
-    events += [
-        _event(record, path, k, REMOVED, encrypted=_is_encrypted(v))
-        for k, v in before.items()
-        if k not in after
-    ]
-    common = [k for k in after if k in before]
-    changed = [k for k in common if after[k] != before[k]]
-    encrypted_common = [k for k in common if _is_encrypted(after[k])]
-    rekey_suspected = (
-        bool(encrypted_common)
-        and all(after[k] != before[k] for k in encrypted_common)
-        and old.data_key_wrapping != new.data_key_wrapping
-    )
-    if rekey_suspected:
-        events += _classify_rekey(record, change, changed, claims, cache, after)
-    else:
-        events += [
-            _event(record, path, k, ROTATED, encrypted=_is_encrypted(after[k])) for k in changed
-        ]
-    if old.recipients != new.recipients:
-        gone = [r for r in old.recipients if r not in new.recipients]
-        came = [r for r in new.recipients if r not in old.recipients]
-        detail = " ".join([f"+{_short(r)}" for r in came] + [f"-{_short(r)}" for r in gone])
-        events.append(_event(record, path, None, RECIPIENTS, detail=detail or "reordered"))
-    return events
-
-
-def _classify_rekey(
-    record: CommitRecord,
-    change: FileChange,
-    changed: list[str],
-    claims: VaultTrailers,
-    cache: _Cache,
-    after: Mapping[str, str],
-) -> list[KeyEvent]:
-    """Every encrypted value changed under a new data key: re-key, rotation, or both."""
-    path = change.path
-    assert change.old_blob is not None and change.new_blob is not None
-    old_h = cache.value_hashes(change.old_blob, path)
-    new_h = cache.value_hashes(change.new_blob, path)
-    out = []
-    # A rotation is claimed by a `rotate` commit's keys, and by any key a commit
-    # names a generator for (offboard --rotate re-keys and rotates in one commit).
-    claimed_rotated = set(claims.keys.get(path, ())) if claims.action == "rotate" else set()
-    claimed_rotated |= {k for (p, k) in claims.generators if p == path}
-    says_rekey = path in claims.rekeyed or claims.action in _REKEY_ACTIONS
-    for k in changed:
-        enc = _is_encrypted(after[k])
-        if not enc:
-            out.append(_event(record, path, k, ROTATED, encrypted=False))
-        elif old_h is not None and new_h is not None and k in old_h and k in new_h:
-            same = hmac.compare_digest(old_h[k], new_h[k])
-            kind = REKEYED if same else ROTATED
-            out.append(_event(record, path, k, kind, value_changed=not same, basis="decrypted"))
-        elif k in claimed_rotated:
-            out.append(_event(record, path, k, ROTATED, value_changed=True, basis="trailers"))
-        elif says_rekey:
-            out.append(_event(record, path, k, REKEYED, value_changed=False, basis="trailers"))
-        else:
-            out.append(_event(record, path, k, REKEYED, value_changed=None, basis="unknown"))
-    return out
-
-
 def _disagreements(
     record: CommitRecord,
     claims: VaultTrailers,
@@ -440,10 +259,6 @@ def _disagreements(
         if path not in rekeyed and in_scope(path):
             problems.append(f"trailers claim a re-key of {path} the commit did not make")
     return problems
-
-
-def _short(recipient: str) -> str:
-    return recipient if len(recipient) <= 24 else recipient[:16] + "…" + recipient[-6:]
 
 
 def last_changes(log: AuditLog) -> dict[tuple[str, str], int]:

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.trust.conftest import F, Clone, Team, assert_no_values
+from tests.trust.conftest import Clone, F, Team, assert_no_values
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-REKEY_TRAILERS = (
-    "\n\nGitvault-Action: rekey\nGitvault-File: secrets/app.yaml\nGitvault-Rekey: secrets/app.yaml\n"
-)
+REKEY_TRAILERS = "\n\nGitvault-Action: rekey\nGitvault-File: secrets/app.yaml\nGitvault-Rekey: secrets/app.yaml\n"
 
 
 def respell(data: bytes) -> bytes:
@@ -120,22 +118,32 @@ def _signing_alice(team: Team, tmp_path: Path) -> Clone:
     return alice
 
 
-def test_forged_email_of_a_signing_recipient_is_not_her(team_with_emails: Team, tmp_path: Path) -> None:
+def test_forged_email_of_a_signing_recipient_is_not_her(
+    team_with_emails: Team, tmp_path: Path
+) -> None:
     team = team_with_emails
     alice = _signing_alice(team, tmp_path)
     mallory = team.clone("mallory")
-    (mallory.root / F).write_text('{"db": {"password": "mallory-Chosen-1"}, "api_token": "x-Chosen-22"}')
+    (mallory.root / F).write_text(
+        '{"db": {"password": "mallory-Chosen-1"}, "api_token": "x-Chosen-22"}'
+    )
     assert mallory.cli("encrypt", F, "--in-place", identity=False).code == 0
     mallory.git("add", "-A")
     mallory.git(
-        "-c", "user.name=Alice", "-c", "user.email=alice@example.invalid",
-        "commit", "-q", "-m", "rekey" + REKEY_TRAILERS,
+        "-c",
+        "user.name=Alice",
+        "-c",
+        "user.email=alice@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "rekey" + REKEY_TRAILERS,
     )
     forged = mallory.head()
     mallory.git("push", "-q", "origin", "main")
     alice.git("pull", "-q", "origin", "main")
     for identity in (True, False):
-        code, report, r = alice.verify(identity=identity)
+        _code, report, r = alice.verify(identity=identity)
         subs = [f for f in report["history"]["findings"] if f["kind"] == "substitution"]
         assert [f["commit"] for f in subs] == [forged], r.output
         assert subs[0]["writer"] is None and subs[0]["current"]
@@ -145,7 +153,9 @@ def test_forged_email_of_a_signing_recipient_is_not_her(team_with_emails: Team, 
     assert commit["signed"] is False
 
 
-def test_keyless_substitution_with_rekey_trailers_fails_when_an_identity_can_tell(team: Team) -> None:
+def test_keyless_substitution_with_rekey_trailers_fails_when_an_identity_can_tell(
+    team: Team,
+) -> None:
     alice = team.clone("alice")
     mallory = team.clone("mallory")
     (mallory.root / F).write_text('{"db": {"password": "mallory-Chosen-1"}}')

@@ -26,7 +26,9 @@ def test_recipients_add_then_rekey_commit_verifies(team: Team) -> None:
     dave = team.people["dave"]
     alice.ok("recipients", "add", "dave", dave.public)
     policy = alice.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("[alice, bob, carol]", "[alice, bob, carol, dave]"))
+    policy.write_text(
+        policy.read_text().replace("[alice, bob, carol]", "[alice, bob, carol, dave]")
+    )
     alice.commit_all("dave joins")
     alice.ok("rekey", "--commit")
     code, report, r = alice.verify()
@@ -55,7 +57,7 @@ def test_merge_across_a_rekey_passes_verify_log_and_due(tmp_path: Path, emails: 
     assert pulled.returncode == 0, pulled.stderr
     merge = bob.head()
     assert len(bob.git("rev-list", "--parents", "-n1", "HEAD").stdout.split()) == 3
-    assert bob.values()["db"]["port"] == 6543
+    assert bob.values()["db"]["port"] == "6543"
     code, report, r = bob.verify()
     assert code == 0, r.output
     assert report["history"]["findings"] == []
@@ -74,28 +76,40 @@ def test_clean_merge_is_credited_to_the_branch_not_the_merger(team: Team) -> Non
     alice.git("push", "-q", "origin", "main")
     alice_commit = alice.head()
     bob.ok("set", F, "db.port", "6543", "--commit")
-    later = {"GIT_AUTHOR_DATE": "2031-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2031-01-01T00:00:00Z"}
+    later = {
+        "GIT_AUTHOR_DATE": "2031-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2031-01-01T00:00:00Z",
+    }
     env = dict(os.environ, **later)
-    pulled = bob.git("-c", "core.editor=true", "pull", "-q", "--no-edit", "origin", "main", check=False)
+    pulled = bob.git(
+        "-c", "core.editor=true", "pull", "-q", "--no-edit", "origin", "main", check=False
+    )
     assert pulled.returncode == 0, pulled.stderr
     # Re-do the merge commit with a far later date, so a skewed `due` would show.
     import subprocess
 
     subprocess.run(
         ["git", "commit", "--amend", "-q", "--no-edit", "--date", later["GIT_AUTHOR_DATE"]],
-        cwd=bob.root, env=env, check=True, capture_output=True,
+        cwd=bob.root,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     merge = bob.head()
     log = bob.log()
     token = [e for e in log["events"] if e["key"] == "api_token"]
     assert [e["commit"] for e in token if e["kind"] == "rotated"] == [alice_commit]
     assert not [e for e in log["events"] if e["commit"] == merge]
-    code, report, r = bob.verify()
+    code, _report, r = bob.verify()
     assert code == 0, r.output
     # due: the token's last change is alice's commit, not the merge in 2031.
     policy = bob.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("    recipients: [alice, bob, carol]\n",
-                                                 "    recipients: [alice, bob, carol]\n    rotate_after: 90d\n"))
+    policy.write_text(
+        policy.read_text().replace(
+            "    recipients: [alice, bob, carol]\n",
+            "    recipients: [alice, bob, carol]\n    rotate_after: 90d\n",
+        )
+    )
     bob.commit_all("rotation period")
     due = json.loads(bob.ok("due", "--json").stdout)
     items = {i["key"]: i for i in due["items"]}

@@ -1,0 +1,256 @@
+"""Per-key events of one commit's change to one vault file (the body of ``log``/``due``).
+
+Compared key by key, by each value's identity (its decoded bytes,
+:func:`gitvault.trust.values.value_id`), never by its spelling: re-spelt
+base64 or a re-quoted timestamp is not a rotation.
+
+* a key only on the new side is **added**, only on the old side **removed**;
+* a key whose value identity changed is **rotated** — gitvault re-encrypts
+  minimally, so under one data key a value's bytes change only when the value
+  does;
+* when *every* encrypted value changed and the wrapped data key changed too,
+  that is what a **re-key** looks like, and also what rotating every value at
+  once under a new key looks like: decided per key by decrypting both sides
+  when an identity can (``basis: "decrypted"``), else by the commit's
+  trailers (``"trailers"``), else ``rekeyed`` with ``value_changed=None``;
+* a changed recipient list is a **recipients** event on the file.
+
+Merges are compared with their first parent (:mod:`gitvault.trust.walk`);
+what a merge's version holds exactly as one of its other parents had it was
+made on that branch, whose commits report it: only the rest is the merge's.
+
+Keeps no decrypted value: values become keyed hashes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gitvault.errors import GitvaultError
+from gitvault.git.log import CommitRecord, FileChange
+from gitvault.git.repo import Repository
+from gitvault.git.trailers import VaultTrailers
+from gitvault.trust.values import Decryptor, ValueHasher, all_ids, is_encrypted
+
+ADDED, ROTATED, REMOVED, REKEYED, RECIPIENTS = (
+    "added",
+    "rotated",
+    "removed",
+    "rekeyed",
+    "recipients",
+)
+REKEY_ACTIONS = frozenset({"rekey", "offboard", "recipients"})
+
+
+class VaultView(Protocol):
+    """What the audit needs from one parsed (still encrypted) vault file."""
+
+    @property
+    def leaves(self) -> Mapping[str, str]:
+        """Display key path -> stored text (``ENC[…]`` or an unencrypted leaf's text)."""
+        ...
+
+    @property
+    def recipients(self) -> tuple[str, ...]: ...
+
+    @property
+    def data_key_wrapping(self) -> str:
+        """Anything that changes when the wrapped data key changes (e.g. the stanzas)."""
+        ...
+
+
+# parse(data, name) -> VaultView; raises GitvaultError for a malformed file.
+Parser = Callable[[bytes, str], VaultView]
+
+
+@dataclass(frozen=True)
+class KeyEvent:
+    """One change to one key (or, for ``recipients``, to one file)."""
+
+    file: str
+    key: str | None  # None for file-level events (recipients)
+    kind: str  # added | rotated | removed | rekeyed | recipients
+    commit: str
+    time: int  # author time, seconds since the epoch: when the value was made
+    author: str
+    author_email: str
+    encrypted: bool = True  # False for an ``_unencrypted`` leaf, whose text is visible
+    value_changed: bool | None = None  # for rekeyed: did the value change too? None: unknown
+    basis: str = "ciphertext"  # ciphertext | decrypted | trailers | unknown
+    detail: str = ""  # e.g. "+age1abc… -age1def…" for recipients
+
+
+@dataclass
+class Cache:
+    """Each blob parsed once (with its value identities), decrypted at most once."""
+
+    repo: Repository
+    parse: Parser
+    decrypt: Decryptor | None
+    views: dict[str, tuple[VaultView, dict[str, Hashable]] | None] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    hasher: ValueHasher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hasher = ValueHasher(self.decrypt)
+
+    def view(self, blob: str | None, path: str, commit: str) -> VaultView | None:
+        got = self.entry(blob, path, commit)
+        return None if got is None else got[0]
+
+    def entry(
+        self, blob: str | None, path: str, commit: str
+    ) -> tuple[VaultView, dict[str, Hashable]] | None:
+        if blob is None:
+            return None
+        if blob not in self.views:
+            try:
+                view = self.parse(self.repo.read_blob(blob), path)
+                self.views[blob] = (view, all_ids(view.leaves))
+            except GitvaultError as exc:
+                self.views[blob] = None
+                self.problems.append(f"{path} at {commit[:12]}: {exc.message}")
+        return self.views[blob]
+
+    def value_hashes(self, blob: str, path: str) -> dict[str, bytes] | None:
+        return self.hasher.hashes(blob, lambda: self.repo.read_blob(blob), path)
+
+
+def event(record: CommitRecord, path: str, key: str | None, kind: str, **kw: Any) -> KeyEvent:
+    return KeyEvent(
+        file=path,
+        key=key,
+        kind=kind,
+        commit=record.id,
+        time=record.author.time,
+        author=record.author.name,
+        author_email=record.author.email,
+        **kw,
+    )
+
+
+def file_events(
+    record: CommitRecord, change: FileChange, claims: VaultTrailers, cache: Cache
+) -> list[KeyEvent]:
+    """The events of one commit's change to one file (a merge: only its own part)."""
+    events = _compared(record, change, claims, cache)
+    if record.is_merge and events:
+        events = _own_part(record, change.path, events, cache)
+    return events
+
+
+def _compared(
+    record: CommitRecord, change: FileChange, claims: VaultTrailers, cache: Cache
+) -> list[KeyEvent]:
+    path = change.path
+    old_entry = cache.entry(change.old_blob, path, record.id)
+    new_entry = cache.entry(change.new_blob, path, record.id)
+    if old_entry is None and new_entry is None:
+        return []
+    if old_entry is None:
+        assert new_entry is not None
+        return [
+            event(record, path, k, ADDED, encrypted=is_encrypted(v))
+            for k, v in new_entry[0].leaves.items()
+        ]
+    if new_entry is None:
+        return [
+            event(record, path, k, REMOVED, encrypted=is_encrypted(v))
+            for k, v in old_entry[0].leaves.items()
+        ]
+    (old, before), (new, after) = old_entry, new_entry
+    texts = new.leaves
+    events = [
+        event(record, path, k, ADDED, encrypted=is_encrypted(texts[k]))
+        for k in after
+        if k not in before
+    ]
+    events += [
+        event(record, path, k, REMOVED, encrypted=is_encrypted(v))
+        for k, v in old.leaves.items()
+        if k not in after
+    ]
+    common = [k for k in after if k in before]
+    changed = [k for k in common if after[k] != before[k]]
+    encrypted_common = [k for k in common if is_encrypted(texts[k])]
+    rekey_suspected = (
+        bool(encrypted_common)
+        and all(after[k] != before[k] for k in encrypted_common)
+        and old.data_key_wrapping != new.data_key_wrapping
+    )
+    if rekey_suspected:
+        events += _classify_rekey(record, change, changed, claims, cache, texts)
+    else:
+        events += [
+            event(record, path, k, ROTATED, encrypted=is_encrypted(texts[k])) for k in changed
+        ]
+    if old.recipients != new.recipients:
+        gone = [r for r in old.recipients if r not in new.recipients]
+        came = [r for r in new.recipients if r not in old.recipients]
+        detail = " ".join([f"+{short(r)}" for r in came] + [f"-{short(r)}" for r in gone])
+        events.append(event(record, path, None, RECIPIENTS, detail=detail or "reordered"))
+    return events
+
+
+def _own_part(
+    record: CommitRecord, path: str, events: list[KeyEvent], cache: Cache
+) -> list[KeyEvent]:
+    """Drop what a merge's version holds exactly as one of its other parents had it."""
+    entry = cache.entry(cache.repo.blob_id_at(record.id, path), path, record.id)
+    mine_ids = entry[1] if entry is not None else {}
+    mine_recipients = entry[0].recipients if entry is not None else None
+    others = []
+    for parent in record.parents[1:]:
+        other = cache.entry(cache.repo.blob_id_at(parent, path), path, record.id)
+        others.append((other[0].recipients, other[1]) if other is not None else (None, {}))
+
+    def brought(e: KeyEvent) -> bool:
+        if e.key is None:
+            return any(rec == mine_recipients for rec, _ in others)
+        return any(ids.get(e.key) == mine_ids.get(e.key) for _, ids in others)
+
+    return [e for e in events if not brought(e)]
+
+
+def _classify_rekey(
+    record: CommitRecord,
+    change: FileChange,
+    changed: list[str],
+    claims: VaultTrailers,
+    cache: Cache,
+    after: Mapping[str, str],
+) -> list[KeyEvent]:
+    """Every encrypted value changed under a new data key: re-key, rotation, or both."""
+    import hmac
+
+    path = change.path
+    assert change.old_blob is not None and change.new_blob is not None
+    old_h = cache.value_hashes(change.old_blob, path)
+    new_h = cache.value_hashes(change.new_blob, path)
+    out = []
+    # A rotation is claimed by a `rotate` commit's keys, and by any key a commit
+    # names a generator for (offboard --rotate re-keys and rotates in one commit).
+    claimed_rotated = set(claims.keys.get(path, ())) if claims.action == "rotate" else set()
+    claimed_rotated |= {k for (p, k) in claims.generators if p == path}
+    says_rekey = path in claims.rekeyed or claims.action in REKEY_ACTIONS
+    for k in changed:
+        enc = is_encrypted(after[k])
+        if not enc:
+            out.append(event(record, path, k, ROTATED, encrypted=False))
+        elif old_h is not None and new_h is not None and k in old_h and k in new_h:
+            same = hmac.compare_digest(old_h[k], new_h[k])
+            kind = REKEYED if same else ROTATED
+            out.append(event(record, path, k, kind, value_changed=not same, basis="decrypted"))
+        elif k in claimed_rotated:
+            out.append(event(record, path, k, ROTATED, value_changed=True, basis="trailers"))
+        elif says_rekey:
+            out.append(event(record, path, k, REKEYED, value_changed=False, basis="trailers"))
+        else:
+            out.append(event(record, path, k, REKEYED, value_changed=None, basis="unknown"))
+    return out
+
+
+def short(recipient: str) -> str:
+    return recipient if len(recipient) <= 24 else recipient[:16] + "…" + recipient[-6:]
