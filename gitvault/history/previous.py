@@ -19,6 +19,7 @@ from gitvault.git.log import walk
 from gitvault.git.repo import Repository
 from gitvault.git.trailers import vault_trailers
 from gitvault.history.audit import Parser
+from gitvault.trust.values import value_id
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ def previous_version(
         old = parse(old_data, path)
         if key not in new.leaves or key not in old.leaves:
             return None  # the key is gone now, or was added here
-        if old.leaves[key] == new.leaves[key]:
-            continue  # this commit did not touch the key
+        if value_id(old.leaves[key]) == value_id(new.leaves[key]):
+            continue  # this commit did not touch the key (at most re-spelt it)
         rekey = old.data_key_wrapping != new.data_key_wrapping and all(
-            old.leaves[k] != v for k, v in new.leaves.items() if k in old.leaves
+            value_id(old.leaves[k]) != value_id(v) for k, v in new.leaves.items() if k in old.leaves
         )
         claims = vault_trailers(record.trailers)
         claimed = claims.action == "rotate" and key in claims.keys.get(path, ())
