@@ -170,3 +170,29 @@ def test_keyless_substitution_with_rekey_trailers_fails_when_an_identity_can_tel
     # Without an identity nothing proves the values changed: a note names the unverified writer.
     _code, report, r = alice.verify(identity=False)
     assert any("unverified writer" in n and bad[:12] in n for n in report["history"]["notes"])
+
+
+def test_substitution_merged_by_a_recipient_stays_current(team: Team) -> None:
+    alice, bob = team.clone("alice"), team.clone("bob")
+    mallory = team.clone("mallory")
+    mallory.git("switch", "-q", "-c", "tweak")
+    (mallory.root / F).write_text(
+        '{"db": {"password": "mallory-Chosen-1", "port": 5432}, "api_token": "x-Chosen-22"}'
+    )
+    assert mallory.cli("encrypt", F, "--in-place", identity=False).code == 0
+    bad = mallory.commit_all("tweak the config")
+    mallory.git("push", "-q", "origin", "tweak")
+    alice.ok("set", F, "db.port", "6543", "--commit")
+    alice.git("push", "-q", "origin", "main")
+    # bob merges the branch on top of alice's change: the merge driver keeps mallory's key.
+    bob.git("pull", "-q", "origin", "main")
+    merged = bob.git("pull", "-q", "--no-edit", "origin", "tweak", check=False)
+    assert merged.returncode == 0, merged.stderr
+    assert bob.values()["db"]["password"] == "mallory-Chosen-1"
+    for identity in (True, False):
+        _code, report, r = bob.verify(identity=identity)
+        subs = [f for f in report["history"]["findings"] if f["kind"] == "substitution"]
+        assert [f["commit"] for f in subs] == [bad], r.output
+        assert subs[0]["current"], r.output
+        assert any("substitution" in p for p in report["files"][0]["problems"])
+    assert_no_values(r.output)

@@ -114,3 +114,21 @@ def test_clean_merge_is_credited_to_the_branch_not_the_merger(team: Team) -> Non
     due = json.loads(bob.ok("due", "--json").stdout)
     items = {i["key"]: i for i in due["items"]}
     assert not items["api_token"]["last_change"].startswith("2031"), items["api_token"]
+
+
+def test_merge_across_a_rekey_without_an_identity(team: Team) -> None:
+    alice, bob = team.clone("alice"), team.clone("bob")
+    alice.ok("rekey", "--commit")
+    rekey = alice.head()
+    alice.git("push", "-q", "origin", "main")
+    bob.ok("set", F, "db.port", "6543", "--commit")
+    assert bob.git("pull", "-q", "--no-edit", "origin", "main", check=False).returncode == 0
+    merge = bob.head()
+    _code, report, r = bob.verify(identity=False)
+    assert report["history"]["findings"] == [], r.output
+    assert not history_problems(report) or all("mac" in p for p in history_problems(report))
+    notes = report["history"]["notes"]
+    assert any(rekey[:12] in n and "unverified writer" in n for n in notes), notes
+    assert not any(merge[:12] in n for n in notes), notes
+    events = bob.log(identity=False)["events"]
+    assert not [e for e in events if e["commit"] == merge and e["kind"] == "rotated"]
