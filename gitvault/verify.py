@@ -287,9 +287,9 @@ def _run_history(
     require_signed: bool,
     ids: Identities | None = None,
 ) -> HistoryReport:
-    from gitvault.history.policies import PolicyHistory, policy_prefix
-    from gitvault.history.sources import decryptor_for
+    from gitvault.sops.view import decryptor_for
     from gitvault.trust.freshness import analyze
+    from gitvault.trust.policies import PolicyHistory, policy_prefix
 
     if since is not None:
         repo.resolve(since)

@@ -25,7 +25,7 @@ from gitvault.errors import BadInput
 from gitvault.git.repo import Repository
 from gitvault.history.audit import AuditLog, audit
 from gitvault.history.due import DueReport
-from gitvault.history.sources import decryptor_for, parse_for_history
+from gitvault.sops.view import decryptor_for, parse_for_history
 
 if TYPE_CHECKING:
     from gitvault.identities import Identities
@@ -52,7 +52,7 @@ def _policy(start: Path) -> Policy | None:
 
 def rule_filter(pol: Policy, repo_root: Path) -> tuple[tuple[str, ...], Callable[[str], bool]]:
     """Directories to walk (from the rules' globs) and a test for "a rule covers this path"."""
-    from gitvault.history.policies import policy_prefix
+    from gitvault.trust.policies import policy_prefix
 
     prefix = policy_prefix(pol, repo_root)
     dirs: list[str] = []

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 from gitvault.errors import GitvaultError
 from gitvault.history.audit import Decryptor, audit, last_changes
 from gitvault.history.due import DueReport, due_report
-from gitvault.history.policies import policy_prefix
-from gitvault.history.sources import parse_for_history
 from gitvault.policy.keys import KeySettings, key_settings, seconds
 from gitvault.policy.keys import key_path as normalize_key
+from gitvault.sops.view import parse_for_history
+from gitvault.trust.policies import policy_prefix
 
 __all__ = [
     "KeySettings",

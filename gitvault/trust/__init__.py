@@ -4,6 +4,8 @@ One module per check, following docs/security.md:
 
 * :mod:`~gitvault.trust.values` — the identity of an encrypted value, a MAC
   and a timestamp, from their decoded bytes (never their spelling);
+* :mod:`~gitvault.trust.policies` — the policy at each commit, the trust
+  anchor every judgement is made against;
 * :mod:`~gitvault.trust.walk` — which commits are judged, and against what
   (every commit by what it changes against its first parent);
 * :mod:`~gitvault.trust.authorship` — who wrote a commit, signature first;

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gitvault.git.log import CommitRecord, SignatureState
-from gitvault.history.policies import PolicyHistory, named_by_email, signing_entries
+from gitvault.trust.policies import PolicyHistory, named_by_email, signing_entries
 
 if TYPE_CHECKING:
     from gitvault.git.repo import Repository

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING
 from gitvault.errors import GitvaultError
 from gitvault.git.log import CommitRecord, FileChange
 from gitvault.git.trailers import VaultTrailers, vault_trailers
-from gitvault.history.policies import PolicyHistory, recipient_names
-from gitvault.history.sources import ParsedVault, parse_for_history
+from gitvault.sops.view import ParsedVault, parse_for_history
 from gitvault.trust import rollback, substitution
 from gitvault.trust.authorship import CommitTrust, TrustFn, commit_trust, parent_policy
 from gitvault.trust.model import ROLLBACK, SUBSTITUTION, Finding, FreshnessReport
+from gitvault.trust.policies import PolicyHistory, recipient_names
 from gitvault.trust.values import Decryptor, ValueHasher, leaf_ids, mac_id, new_data_key
 from gitvault.trust.walk import history, merge_base_blob, other_parent_blobs
 

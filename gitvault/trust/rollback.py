@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from gitvault.trust.values import timestamp
 
 if TYPE_CHECKING:
-    from gitvault.history.sources import ParsedVault
+    from gitvault.sops.view import ParsedVault
 
 # is_ancestor(commits, commit): whether any of ``commits`` is ``commit`` or an ancestor of it.
 Ancestry = Callable[[Iterable[str], str], bool]

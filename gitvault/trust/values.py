@@ -25,12 +25,21 @@ import os
 import re
 from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
-from typing import Any
 
 from gitvault.errors import GitvaultError
+from gitvault.sops.view import Decryptor
 
-# decrypt(data, name) -> key path -> value (MAC verified); raises AccessDenied and friends.
-Decryptor = Callable[[bytes, str], Mapping[str, Any]]
+__all__ = [
+    "Decryptor",
+    "ValueHasher",
+    "all_ids",
+    "is_encrypted",
+    "leaf_ids",
+    "mac_id",
+    "new_data_key",
+    "timestamp",
+    "value_id",
+]
 
 _MAC = re.compile(rb"^[ \t]*mac:[ \t]*[\"']?(ENC\[[^\]\n]*\])", re.MULTILINE)
 

@@ -6,8 +6,8 @@ import pytest
 
 from gitvault import identities
 from gitvault.errors import BadInput
-from gitvault.history import sources
 from gitvault.sops import file as sopsfile
+from gitvault.sops import view as sources
 from gitvault.yamlio import load_documents
 
 PLAINTEXTS = [

@@ -10,7 +10,7 @@ from tests.trust.test_attacks import respell
 
 
 def test_respelt_file_has_the_same_identities(team: Team) -> None:
-    from gitvault.history.sources import parse_for_history
+    from gitvault.sops.view import parse_for_history
 
     alice = team.clone("alice")
     data = (alice.root / F).read_bytes()
@@ -24,7 +24,7 @@ def test_respelt_file_has_the_same_identities(team: Team) -> None:
 
 
 def test_a_new_encryption_of_the_same_value_is_another_value(team: Team, tmp_path: Path) -> None:
-    from gitvault.history.sources import parse_for_history
+    from gitvault.sops.view import parse_for_history
 
     alice = team.clone("alice")
     before = parse_for_history((alice.root / F).read_bytes(), F)
