@@ -26,6 +26,7 @@ from tests.team.conftest import Person, gitvault_on_path, make_person  # noqa: F
 F = "secrets/app.yaml"
 VALUES = {"db": {"password": "first-Password-1111", "port": 5432}, "api_token": "tok-Abc-123456"}
 SECRET_TEXTS = ["first-Password-1111", "tok-Abc-123456"]
+LATER = "2031-01-01T00:00:00Z"
 
 
 def policy_text(people: dict[str, Person], emails: bool) -> str:
@@ -36,7 +37,8 @@ def policy_text(people: dict[str, Person], emails: bool) -> str:
             lines += [f"  {name}:", f"    key: {p.public}", f"    email: {name}@example.invalid"]
         else:
             lines.append(f"  {name}: {p.public}")
-    lines += ["rules:", '  - path: "secrets/**"', "    recipients: [alice, bob, carol]", ""]
+    lines += ["rules:", '  - path: "secrets/**"', "    recipients: [alice, bob, carol]"]
+    lines += ["    rotate_after: 90d", ""]
     return "\n".join(lines)
 
 
@@ -56,9 +58,14 @@ class Clone:
         assert r.code == 0, r.output
         return r
 
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def git(
+        self, *args: str, check: bool = True, later: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run git as this person; ``later`` dates the commit it makes in 2031."""
         env = dict(os.environ)
         env.update(self.person.env)
+        if later:
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = LATER
         return subprocess.run(
             ["git", *args], cwd=self.root, env=env, text=True, capture_output=True, check=check
         )
