@@ -20,6 +20,9 @@ Which commits, by ``merges``:
   topological order. A merge that quietly takes an old version of a file from
   its second parent shows as the change it makes to the first parent's line.
 
+``topo`` asks for topological order (a commit before its parents, whatever
+the dates); git then reads the whole walk before it writes the first record.
+
 Renames are not followed (``--no-renames``): a moved vault file is a
 removal plus an addition, which is also what its keys experience.
 
@@ -155,6 +158,7 @@ def walk(
     max_count: int | None = None,
     first_parent: bool = False,
     merges: str = "combined",
+    topo: bool = False,
 ) -> list[CommitRecord]:
     """Every commit reachable from ``rev`` that changed one of ``paths``, newest first.
 
@@ -164,7 +168,13 @@ def walk(
     """
     return list(
         iter_walk(
-            root, paths, rev=rev, max_count=max_count, first_parent=first_parent, merges=merges
+            root,
+            paths,
+            rev=rev,
+            max_count=max_count,
+            first_parent=first_parent,
+            merges=merges,
+            topo=topo,
         )
     )
 
@@ -177,6 +187,7 @@ def iter_walk(
     max_count: int | None = None,
     first_parent: bool = False,
     merges: str = "combined",
+    topo: bool = False,
 ) -> Iterator[CommitRecord]:
     """Like :func:`walk`, yielding each record as soon as git has written it.
 
@@ -203,9 +214,11 @@ def iter_walk(
     if first_parent:
         args += ["--first-parent", "--diff-merges=first-parent"]
     elif merges == "first-parent":
-        args += ["--full-history", "--diff-merges=first-parent", "--topo-order"]
+        args += ["--full-history", "--diff-merges=first-parent"]
     else:
         args.append("--cc")
+    if topo:
+        args.append("--topo-order")
     if max_count is not None:
         args.append(f"--max-count={int(max_count)}")
     if rev.startswith("-"):

@@ -137,7 +137,7 @@ def file_events(
     """The events of one commit's change to one file (a merge: only its own part)."""
     events = _compared(record, change, claims, cache)
     if record.is_merge and events:
-        events = _own_part(record, change.path, events, cache)
+        events = _own_part(record, change, events, cache)
     return events
 
 
@@ -195,10 +195,11 @@ def _compared(
 
 
 def _own_part(
-    record: CommitRecord, path: str, events: list[KeyEvent], cache: Cache
+    record: CommitRecord, change: FileChange, events: list[KeyEvent], cache: Cache
 ) -> list[KeyEvent]:
     """Drop what a merge's version holds exactly as one of its other parents had it."""
-    entry = cache.entry(cache.repo.blob_id_at(record.id, path), path, record.id)
+    path = change.path
+    entry = cache.entry(change.new_blob, path, record.id)
     mine_ids = entry[1] if entry is not None else {}
     mine_recipients = entry[0].recipients if entry is not None else None
     others = []

@@ -31,7 +31,7 @@ def history(repo: Repository, paths: Sequence[str], rev: str = "HEAD") -> list[C
 
     Newest first, in topological order (a commit before its parents).
     """
-    return walk(repo.root, list(paths), rev=rev, merges="first-parent")
+    return walk(repo.root, list(paths), rev=rev, merges="first-parent", topo=True)
 
 
 def other_parent_blobs(repo: Repository, record: CommitRecord, path: str) -> list[str | None]:
