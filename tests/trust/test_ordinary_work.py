@@ -109,3 +109,21 @@ def test_merge_across_a_rekey_without_an_identity(team: Team) -> None:
     assert not any(merge[:12] in n for n in notes), notes
     events = bob.log(identity=False)["events"]
     assert not [e for e in events if e["commit"] == merge and e["kind"] == "rotated"]
+
+
+def test_offboarding_and_a_teammates_pull_raise_nothing(team: Team) -> None:
+    alice, bob = team.clone("alice"), team.clone("bob")
+    r = alice.cli("offboard", "carol", "--commit")
+    # 1: keys carol could read still hold values she may know (rotating them is a later step).
+    assert r.code == 1 and "committed" in r.stderr, r.output
+    alice.git("push", "-q", "origin", "main")
+    bob.ok("set", F, "api_token", "tok-Third-777777", "--commit")
+    assert bob.git("pull", "-q", "--no-edit", "origin", "main", check=False).returncode == 0
+    for clone in (alice, bob):
+        clone.git("pull", "-q", "--no-edit", "origin", "main", check=False)
+        code, report, r = clone.verify()
+        assert code == 0, r.output
+        assert report["history"]["findings"] == []
+    assert bob.values()["api_token"] == "tok-Third-777777"
+    carol = team.clone("carol")
+    assert carol.cli("decrypt", F).code == 3
