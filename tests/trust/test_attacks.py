@@ -7,6 +7,7 @@ merges by their first parent and identified signing recipients by signature.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -63,12 +64,19 @@ def test_respelt_unchanged_value_is_not_a_rotation(team: Team) -> None:
     mallory = team.clone("mallory")
     data = (mallory.root / F).read_bytes()
     (mallory.root / F).write_bytes(respell(data))
-    fake = mallory.commit_all("looks like a rotation")
+    mallory.git("add", "-A")
+    mallory.git("commit", "-q", "-m", "looks like a rotation", later=True)
+    fake = mallory.head()
     mallory.git("push", "-q", "origin", "main")
     alice.git("pull", "-q", "origin", "main")
     log = alice.log()
     assert not [e for e in log["events"] if e["commit"] == fake and e["kind"] == "rotated"]
     assert not [e for e in alice.log(identity=False)["events"] if e["commit"] == fake]
+    # due: the re-spelt values were not rotated in 2031.
+    due = json.loads(alice.ok("due", "--json").stdout)
+    assert not [i for i in due["items"] if (i["last_change"] or "").startswith("2031")], due
+    code, _report, r = alice.verify()
+    assert code == 0, r.output
 
 
 def test_merge_that_restores_an_old_file_is_a_rollback(team: Team) -> None:
