@@ -91,7 +91,10 @@ def log(
     the signature verifies, and whether its Gitvault-* trailers agree with
     what the commit really changed (MISMATCH otherwise). With an identity that
     can decrypt, re-keys are told apart from rotations by value; without one,
-    by the trailers ("rekeyed?" when neither can tell). No value is shown.
+    by the trailers ("rekeyed?" when neither can tell). Every commit is compared
+    with its first parent; what a merge only brought in from its other parent is
+    credited to the commits of that branch. Values are compared by their decoded
+    bytes, so a re-spelt file is not a rotation. No value is shown.
 
     \b
     Example:
@@ -162,7 +165,8 @@ def due(within: str, as_json: bool, fail: bool, identity: Path | None) -> None:
     Every key with a period counts: a rule's rotate_after covers every key of
     every file it matches, a key's own rotate_after overrides it. The last
     change is the author date of the newest commit that changed the value (a
-    re-key does not count). Keys never committed are "unknown".
+    re-key does not count; a merge counts only for values it made itself). Keys
+    never committed are "unknown".
 
     \b
     Example:
