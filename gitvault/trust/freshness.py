@@ -213,7 +213,12 @@ class _Analyzer:
         proof = substitution.same_values(self.hashes(new.blob, path), before)
         recorded = claims.action in substitution.RECORDED_REKEY_ACTIONS or path in claims.rekeyed
         verdict = substitution.judge(
-            self.trusts[record.id], readers, recorded=recorded, recreated=recreated, proof=proof
+            self.trusts[record.id],
+            readers,
+            recorded=recorded,
+            recreated=recreated,
+            proof=proof,
+            merge=record.is_merge,
         )
         if verdict is None:
             return None

@@ -13,7 +13,9 @@ verdict uses what can be known, strongest evidence first:
    ``Gitvault-Rekey: PATH``) by a recipient who could read the file before,
    identified by :mod:`gitvault.trust.authorship` (a good signature, or the
    e-mail of a recipient who has no signing key), is accepted even when the
-   values changed (``offboard --rotate`` re-keys and rotates at once).
+   values changed (``offboard --rotate`` re-keys and rotates at once). A merge
+   counts as recorded: the merge driver picks a fresh data key by itself when a
+   side removed a recipient who held the chosen one.
 3. Otherwise the change is a **substitution** (a problem), except one case
    that nothing shows to be wrong: a *recorded* re-key by a writer the policy
    does not identify, when no identity here could compare the values. That is
@@ -67,15 +69,19 @@ def judge(
     recorded: bool,
     recreated: bool,
     proof: bool | None,
+    merge: bool = False,
 ) -> Verdict | None:
     """The verdict on one data-key change (None: nothing to report)."""
     if proof is True:
         return None
     writer = trust.writer
+    recorded = recorded or merge
     if recorded and writer is not None and writer in readers:
         return None
     what = "re-created after deletion" if recreated else "new data key"
-    record_note = "a recorded re-key" if recorded else "not a recorded re-key"
+    record_note = (
+        "in a merge" if merge else ("a recorded re-key" if recorded else "not a recorded re-key")
+    )
     values = ", values changed" if proof is False else ""
     head = f"{what} ({record_note}{values})"
     if trust.claimed is not None:

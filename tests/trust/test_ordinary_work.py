@@ -127,3 +127,25 @@ def test_offboarding_and_a_teammates_pull_raise_nothing(team: Team) -> None:
     assert bob.values()["api_token"] == "tok-Third-777777"
     carol = team.clone("carol")
     assert carol.cli("decrypt", F).code == 3
+
+
+def test_merge_that_needs_a_fresh_data_key_is_proven_by_its_values(team: Team) -> None:
+    """One side drops carol's stanza (same data key); the merge driver must pick a new key."""
+    alice, bob = team.clone("alice"), team.clone("bob")
+    alice.ok("recipients", "remove", "carol")
+    alice.ok("rekey", "--recipients-only", "--commit")
+    if alice.git("status", "--porcelain").stdout.strip():
+        alice.commit_all("carol leaves the policy")  # where rekey --commit leaves the policy out
+    alice.git("push", "-q", "origin", "main")
+    bob.ok("set", F, "db.port", "6543", "--commit")
+    pulled = bob.git("pull", "-q", "--no-edit", "origin", "main", check=False)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "new data key" in pulled.stderr, pulled.stderr
+    merge = bob.head()
+    code, report, r = bob.verify()
+    assert code == 0, r.output
+    assert report["history"]["findings"] == []
+    # Without an identity nothing can be proven: the driver's re-key is a note, not a failure.
+    _code, report, r = bob.verify(identity=False)
+    assert report["history"]["findings"] == [], r.output
+    assert any(merge[:12] in n and "unverified writer" in n for n in report["history"]["notes"])
