@@ -6,7 +6,7 @@ an identity can open the file) and the rule's JSON Schema. Files a rule
 covers that are not encrypted at all are reported too.
 
 :func:`check_history` adds what a file cannot say about itself, from git
-history (:mod:`gitvault.trust`, see docs/security.md): rollbacks, substitutions and,
+history (:mod:`gitvault.history.freshness`): rollbacks, substitutions and,
 on request, commits not signed by a signing key the policy lists.
 
 Returns data; the CLI renders it. No value ever appears in a report.
