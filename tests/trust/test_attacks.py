@@ -159,6 +159,11 @@ def test_forged_email_of_a_signing_recipient_is_not_her(
     log = alice.log()
     (commit,) = [c for c in log["commits"] if c["commit"] == forged]
     assert commit["signed"] is False
+    r = alice.cli("review", f"{forged}~1..{forged}", "--format", "json")
+    assert r.code == 1, r.output
+    review = json.loads(r.stdout)
+    assert [(f["kind"], f["commit"]) for f in review["freshness"]] == [("substitution", forged)]
+    assert_no_values(r.output)
 
 
 def test_keyless_substitution_with_rekey_trailers_fails_when_an_identity_can_tell(
