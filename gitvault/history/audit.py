@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 SCHEMA = "gitvault.log/v1"
+
+
 @dataclass(frozen=True)
 class CommitAudit:
     """One commit's metadata, signature state and what its trailers claim."""
