@@ -144,6 +144,7 @@ def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
     opened are skipped silently (other people's environments).
     """
     from gitvault import policy
+    from gitvault.fsutil import read_input
     from gitvault.identities import load_identities as _load
     from gitvault.verify import covered_files
 
@@ -157,7 +158,7 @@ def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for rel in covered_files(pol):
         try:
-            dec = decrypt_bytes((root / rel).read_bytes(), rel, ids, None)
+            dec = decrypt_bytes(read_input(root / rel, root=root), rel, ids, None)
         except (GitvaultError, OSError):
             continue
         for doc in dec.documents:
