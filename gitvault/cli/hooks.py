@@ -118,9 +118,12 @@ def _block(problems: list[str], what: str, hint: str) -> None:
     lines = [printable(line) for line in problems]
     for line in lines:
         click.echo(f"gitvault: blocked: {line}", err=True)
+    # The hint goes before the error, so the very last line is the reason (tools
+    # that run `git commit` for the user often show only the last line).
+    click.echo(f"gitvault: hint: {hint}", err=True)
     first = lines[0] if lines else "no details"
     more = f" (and {len(lines) - 1} more listed above)" if len(lines) > 1 else ""
-    raise CheckFailed(f"{what} blocked: {first}{more}", hint=hint)
+    raise CheckFailed(f"{what} blocked: {first}{more}")
 
 
 @hook.command("pre-commit")

@@ -92,8 +92,10 @@ def test_the_final_error_line_names_the_reason(team: Team) -> None:
     _stage(team, "db:\n    user: in-the-clear\n")
     code, err = _hook(team)
     assert code == 1
-    last = [ln for ln in err.splitlines() if ln.startswith("gitvault: error:")]
-    assert len(last) == 1 and APP in last[0] and "not a valid vault file" in last[0]
+    errors = [ln for ln in err.splitlines() if ln.startswith("gitvault: error:")]
+    assert len(errors) == 1 and APP in errors[0] and "not a valid vault file" in errors[0]
+    # the very last line is the reason (what `set --commit` and GUIs show)
+    assert err.strip().splitlines()[-1] == errors[0]
     assert "lines above" not in err
 
 
@@ -143,3 +145,21 @@ def test_pre_receive_refuses_plaintext_behind_a_sops_block(team: Team, tmp_path:
     assert push.returncode != 0, push.stderr
     assert "db.user" in push.stderr
     assert "plain-app-user" not in push.stderr
+
+
+def test_a_commit_made_by_set_shows_why_the_hook_refused(team: Team) -> None:
+    """Before: ``set --commit`` refused by the pre-commit hook said only
+    "git commit failed: gitvault: hint: fix the lines above …", with no lines shown."""
+    assert team.cli(["hooks", "install", "pre-commit"]).code == 0
+    team.write(APP, BASE)
+    team.git("add", "-A")
+    team.git("commit", "-qm", "base", "--no-verify")
+    policy = team.root / ".gitvault.yaml"
+    policy.write_text(
+        policy.read_text().replace("recipients: [ops]\n", "recipients: [ops, carol]\n", 1)
+    )
+    team.git("commit", "-qam", "carol joins prod", "--no-verify")
+    r = team.cli(["set", APP, "port", "6543", "--type", "int", "--commit"])
+    assert r.code != 0, r.output
+    assert "not encrypted to carol" in r.stderr, r.stderr
+    assert "lines above" not in r.stderr
