@@ -195,3 +195,14 @@ def test_terminal_escapes_in_a_recipient_never_reach_the_terminal(team: Team) ->
     assert r.code == 3, r.output
     assert "\x1b" not in r.output and "\x07" not in r.output
     assert evil not in r.output
+
+
+def test_a_policy_with_a_huge_number_of_rules_is_refused(team: Team) -> None:
+    """Before: any number of rules was accepted, and every path in the repository is
+    matched against every rule by every command and hook."""
+    policy = team.root / ".gitvault.yaml"
+    extra = "".join(f'  - path: "x/{i}/**"\n    recipients: [ops]\n' for i in range(1001))
+    policy.write_text(policy.read_text() + extra)
+    r = team.cli(["recipients", "list"])
+    assert r.code == 5, r.output
+    assert "rules" in _one_error_line(r.stderr)
