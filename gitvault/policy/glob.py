@@ -108,13 +108,56 @@ def _tokens(pattern: str, classes: bool) -> tuple[_Token, ...]:
     return tuple(merged)
 
 
-@dataclass(frozen=True)
-class Glob:
-    """A compiled glob. ``fullmatch`` mirrors ``re.Pattern.fullmatch`` for callers."""
+# Cached DFA transitions per glob: state sets are built lazily from the NFA and
+# remembered, so typical paths cost one dict lookup per character. The cache is
+# capped; past it the matcher keeps simulating the NFA (still linear).
+_MAX_DFA_STATES = 4096
 
-    pattern: str
-    tokens: tuple[_Token, ...]
-    dir_prefix: bool = False  # also match paths *below* a match (``dir`` covers ``dir/x``)
+
+class Glob:
+    """A compiled glob. ``fullmatch`` mirrors ``re.Pattern.fullmatch`` for callers.
+
+    A match is a simulation of the pattern's positions (a Thompson NFA) over the
+    path, with the sets of positions met so far cached as DFA states: at most
+    ``len(path) × len(pattern)`` steps, usually one dictionary lookup per
+    character. A literal prefix and suffix reject most paths before that.
+    """
+
+    __slots__ = (
+        "_accept",
+        "_moves",
+        "_prefix",
+        "_start",
+        "_suffix",
+        "dir_prefix",
+        "pattern",
+        "tokens",
+    )
+
+    def __init__(self, pattern: str, tokens: tuple[_Token, ...], dir_prefix: bool = False) -> None:
+        self.pattern = pattern
+        self.tokens = tokens
+        # also match paths *below* a match (a directory pattern covers its files)
+        self.dir_prefix = dir_prefix
+        self._accept = 2 * len(tokens)
+        self._start = frozenset(self._closure({0}))
+        self._moves: dict[tuple[frozenset[int], str], frozenset[int]] = {}
+        prefix = []
+        for tok in tokens:
+            if tok.kind != _LIT:
+                break
+            prefix.append(tok.char)
+        self._prefix = "".join(prefix)
+        suffix = []
+        for tok in reversed(tokens):
+            if tok.kind != _LIT:
+                break
+            suffix.append(tok.char)
+        # with dir_prefix a match may end before the path does: no suffix test
+        self._suffix = "" if dir_prefix or len(prefix) == len(tokens) else "".join(reversed(suffix))
+
+    def __repr__(self) -> str:
+        return f"Glob({self.pattern!r})"
 
     # A state is a token index ``i`` encoded as ``2*i``, or ``2*i + 1`` for "inside
     # a ``**/`` that has consumed characters and must still end at a ``/``".
@@ -132,7 +175,10 @@ class Glob:
                 stack.append(2 * (i + 1))
         return states
 
-    def _step(self, states: set[int], ch: str) -> set[int]:
+    def _step(self, states: frozenset[int], ch: str) -> frozenset[int]:
+        cached = self._moves.get((states, ch))
+        if cached is not None:
+            return cached
         nxt: set[int] = set()
         for st in states:
             i = st >> 1
@@ -149,12 +195,21 @@ class Glob:
                 nxt.add(2 * i + 1)  # or the directory part goes on
             else:
                 nxt.add(2 * (i + 1))
-        return self._closure(nxt)
+        result = frozenset(self._closure(nxt))
+        if len(self._moves) < _MAX_DFA_STATES:
+            self._moves[(states, ch)] = result
+        return result
 
     def fullmatch(self, path: str) -> bool:
         """True when the whole of ``path`` matches (or, with ``dir_prefix``, a directory of it)."""
-        accept = 2 * len(self.tokens)
-        states = self._closure({0})
+        if not path.startswith(self._prefix) or not path.endswith(self._suffix):
+            return False
+        if len(self._prefix) == len(self.tokens):  # all literal
+            return path == self._prefix or (
+                self.dir_prefix and path[len(self._prefix) : len(self._prefix) + 1] == "/"
+            )
+        accept = self._accept
+        states = self._start
         for ch in path:
             if self.dir_prefix and ch == "/" and accept in states:
                 return True
