@@ -132,24 +132,26 @@ def _enclosing_root(path: Path) -> Path | None:
 def read_input(path: Path, *, limit: int = MAX_INPUT_BYTES, root: Path | None = None) -> bytes:
     """Read a vault, policy or input file with one-line errors and the safety checks.
 
-    Refused (``BadInput``, exit 5) before anything is read: a symlink that resolves
-    outside the repository holding it (``root``, or the nearest directory above
-    with ``.git`` or a policy) — a branch must not make us read ``~/.ssh`` or
-    another checkout; anything that is not a regular file or a pipe (``/dev/zero``
-    and other devices, sockets); and more than ``limit`` bytes (read at most one
+    Refused (``BadInput``, exit 5) before anything is read: a path that, through a
+    symlink (of the file or of a directory on its way), leads outside the
+    repository holding it (``root``, or the nearest directory above with ``.git``
+    or a policy) — a branch must not make us read ``~/.ssh`` or another checkout;
+    anything that is not a regular file or a pipe (``/dev/zero`` and other
+    devices, sockets); and more than ``limit`` bytes (read at most one
     byte past the cap, so an endless pipe cannot exhaust memory either).
     """
     import stat as st
 
     try:
-        if path.is_symlink():
-            absolute = path.absolute()
-            base = root if root is not None else _enclosing_root(absolute)
-            if base is not None:
-                target = absolute.resolve()
-                inside = base.resolve()
-                if target != inside and inside not in target.parents:
-                    raise BadInput(f"{path}: a symlink that leads outside the repository")
+        # The file or any directory on its way may be a link a branch committed
+        # (``secrets -> /elsewhere``): judge where the path really leads.
+        absolute = path.absolute()
+        base = root if root is not None else _enclosing_root(absolute)
+        if base is not None and (absolute.is_relative_to(base.absolute())):
+            target = absolute.resolve()
+            inside = base.resolve()
+            if target != inside and inside not in target.parents:
+                raise BadInput(f"{path}: a symlink that leads outside the repository")
         info = path.stat()
         if st.S_ISDIR(info.st_mode):
             raise BadInput(f"{path}: is a directory")

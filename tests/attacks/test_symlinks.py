@@ -58,3 +58,16 @@ def test_the_pre_commit_hook_refuses_a_symlink_in_a_vault_path(team: Team, tmp_p
     r = team.cli(["hook", "pre-commit"])
     assert r.code == 1, r.output
     assert APP in r.stderr and "not a valid vault file" in r.stderr
+
+
+def test_a_symlinked_directory_does_not_lead_reads_outside(team: Team, tmp_path: Path) -> None:
+    """Before: a committed link ``secrets/prod -> /elsewhere`` made every file below it
+    read from outside the repository (the file itself is not a link)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    team.write("secrets/dev/app.yaml", "a: 1\n")
+    (elsewhere / "app.yaml").write_bytes((team.root / "secrets/dev/app.yaml").read_bytes())
+    (team.root / "secrets" / "prod").symlink_to(elsewhere)
+    r = team.cli(["decrypt", str(team.root / APP)])
+    assert r.code == 5, r.output
+    assert "outside the repository" in r.stderr
