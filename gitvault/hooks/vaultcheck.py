@@ -91,7 +91,7 @@ def _pushed_commits(git_dir: Path, new: str) -> list[str]:
     out = gitdiff.run_git(
         ["rev-list", "--topo-order", "--reverse", new, "--not", "--all"], git_dir
     ).split()
-    return [c.decode() for c in out[:MAX_PUSHED_COMMITS]]
+    return [c.decode() for c in out]
 
 
 def _changed(git_dir: Path, commit: str) -> list[str]:
@@ -135,7 +135,17 @@ def pushed_problems(git_dir: Path, new: str) -> list[tuple[str, str]]:
     from gitvault.drivers.committed import POLICY_FILE, policy_at
 
     out: list[tuple[str, str]] = []
-    for commit in _pushed_commits(git_dir, new):
+    commits = _pushed_commits(git_dir, new)
+    if len(commits) > MAX_PUSHED_COMMITS:
+        # Judging only some would let a bad file hide behind the cap: refuse instead.
+        return [
+            (
+                new[:12],
+                f"the push brings {len(commits)} new commits; at most {MAX_PUSHED_COMMITS} "
+                "are checked per ref (push the history in parts)",
+            )
+        ]
+    for commit in commits:
         for path in _changed(git_dir, commit):
             try:
                 found = policy_at(git_dir, commit, path)
