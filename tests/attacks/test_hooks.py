@@ -163,3 +163,16 @@ def test_a_commit_made_by_set_shows_why_the_hook_refused(team: Team) -> None:
     assert r.code != 0, r.output
     assert "not encrypted to carol" in r.stderr, r.stderr
     assert "lines above" not in r.stderr
+
+
+def test_a_policy_replaced_by_a_link_does_not_switch_the_hook_off(team: Team) -> None:
+    """Before: the hook saw no regular policy file and skipped every vault check, so a
+    plaintext file under ``secrets/`` was committed (exit 0)."""
+    policy = team.root / ".gitvault.yaml"
+    policy.unlink()
+    policy.symlink_to("/dev/zero")
+    (team.root / "secrets" / "prod").mkdir(parents=True)
+    _stage(team, "db:\n    user: in-the-clear\n")
+    code, err = _hook(team)
+    assert code != 0, err
+    assert "not a regular file" in err or "outside the repository" in err
