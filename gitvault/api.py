@@ -184,7 +184,8 @@ def verify_for_export(
     from gitvault import policy
     from gitvault.verify import check_file
 
-    if not (root / policy.POLICY_FILE).is_file():
+    path = root / policy.POLICY_FILE
+    if not (path.exists() or path.is_symlink()):  # a link is loaded, and refused there
         return
     pol = policy.load(root)
     for rel in relpaths:

@@ -71,3 +71,23 @@ def test_a_symlinked_directory_does_not_lead_reads_outside(team: Team, tmp_path:
     r = team.cli(["decrypt", str(team.root / APP)])
     assert r.code == 5, r.output
     assert "outside the repository" in r.stderr
+
+
+def test_export_does_not_skip_its_checks_when_the_policy_is_a_link(team: Team) -> None:
+    """Before: ``export`` looked for a *regular* policy file and, finding a link (here a
+    dangling one a branch committed), skipped every policy check and exported a file
+    encrypted to a recipient the policy does not name."""
+    from gitvault.sops.file import encrypt_new
+    from gitvault.yamlio import load_documents
+
+    (team.root / "secrets" / "prod").mkdir(parents=True)
+    data = encrypt_new(
+        load_documents("token: t-1\n", APP), [team.alice.public, team.outsider.public]
+    )
+    (team.root / APP).write_bytes(data)
+    policy = team.root / ".gitvault.yaml"
+    policy.unlink()
+    policy.symlink_to("gone/.gitvault.yaml")
+    r = team.cli(["export", APP, "--format", "dotenv"])
+    assert r.code != 0, r.output
+    assert "t-1" not in r.stdout
