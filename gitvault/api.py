@@ -144,6 +144,7 @@ def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
     opened are skipped silently (other people's environments).
     """
     from gitvault import policy
+    from gitvault.fsutil import read_input
     from gitvault.identities import load_identities as _load
     from gitvault.verify import covered_files
 
@@ -157,7 +158,7 @@ def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for rel in covered_files(pol):
         try:
-            dec = decrypt_bytes((root / rel).read_bytes(), rel, ids, None)
+            dec = decrypt_bytes(read_input(root / rel, root=root), rel, ids, None)
         except (GitvaultError, OSError):
             continue
         for doc in dec.documents:
@@ -183,7 +184,8 @@ def verify_for_export(
     from gitvault import policy
     from gitvault.verify import check_file
 
-    if not (root / policy.POLICY_FILE).is_file():
+    path = root / policy.POLICY_FILE
+    if not (path.exists() or path.is_symlink()):  # a link is loaded, and refused there
         return
     pol = policy.load(root)
     for rel in relpaths:

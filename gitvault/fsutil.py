@@ -114,12 +114,56 @@ def write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def read_input(path: Path) -> bytes:
-    """Read a user-named input file with one-line errors for the usual mistakes."""
+# Caps on what a file anyone can write may make us read (DESIGN §11: caps on every
+# untrusted size). The largest real vault file we plan for (10,000 keys) is about
+# 1.6 MB; a policy is a few kilobytes.
+MAX_INPUT_BYTES = 32 * 1024 * 1024
+MAX_POLICY_BYTES = 1024 * 1024
+
+
+def _enclosing_root(path: Path) -> Path | None:
+    """The nearest directory above ``path`` that holds ``.git`` or a policy file."""
+    for d in path.parents:
+        if (d / ".git").exists() or (d / ".gitvault.yaml").exists():
+            return d
+    return None
+
+
+def read_input(path: Path, *, limit: int = MAX_INPUT_BYTES, root: Path | None = None) -> bytes:
+    """Read a vault, policy or input file with one-line errors and the safety checks.
+
+    Refused (``BadInput``, exit 5) before anything is read: a path that, through a
+    symlink (of the file or of a directory on its way), leads outside the
+    repository holding it (``root``, or the nearest directory above with ``.git``
+    or a policy) — a branch must not make us read ``~/.ssh`` or another checkout;
+    anything that is not a regular file or a pipe (``/dev/zero`` and other
+    devices, sockets); and more than ``limit`` bytes (read at most one
+    byte past the cap, so an endless pipe cannot exhaust memory either).
+    """
+    import stat as st
+
     try:
-        if path.is_dir():
+        # The file or any directory on its way may be a link a branch committed
+        # (``secrets -> /elsewhere``): judge where the path really leads.
+        absolute = path.absolute()
+        base = root if root is not None else _enclosing_root(absolute)
+        if base is not None and (absolute.is_relative_to(base.absolute())):
+            target = absolute.resolve()
+            inside = base.resolve()
+            if target != inside and inside not in target.parents:
+                raise BadInput(f"{path}: a symlink that leads outside the repository")
+        info = path.stat()
+        if st.S_ISDIR(info.st_mode):
             raise BadInput(f"{path}: is a directory")
-        return path.read_bytes()
+        if not (st.S_ISREG(info.st_mode) or st.S_ISFIFO(info.st_mode)):
+            raise BadInput(f"{path}: not a regular file")
+        if st.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise BadInput(f"{path}: too large ({info.st_size} bytes; the limit is {limit})")
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise BadInput(f"{path}: too large (more than {limit} bytes)")
+        return data
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
     except PermissionError:

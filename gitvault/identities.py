@@ -22,7 +22,9 @@ from typing import Any
 import pyrage
 
 from gitvault.errors import BadInput
+from gitvault.fsutil import read_input
 
+MAX_IDENTITY_BYTES = 1024 * 1024
 AGE_SECRET_PREFIX = "AGE-SECRET-KEY-1"  # noqa: S105 - a format prefix, not a secret
 
 
@@ -159,10 +161,13 @@ def load_identities(explicit: Path | None = None, *, strict: bool = False) -> Id
         assert path is not None
         if kind == "optional" and not path.is_file():
             continue
+        # Capped like every input (an identity file is a few lines; a key file
+        # pointed at /dev/zero must not exhaust memory); pipes stay allowed.
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"{label}: cannot read identity file ({exc.strerror})") from None
+            data = read_input(path, limit=MAX_IDENTITY_BYTES)
+        except BadInput as err:
+            detail = err.message.removeprefix(f"{path}: ")
+            raise BadInput(f"{label}: cannot read identity file ({detail})") from None
         try:
             found.extend(parse_identity_file(data, label))
         except BadInput as err:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitvault.errors import AccessDenied, BadInput, GitvaultError, IntegrityError
+from gitvault.fsutil import read_input
 from gitvault.identities import Identities
 from gitvault.policy import Policy, normalize_key
 from gitvault.sops import file as sopsfile
@@ -208,12 +209,10 @@ def verify(pol: Policy, relpaths: list[str] | None, ids: Identities | None) -> V
     for rel in targets:
         path = pol.root / rel
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            reports.append(FileReport(rel, problems=["no such file"]))
-            continue
-        except IsADirectoryError:
-            reports.append(FileReport(rel, problems=["is a directory"]))
+            # capped, no symlink out of the repository, no device (fsutil.read_input)
+            data = read_input(path, root=pol.root)
+        except BadInput as err:
+            reports.append(FileReport(rel, problems=[err.message.removeprefix(f"{path}: ")]))
             continue
         reports.append(check_file(pol, rel, data, ids))
     return VerifyReport(reports)

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    from gitvault.drivers import RuleView
+    from gitvault.identities import Identities
+    from gitvault.policy import Policy
 
-def _ids() -> object | None:
+
+def _ids() -> Identities | None:
     from gitvault.errors import GitvaultError
     from gitvault.identities import load_identities
 
@@ -24,31 +30,88 @@ def _ids() -> object | None:
         return None
 
 
+def _say(text: str) -> None:
+    """One ``gitvault: …`` line on stderr; text from files is escaped for the terminal."""
+    from gitvault.safetext import printable
+
+    click.echo(f"gitvault: {printable(text)}", err=True)
+
+
 @click.command(hidden=True)
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def textconv(file: Path) -> None:
     """Print a vault file decrypted for git diff (or unchanged without a key).
 
     git runs it as the textconv of the `gitvault` diff driver; it never fails
-    a diff, and nothing is written to disk.
+    a diff, and nothing is written to disk. Under GitHub Actions
+    (GITHUB_ACTIONS=true) every value, and each spelling the output gives it, is
+    registered with ::add-mask:: on stderr before any plaintext is printed (git
+    passes textconv's stderr to the job log as it is; its stdout becomes diff
+    lines, where the runner would not see a command).
 
     \b
     Example:
       git config diff.gitvault.textconv "gitvault textconv"
       gitvault textconv secrets/dev/app.yaml
     """
-    from gitvault.drivers import textconv as core
+    import os
+
+    from gitvault.drivers.textconv import masks_for, textconv_values
+    from gitvault.errors import GitvaultError
+    from gitvault.fsutil import read_input
 
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        click.echo(f"gitvault: textconv: cannot read {file} ({exc.strerror})", err=True)
+        data = read_input(file)
+    except GitvaultError as exc:
+        _say(f"textconv: {exc.message}")
         return
-    out, warning = core(data, str(file), _ids())  # type: ignore[arg-type]
+    out, warning, values = textconv_values(data, str(file), _ids())
     if warning:
-        click.echo(f"gitvault: textconv: {warning}", err=True)
+        _say(f"textconv: {warning}")
+    if values:
+        from gitvault.export.github import mask_commands, under_github_actions
+
+        if under_github_actions(os.environ):
+            sys.stderr.write(mask_commands(masks_for(values)))
+            sys.stderr.flush()
     sys.stdout.buffer.write(out)
     sys.stdout.buffer.flush()
+
+
+def _rules(path: str) -> tuple[RuleView, RuleView | None]:
+    """(ours's rule view, theirs's rule view or None) from committed policies.
+
+    Ours: the policy committed at HEAD. Theirs: the policy committed at the
+    commit git is merging (MERGE_HEAD, or the commit being picked/rebased).
+    """
+    from gitvault.drivers import RuleView
+    from gitvault.drivers.committed import policy_at, resolve, theirs_commit
+    from gitvault.errors import BadInput
+
+    cwd = Path.cwd()
+    head = resolve(cwd, "HEAD")
+    found = policy_at(cwd, head, path) if head else None
+    if found is None:
+        raise BadInput(f"no policy committed at HEAD covers {path}")
+
+    def view(label: str, pol_rel: tuple[Policy, str] | None) -> RuleView | None:
+        if pol_rel is None:
+            return None
+        pol, rel = pol_rel
+        rule = pol.rule_for(rel)
+        if rule is None:
+            return None
+        keys = tuple(pol.reader_keys(rule))
+        return RuleView(label, keys, dict(rule.selection))
+
+    ours = view("the policy at HEAD", found)
+    if ours is None:
+        raise BadInput(f"no rule of the policy committed at HEAD covers {path}")
+    theirs_id = theirs_commit(cwd)
+    theirs = None
+    if theirs_id is not None:
+        theirs = view(f"the policy at {theirs_id[:12]}", policy_at(cwd, theirs_id, path))
+    return ours, theirs
 
 
 @click.command(name="merge-driver", hidden=True)
@@ -63,6 +126,12 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     keeps our value of each conflicting key, reports each on stderr, records
     the key names in $GIT_DIR/gitvault-conflicts/PATH.json and exits 1.
 
+    The readers of the result come from committed policy only: the rule of the
+    policy at HEAD, minus anyone the merged commit's policy no longer names.
+    A side whose recipients or selection metadata differ from its committed
+    policy is refused (exit 1, ours left as it was): a branch cannot make the
+    merge wrap a data key for someone by editing a file's sops.age list.
+
     \b
     Example:
       git config merge.gitvault.driver "gitvault merge-driver %O %A %B %P"
@@ -72,18 +141,17 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     from gitvault.errors import GitvaultError
 
     def fail(message: str) -> None:
-        click.echo(f"gitvault: {message}", err=True)
-        click.echo(
-            f"gitvault: hint: {path} is left as our version; resolve it by hand "
-            f"(git checkout --theirs {path}, or gitvault edit {path}) and git add it",
-            err=True,
+        _say(message)
+        _say(
+            f"hint: {path} is left as our version; resolve it by hand "
+            f"(git checkout --theirs {path}, or gitvault edit {path}) and git add it"
         )
         sys.exit(1)
 
     try:
-        data = [p.read_bytes() for p in (base, ours, theirs)]
-    except OSError as exc:
-        fail(f"cannot read a version of {path} ({exc.strerror})")
+        data = [fsutil.read_input(p) for p in (base, ours, theirs)]
+    except GitvaultError as exc:
+        fail(f"cannot read a version of {path} ({exc.message})")
         return
     if not any(drivers.is_vault_bytes(d) for d in data):
         sys.exit(drivers.merge_text(base, ours, theirs, path))  # plain text: git's own merge
@@ -92,9 +160,23 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
         fail(f"cannot merge {path} per key: no usable identity")
         return
     try:
-        outcome = drivers.merge(data[0], data[1], data[2], path, ids)  # type: ignore[arg-type]
+        ours_rule, theirs_rule = _rules(path)
+        outcome = drivers.merge(
+            data[0],
+            data[1],
+            data[2],
+            path,
+            ids,
+            ours_rule,
+            theirs_rule,
+        )
     except GitvaultError as exc:
         fail(f"cannot merge {path} per key: {exc.message}")
+        return
+    if outcome.status == drivers.REFUSED:
+        for problem in outcome.problems:
+            _say(f"refusing to merge {path}: {problem}")
+        fail(f"{path}: a side is not what the committed policy says; nothing was re-encrypted")
         return
     if outcome.status == drivers.FALLBACK:
         fail(outcome.message)
@@ -102,23 +184,20 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     if outcome.data is not None:
         fsutil.atomic_write(ours, outcome.data)
     for note in outcome.notes:
-        click.echo(f"gitvault: {path}: {note}", err=True)
+        _say(f"{path}: {note}")
     cwd = Path.cwd()
     if outcome.status == drivers.CLEAN:
         drivers.clear_record(cwd, path)
         sys.exit(0)
     for c in outcome.conflicts:
-        click.echo(
-            f"gitvault: conflict in {path}: {c.describe()}; run gitvault edit {path}", err=True
-        )
+        _say(f"conflict in {path}: {c.describe()}; run gitvault edit {path}")
     try:
         record = drivers.write_record(cwd, path, outcome.conflicts, outcome.data or data[1])
-        click.echo(f"gitvault: hint: conflicting keys are listed in {record}", err=True)
+        _say(f"hint: conflicting keys are listed in {record}")
     except (GitvaultError, OSError):
         pass
-    click.echo(
-        f"gitvault: hint: {path} holds our value of each conflicting key; theirs: "
-        f"gitvault decrypt {path} --rev MERGE_HEAD --extract KEY",
-        err=True,
+    _say(
+        f"hint: {path} holds our value of each conflicting key; theirs: "
+        f"gitvault decrypt {path} --rev MERGE_HEAD --extract KEY"
     )
     sys.exit(1)

@@ -125,7 +125,8 @@ def parse_labels(values: Sequence[str]) -> dict[str, str]:
 
 def _policy(api: Any, root: Path) -> Any:
     """The policy if the repository has one (for directory expansion, checks and names)."""
-    if not (root / POLICY_FILE).is_file():
+    path = root / POLICY_FILE
+    if not (path.exists() or path.is_symlink()):  # a link is loaded, and refused there
         return None
     return api.load_policy(root)
 

@@ -107,9 +107,23 @@ def hook() -> None:
 
 
 def _block(problems: list[str], what: str, hint: str) -> None:
-    for line in problems:
+    """Print every problem, then fail with a message that names the first one.
+
+    The final error line carries a reason of its own: a caller that shows only
+    the last line of the hook's output (a commit made by another command, a
+    GUI) still tells the user what is wrong. Text from files is escaped.
+    """
+    from gitvault.safetext import printable
+
+    lines = [printable(line) for line in problems]
+    for line in lines:
         click.echo(f"gitvault: blocked: {line}", err=True)
-    raise CheckFailed(f"{what} blocked: {len(problems)} problem(s)", hint=hint)
+    # The hint goes before the error, so the very last line is the reason (tools
+    # that run `git commit` for the user often show only the last line).
+    click.echo(f"gitvault: hint: {hint}", err=True)
+    first = lines[0] if lines else "no details"
+    more = f" (and {len(lines) - 1} more listed above)" if len(lines) > 1 else ""
+    raise CheckFailed(f"{what} blocked: {first}{more}")
 
 
 @hook.command("pre-commit")
@@ -128,7 +142,7 @@ def pre_commit(no_vault_values: bool) -> None:
         _block(
             [p.line() for p in report.problems],
             "commit",
-            "fix the lines above, `git add` them, and commit again; "
+            "fix what the `gitvault: blocked:` lines name, `git add` it, and commit again; "
             "to commit anyway on purpose: git commit --no-verify",
         )
 
@@ -160,7 +174,11 @@ def pre_push(remote: str, url: str, no_vault_values: bool) -> None:
 
 @hook.command("pre-receive")
 def pre_receive() -> None:
-    """Server side: refuse pushes whose new commits add secrets.
+    """Server side: refuse pushes whose new commits add secrets or invalid vault files.
+
+    Every vault file a pushed commit adds or changes must parse, be encrypted to
+    exactly the recipients of the policy in that commit, carry that rule's
+    selection metadata and hold only ENC[...] values where the rule says so.
 
     \b
     Example (in a bare repository's hooks/pre-receive):

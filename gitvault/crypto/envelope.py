@@ -34,13 +34,20 @@ def parse_recipient(text: str) -> Any:
 
 
 def short_recipient(text: str) -> str:
-    """A recipient shortened for messages: public keys are not secret, just long."""
+    """A recipient shortened for messages: public keys are not secret, just long.
+
+    Recipients are read from files anyone can write, so control characters are
+    escaped (:func:`gitvault.safetext.printable`) before anything is printed.
+    """
+    from gitvault.safetext import printable
+
     text = text.strip()
     if text.startswith("ssh-"):
         parts = text.split()
         body = parts[1] if len(parts) > 1 else ""
-        return f"{parts[0]} …{body[-12:]}" + (f" {parts[2]}" if len(parts) > 2 else "")
-    return text if len(text) <= 24 else f"{text[:12]}…{text[-8:]}"
+        short = f"{parts[0]} …{body[-12:]}" + (f" {parts[2][:40]}" if len(parts) > 2 else "")
+        return printable(short)
+    return printable(text if len(text) <= 24 else f"{text[:12]}…{text[-8:]}")
 
 
 def wrap(data_key: bytes, recipient: str) -> str:

@@ -2,9 +2,12 @@
 
 - :func:`pre_commit` looks at the staged change: plaintext-by-nature files,
   added lines with findings (rules and the vault's own values), and
-  policy-covered files that are not valid vault files.
+  policy-covered files that are not valid vault files for their rule
+  (:mod:`gitvault.hooks.vaultcheck`: structure, recipients, and with a key the
+  MAC and the rule's JSON Schema).
 - :func:`pre_push` scans the commits a push would send that the remote lacks.
-- :func:`pre_receive` runs on the server and scans the pushed range.
+- :func:`pre_receive` runs on the server, scans the pushed range and checks
+  the structure and recipients of every vault file a pushed commit changes.
 
 Each returns a :class:`HookReport` of problems, each with a fix; the CLI prints
 them and exits 1 when there are any. Nothing here prints or holds a secret.
@@ -85,7 +88,9 @@ def pre_commit(root: Path, *, vault_values: bool = True) -> HookReport:
 
 
 def _vault_file_problems(root: Path) -> list[Problem]:
-    """Policy-covered staged files that are not valid vault files."""
+    """Policy-covered staged files that are not valid vault files for their rule."""
+    from gitvault.hooks.vaultcheck import staged_problems
+
     if not vaultlink.has_policy(root):
         return []
     staged = gitdiff.run_git(
@@ -101,19 +106,15 @@ def _vault_file_problems(root: Path) -> list[Problem]:
         root,
     )
     paths = [p.decode("utf-8", "surrogateescape") for p in staged.split(b"\0") if p]
-    problems: list[Problem] = []
-    for rel in vaultlink.covered_paths(root, paths):
-        data = gitdiff.staged_blob(root, rel)
-        for text in vaultlink.vault_problems(root, rel, data):
-            problems.append(
-                Problem(
-                    rel,
-                    f"not a valid vault file: {text}",
-                    f"encrypt it with `gitvault encrypt --in-place {rel}` (or edit it with "
-                    "`gitvault edit`), then git add it again",
-                )
-            )
-    return problems
+    return [
+        Problem(
+            rel,
+            f"not a valid vault file: {text}",
+            f"encrypt it with `gitvault encrypt --in-place {rel}` (or edit it with "
+            "`gitvault edit`), then git add it again",
+        )
+        for rel, text in staged_problems(root, paths)
+    ]
 
 
 def _push_ranges(root: Path, remote: str, lines: Iterable[str]) -> list[list[str]]:
@@ -164,7 +165,10 @@ def pre_push(
 
 
 def pre_receive(git_dir: Path, stdin_lines: Iterable[str]) -> HookReport:
-    """Server side: scan every commit a push brings that the repository does not have."""
+    """Server side: scan every commit a push brings that the repository does not have,
+    and check every vault file those commits change against the policy in the same commit."""
+    from gitvault.hooks.vaultcheck import pushed_problems
+
     problems: list[Problem] = []
     for line in stdin_lines:
         parts = line.split()
@@ -179,6 +183,16 @@ def pre_receive(git_dir: Path, stdin_lines: Iterable[str]) -> HookReport:
         baseline = _baseline_at(git_dir, old if old != ZERO else "HEAD")
         result = scan_history(git_dir, [new, "--not", "--all"], ScanOptions(baseline=baseline))
         problems.extend(_finding_problem(f) for f in result.findings)
+        # Vault structure and recipients of every file these commits change (no key here).
+        for where_, text in pushed_problems(git_dir, new):
+            problems.append(
+                Problem(
+                    where_,
+                    f"not a valid vault file: {text}",
+                    "encrypt it to the policy's recipients (gitvault encrypt / gitvault rekey) "
+                    "in a new commit that replaces this one",
+                )
+            )
     return HookReport("pre-receive", tuple(problems))
 
 

@@ -23,8 +23,14 @@ POLICY_FILE = ".gitvault.yaml"
 
 
 def has_policy(root: Path) -> bool:
-    """True when ``root`` holds a gitvault policy file."""
-    return (root / POLICY_FILE).is_file()
+    """True when ``root`` holds a gitvault policy file.
+
+    A link or other non-regular file there counts too: loading it then fails
+    loudly, instead of a policy replaced by a link to ``/dev/zero`` silently
+    switching the vault checks off.
+    """
+    path = root / POLICY_FILE
+    return path.exists() or path.is_symlink()
 
 
 def _api_function(name: str) -> Callable[..., Any] | None:

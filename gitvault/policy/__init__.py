@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gitvault.errors import BadInput
+from gitvault.policy.glob import Glob, compile_glob
 
 POLICY_FILE = ".gitvault.yaml"
 _DURATION = re.compile(r"([0-9]+)([smhdwy])")
@@ -30,38 +31,12 @@ def parse_duration(text: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a path glob: ``**`` spans directories, ``*`` and ``?`` stay in one segment."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out))
+def glob_to_regex(pattern: str) -> Glob:
+    """Compile a path glob (see :mod:`gitvault.policy.glob`): linear time, never a regex.
+
+    The name is historical; the result has the ``fullmatch`` callers use.
+    """
+    return compile_glob(pattern)
 
 
 @dataclass(frozen=True)
@@ -89,11 +64,12 @@ class Rule:
     keys: dict[str, KeyPolicy] = field(default_factory=dict)
 
     @cached_property
-    def regex(self) -> re.Pattern[str]:
-        return glob_to_regex(self.path)
+    def regex(self) -> Glob:
+        """The compiled path glob (checked when the policy was loaded)."""
+        return compile_glob(self.path)
 
     def matches(self, relpath: str) -> bool:
-        return self.regex.fullmatch(relpath) is not None
+        return self.regex.fullmatch(relpath)
 
     def key_policy(self, key_path: str) -> KeyPolicy | None:
         return self.keys.get(key_path)
@@ -156,8 +132,9 @@ class Policy:
 
 def normalize_key(key: str) -> str:
     """Compare SSH keys without their comment; age keys as they are."""
-    parts = key.strip().split()
-    return " ".join(parts[:2]) if key.startswith("ssh-") else key.strip()
+    from gitvault.sops.metadata import recipient_id
+
+    return recipient_id(key)
 
 
 def _field(path: Any) -> str:
@@ -218,6 +195,10 @@ def from_data(data: Any, path: Path) -> Policy:
                 raise BadInput(f"{name}: groups.{g}: unknown recipient {m!r}")
     rules = []
     for i, raw in enumerate(data["rules"]):
+        try:
+            compile_glob(raw["path"])
+        except BadInput as err:
+            raise BadInput(f"{name}: rules[{i}].path: {err.message}") from None
         for n in raw["recipients"]:
             if n not in recipients and n not in groups:
                 raise BadInput(f"{name}: rules[{i}].recipients: unknown recipient or group {n!r}")
@@ -266,14 +247,18 @@ def from_data(data: Any, path: Path) -> Policy:
 
 def load(root: Path) -> Policy:
     """Load ``ROOT/.gitvault.yaml``; :class:`BadInput` when missing or invalid."""
+    from gitvault.fsutil import MAX_POLICY_BYTES, read_input
     from gitvault.model import to_python
     from gitvault.yamlio import load_documents
 
     path = root / POLICY_FILE
+    if not path.exists() and not path.is_symlink():
+        raise BadInput(f"{path}: no policy file", hint="run `gitvault init` first")
+    # The policy is as untrusted as any file a branch can change: same checks
+    # (no symlink out of the repository, no device, a size cap) as vault files.
+    data = read_input(path, limit=MAX_POLICY_BYTES, root=root)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no policy file", hint="run `gitvault init` first") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not UTF-8 text") from None
     docs = load_documents(text, str(path))
@@ -286,6 +271,9 @@ def find_root(start: Path) -> Path | None:
     """The nearest directory at or above ``start`` that holds a policy file."""
     start = start.resolve()
     for d in (start, *start.parents):
-        if (d / POLICY_FILE).is_file():
+        # exists or is a (possibly dangling) link: load() then explains what is wrong
+        # with it instead of this walk silently skipping to a parent's policy.
+        candidate = d / POLICY_FILE
+        if candidate.exists() or candidate.is_symlink():
             return d
     return None

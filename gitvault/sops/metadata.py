@@ -41,6 +41,13 @@ DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 # The format version gitvault writes: the sops release whose format it follows.
 FORMAT_VERSION = "3.11.0"
 
+# Caps checked before any stanza is unwrapped: each stanza costs an age
+# decryption attempt per identity, so an attacker who can write the file must
+# not choose how many there are or how large. A wrapped 32-byte data key is
+# ~400 bytes armored for X25519 and ~1.2 KB for a 4096-bit ssh-rsa key.
+MAX_AGE_STANZAS = 256
+MAX_ARMOR_BYTES = 16 * 1024
+
 _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})", re.IGNORECASE
 )
@@ -93,6 +100,12 @@ class Metadata:
         return (m.group(1) + zone).encode()
 
 
+def recipient_id(key: str) -> str:
+    """A recipient's identity for comparison: SSH keys without their comment."""
+    parts = key.strip().split()
+    return " ".join(parts[:2]) if key.strip().startswith("ssh-") else key.strip()
+
+
 def _str_field(block: Mapping, key: str, name: str) -> str | None:
     value = block.get(key)
     if value is None:
@@ -119,7 +132,25 @@ def from_block(block: Node, name: str) -> Metadata:
             recipient, enc = entry.get("recipient"), entry.get("enc")
             if not isinstance(recipient, str) or not isinstance(enc, str):
                 raise BadInput(f"{name}: sops metadata: an age entry lacks recipient or enc")
+            if len(enc) > MAX_ARMOR_BYTES:
+                raise BadInput(
+                    f"{name}: sops metadata: an age entry is too large "
+                    f"({len(enc)} bytes; the limit is {MAX_ARMOR_BYTES})"
+                )
             stanzas.append(AgeStanza(recipient, enc))
+        if len(stanzas) > MAX_AGE_STANZAS:
+            raise BadInput(
+                f"{name}: sops metadata: {len(stanzas)} age entries "
+                f"(the limit is {MAX_AGE_STANZAS} recipients per file)"
+            )
+        seen: set[str] = set()
+        for stanza in stanzas:
+            ident = recipient_id(stanza.recipient)
+            if ident in seen:
+                # Two envelopes for one reader: which one is "the" data key would
+                # depend on the order of a list the attacker controls.
+                raise BadInput(f"{name}: sops metadata: a recipient has more than one age entry")
+            seen.add(ident)
     lastmodified = _str_field(block, "lastmodified", name)
     mac = _str_field(block, "mac", name)
     if lastmodified is None or mac is None:

@@ -204,3 +204,29 @@ def test_merge_document(
     merged, found, _ = merge_document(_doc(base), _doc(ours), _doc(theirs))
     assert emit_documents([merged]) == result
     assert [f"{c.key} {c.kind}" for c in found] == conflicts
+
+
+def test_merge_of_a_branch_that_adds_a_reader_waits_for_a_rekey(team: Team) -> None:
+    """Theirs adds carol to the rule and re-keys; ours changes a value. The merge is
+    clean, but the result's readers come from HEAD's committed policy: carol gets
+    access only from the re-key after the merge, never from the merge driver."""
+    prod = "secrets/prod/app.yaml"
+    team.write(prod, BASE)
+    team.commit("base")
+    team.git("checkout", "-q", "-b", "feature")
+    policy = team.root / ".gitvault.yaml"
+    policy.write_text(
+        policy.read_text().replace("recipients: [ops]\n", "recipients: [ops, carol]\n")
+    )
+    assert team.cli(["rekey", prod]).code == 0
+    team.commit("carol joins prod")
+    team.git("checkout", "-q", "main")
+    assert team.cli(["set", prod, "port", "6543", "--type", "int"]).code == 0
+    team.commit("ours")
+    m = team.git("merge", "--no-edit", "feature", check=False)
+    assert m.returncode == 0, m.stderr
+    assert "new data key" in m.stderr  # theirs's re-key is not undone, nor adopted
+    assert team.cli(["decrypt", prod], team.carol).code == 3
+    assert team.values(prod, team.bob)["port"] == 6543
+    assert team.cli(["rekey", prod]).code == 0
+    assert team.values(prod, team.carol)["port"] == 6543
