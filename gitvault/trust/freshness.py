@@ -182,8 +182,31 @@ class _Analyzer:
             finding = origins.get(wrapping)  # made on that branch and judged there
         elif not rolled:  # a rollback brings back an older key: its finding covers it
             finding = self._substitution(record, path, prior, new, claims, recreated)
+            if finding is None:
+                finding = self._inherited(record, path, old, origins)
         keys.append((record.id, finding))
         origins.setdefault(wrapping, finding)
+
+    def _inherited(
+        self,
+        record: CommitRecord,
+        path: str,
+        old: ParsedVault,
+        origins: Mapping[str, Finding | None],
+    ) -> Finding | None:
+        """The substitution a benign new data key re-wraps the values of, if any.
+
+        A re-key (or a merge that needs a fresh key) carries its predecessors'
+        values over: attacker-chosen values laundered through it stay attached
+        to the substitution that brought them.
+        """
+        wrappings = [old.data_key_wrapping]
+        if record.is_merge:
+            wrappings += sorted(self._other_wrappings(record, path))
+        for w in wrappings:
+            if origins.get(w) is not None:
+                return origins[w]
+        return None
 
     def _other_wrappings(self, record: CommitRecord, path: str) -> set[str]:
         out = set()
@@ -340,5 +363,21 @@ def _mark_current(analyzer: _Analyzer, rev: str) -> list[Finding]:
         elif now is not None and finding.kind == SUBSTITUTION:
             keys = analyzer.data_keys.get(finding.file, [])
             is_current = bool(keys) and keys[-1][1] is finding
+            if is_current:
+                is_current = _still_carried(analyzer, finding, now)
         out.append(replace(finding, current=is_current) if is_current else finding)
     return out
+
+
+def _still_carried(analyzer: _Analyzer, finding: Finding, now: Version) -> bool:
+    """Whether ``now`` still holds a value the substitution wrote (by keyed hash).
+
+    Without an identity that opens both versions nothing can tell a re-wrapped
+    value from a rotated one, and the finding stays current (the safe side).
+    """
+    written = analyzer.written[id(finding)]
+    before = analyzer.hashes(written.blob, finding.file)
+    after = analyzer.hashes(now.blob, finding.file)
+    if before is None or after is None:
+        return True
+    return any(after.get(k) == h for k, h in before.items())
