@@ -9,6 +9,7 @@ this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +236,35 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
             raise BadInput(f"{name}: schema {rule.schema}: {where}: fails '{err.validator}' check")
 
 
+SchemaCheck = Callable[[list[Mapping]], None]
+
+
+def schema_check(path: Path) -> SchemaCheck:
+    """The schema check every write of ``path`` must pass (set, unset, edit, encrypt).
+
+    Finds the policy and the rule covering ``path`` once; a file no policy or
+    rule covers has no schema, so the check accepts anything. A policy that
+    does not load is reported (exit 5) before anything is written.
+    """
+    loc = locate(path)
+    if loc.root is None:
+        return _no_check
+    pol = load_policy_for(loc)
+    assert loc.relpath is not None
+    rule = pol.rule_for(loc.relpath)
+    if rule is None or not rule.schema:
+        return _no_check
+
+    def check(docs: list[Mapping]) -> None:
+        validate_schema(docs, pol, rule, str(path))
+
+    return check
+
+
+def _no_check(docs: list[Mapping]) -> None:
+    return None
+
+
 def parse_value(raw: str, type_: str) -> Node:
     """Turn a command-line value into a typed scalar."""
     if type_ == "str":
@@ -267,10 +297,18 @@ class Change:
     data: bytes | None
 
 
-def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> Change:
+def set_key(
+    vault: sopsfile.VaultFile,
+    plain: Plain,
+    key: str,
+    value: Node,
+    check: SchemaCheck = _no_check,
+) -> Change:
     """Set one value; unchanged values (and this one, if equal) keep their ciphertext.
 
     Edits ``plain``'s documents in place (callers decrypt afresh for each change).
+    ``check`` (see :func:`schema_check`) sees the new documents before anything
+    is encrypted, so a schema violation raises and nothing is written.
     """
     parts = keypath.parse(key)
     docs = plain.documents
@@ -281,15 +319,19 @@ def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> C
     if old is not _MISSING and _same(old, value):
         return Change(keypath.display(parts), "unchanged", None)
     new = keypath.set_value(docs[0], parts, value)
+    check(docs)
     data = sopsfile.reencrypt(docs, plain)
     return Change(keypath.display(parts), "added" if new else "changed", data)
 
 
-def unset_key(vault: sopsfile.VaultFile, plain: Plain, key: str) -> Change:
-    """Remove one key (editing ``plain``'s documents in place)."""
+def unset_key(
+    vault: sopsfile.VaultFile, plain: Plain, key: str, check: SchemaCheck = _no_check
+) -> Change:
+    """Remove one key (editing ``plain``'s documents in place); ``check`` as for set."""
     parts = keypath.parse(key)
     docs = plain.documents
     keypath.unset(docs[0], parts)
+    check(docs)
     return Change(keypath.display(parts), "removed", sopsfile.reencrypt(docs, plain))
 
 

@@ -326,7 +326,7 @@ def set_(
         new_value = vault.parse_value(value, type_)
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.set_key(vf, plain, key, new_value)
+    change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return
@@ -365,7 +365,7 @@ def unset(
     target = _prepare_commit(path, do_commit, allow_staged)
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.unset_key(vf, plain, key)
+    change = vault.unset_key(vf, plain, key, vault.schema_check(path))
     assert change.data is not None
     if target is not None:
         subject = f"gitvault: unset {change.key} in {target.relpath}"
