@@ -175,6 +175,54 @@ def extract(plain: Plain, path: str) -> str:
 # ----------------------------------------------------------------- writing
 
 
+def check_parents(path: Path) -> Path | None:
+    """Refuse a destination whose missing folders could not be created inside the vault.
+
+    Returns the nearest existing ancestor when folders are missing (None when
+    the parent exists). Nothing is created: ``edit`` calls this before the
+    editor opens, so a hopeless path fails before the user types anything.
+    """
+    parent = path.absolute().parent
+    if parent.is_dir():
+        return None
+    loc = locate(path)
+    if loc.root is None:
+        raise BadInput(f"{parent}: no such directory")
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.resolve().is_relative_to(loc.root.resolve()):
+        raise BadInput(f"{path}: outside the vault repository {loc.root}")
+    if not existing.is_dir():
+        raise BadInput(f"{path}: {existing} is a file, not a folder")
+    return existing
+
+
+def make_parents(path: Path) -> None:
+    """Create the missing folders above ``path``, only inside its vault repository.
+
+    ``secrets/new-folder/app.yaml`` is an ordinary first write; a path whose
+    folders would land outside the vault root (through ``..`` or a symlink)
+    is refused with exit 5 before anything is created.
+    """
+    if check_parents(path) is None:
+        return
+    parent = path.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{parent}: cannot create the folder ({exc.strerror})") from None
+
+
+def write(path: Path, data: bytes) -> None:
+    """Atomically write vault file bytes, creating missing folders inside the vault."""
+    make_parents(path)
+    try:
+        fsutil.atomic_write(path, data)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write ({exc.strerror})") from None
+
+
 def selection_for(rule: Rule) -> dict[str, Any]:
     """The sops selection options (encrypted_regex, …) a rule sets for new files."""
     return dict(rule.selection)

@@ -37,7 +37,9 @@ def schema_vault(vault: Vault) -> Vault:
     (vault.root / "schema.json").write_text(json.dumps(SCHEMA))
     policy = vault.root / ".gitvault.yaml"
     policy.write_text(
-        policy.read_text().replace("rotate_after: 90d", "rotate_after: 90d\n    schema: schema.json")
+        policy.read_text().replace(
+            "rotate_after: 90d", "rotate_after: 90d\n    schema: schema.json"
+        )
     )
     return vault
 
@@ -69,9 +71,7 @@ def test_set_refuses_a_password_under_min_length(schema_vault: Vault) -> None:
 
 def test_set_with_stdin_refuses_too(schema_vault: Vault) -> None:
     before = schema_vault.secret_file.read_bytes()
-    r = run_cli(
-        ["set", str(schema_vault.secret_file), "db.password", "--stdin"], input="tiny-pw\n"
-    )
+    r = run_cli(["set", str(schema_vault.secret_file), "db.password", "--stdin"], input="tiny-pw\n")
     assert r.code == 5 and "tiny-pw" not in r.output
     assert schema_vault.secret_file.read_bytes() == before
 
