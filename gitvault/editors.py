@@ -99,9 +99,10 @@ def editor_launch(argv: list[str], path: Path) -> tuple[list[str], dict[str, str
     ``path`` lives in the private directory; every directory an editor may
     still write to is pointed there. Our flags go right after the program
     name, before the user's own arguments, so a user's ``-c wq`` still runs
-    last.
+    last (emacs: after them, as it wants its start-up options first).
     """
     private = path.parent
+    after: list[str] = []
     env = dict(os.environ)
     env["XDG_STATE_HOME"] = str(private / "state")
     kind = editor_kind(argv)
@@ -109,7 +110,9 @@ def editor_launch(argv: list[str], path: Path) -> tuple[list[str], dict[str, str
     if kind in (VIM, NEOVIM):
         extra = _vim_args(private, kind == NEOVIM)
     elif kind == EMACS:
-        extra = ["--eval", _EMACS_EVAL]
+        # emacs wants --batch, -nw, -q … first; its --eval runs in order, after
+        # the init file and before the file named last is visited.
+        after = ["--eval", _EMACS_EVAL]
     elif kind == NANO:
         # nano has no "no backup" flag, but a backup directory given on the
         # command line wins over the nanorc's; its search history follows
@@ -119,4 +122,4 @@ def editor_launch(argv: list[str], path: Path) -> tuple[list[str], dict[str, str
     elif kind == VSCODE and "--wait" not in argv and "-w" not in argv:
         # Without --wait `code` returns at once and the edit would be lost.
         extra = ["--wait"]
-    return [argv[0], *extra, *argv[1:]], env
+    return [argv[0], *extra, *argv[1:], *after], env
