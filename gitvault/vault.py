@@ -102,9 +102,18 @@ def decrypt(
         found = cache[0]
         return found.name_of(recipient) if found is not None else None
 
-    return sopsfile.open_file(
-        vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
-    )
+    from gitvault.errors import IntegrityError
+
+    try:
+        return sopsfile.open_file(
+            vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
+        )
+    except IntegrityError as err:
+        # Say which file: a tampered file among many must be findable. The
+        # message stays the same for every kind of tampering (nothing leaks).
+        if err.message.startswith(f"{vault.name}:"):
+            raise
+        raise IntegrityError(f"{vault.name}: {err.message}", hint=err.hint) from None
 
 
 def policy_near(path: Path) -> Policy | None:
