@@ -173,9 +173,12 @@ def edit(
     """Edit a vault file in $VISUAL/$EDITOR; create it when PATH does not exist.
 
     The plaintext lives in a private 0700 directory (tmpfs when available) and
-    is removed on exit. Invalid YAML or a schema violation reopens the editor
-    with the error on top; quit without saving to abort. Only values you
-    change get new ciphertext.
+    is removed on exit; vim, neovim, emacs and nano are started so that they
+    keep no viminfo, undo, swap or backup copy elsewhere (docs/editing.md).
+    Invalid YAML, a schema violation or a failed write reopens the editor
+    with the error on top; quit without saving to abort (without a terminal,
+    edit gives up after 3 rejected saves). Missing folders inside the vault
+    are created. Only values you change get new ciphertext.
 
     With --commit the file is committed on its own (the repository is checked
     before the editor opens), with trailers naming the keys that changed.
@@ -309,7 +312,8 @@ def set_(
     """Set one value without an editor; other values keep their ciphertext.
 
     A VALUE on the command line can end up in shell history and process
-    listings: prefer --stdin or --generate for real secrets.
+    listings: prefer --stdin or --generate for real secrets. The result must
+    satisfy the rule's JSON Schema, or nothing is written (exit 5).
 
     \b
     Example:
@@ -367,7 +371,7 @@ def unset(
     message: str | None,
     allow_staged: bool,
 ) -> None:
-    """Remove one key from a vault file.
+    """Remove one key from a vault file (refused when the rule's schema requires it).
 
     \b
     Example:
