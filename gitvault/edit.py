@@ -36,6 +36,7 @@ NEW_FILE_TEMPLATE = f"{ERROR_MARK}new vault file: add your keys below, save and 
 # many times in a row (an editor that saves and exits on its own).
 MAX_UNATTENDED_ROUNDS = 3
 MAX_SAME_REJECTED = 3
+MAX_ROUNDS = 100  # nobody fixes a file a hundred times: something else is typing
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,11 @@ def edit_text(
                 last_error = err
                 same = same + 1 if _digest(body) == last_rejected else 1
                 last_rejected = _digest(body)
-                if (not attended and rounds >= MAX_UNATTENDED_ROUNDS) or same >= MAX_SAME_REJECTED:
+                if (
+                    (not attended and rounds >= MAX_UNATTENDED_ROUNDS)
+                    or same >= MAX_SAME_REJECTED
+                    or rounds >= MAX_ROUNDS
+                ):
                     err.hint = (
                         f"the editor saved text that does not validate {rounds} time(s) "
                         "without a fix; nothing was written"

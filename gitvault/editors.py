@@ -71,18 +71,23 @@ def _vim_path(path: Path) -> str:
 
 def _vim_args(private: Path, neovim: bool) -> list[str]:
     d = _vim_path(private)
-    history = "shada= shadafile=NONE" if neovim else "viminfo="
+    history = ["shada=", "shadafile=NONE"] if neovim else ["viminfo=", "viminfofile=NONE"]
+    options = [
+        *history,
+        "noswapfile",
+        "noundofile",
+        "nobackup",
+        "nowritebackup",
+        f"undodir={d}",
+        f"directory={d}//",
+        f"backupdir={d}",
+    ]
     # -i NONE: no viminfo/shada read or written; -n: no swap file. The -c command
     # runs after the user's vimrc and the file are loaded, so it wins over a
     # vimrc's `set undofile`, `set backup` or `set viminfo=…`; the directories
-    # it names are only a second line of defence.
-    settings = (
-        f"set {history} noswapfile noundofile nobackup nowritebackup"
-        f" undodir={d} directory={d}// backupdir={d}"
-    )
-    if not neovim:
-        settings += " | silent! set viminfofile=NONE"
-    return ["-i", "NONE", "-n", "-c", settings]
+    # are a second line of defence. One `silent! set` per option: a small vim
+    # build without an option (vim.tiny has no undofile) skips just that one.
+    return ["-i", "NONE", "-n", "-c", " | ".join(f"silent! set {o}" for o in options)]
 
 
 _EMACS_EVAL = (
