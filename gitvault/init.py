@@ -55,6 +55,8 @@ class InitResult:
     hooks: list[str] = field(default_factory=list)
     git_config: list[str] = field(default_factory=list)  # keys set (or updated) now
     in_git: bool = True
+    email: str | None = None  # identity facts recorded in a new policy
+    signing_key: str | None = None
 
 
 def safe_name(text: str) -> str:
@@ -91,9 +93,12 @@ def init(
     recipient: str | None,
     install_hooks: bool,
     email: str | None = None,
-    signing_key: str | None = None,
 ) -> InitResult:
-    """Create the policy (when absent) and the ``.gitattributes`` entries under ``root``."""
+    """Create the policy (when absent) and the ``.gitattributes`` entries under ``root``.
+
+    A new policy records the initializer's e-mail (``email``, else git config
+    ``user.email``) and SSH signing key (see :func:`git_identity`).
+    """
     from gitvault import policy
 
     if not root.is_dir():
@@ -113,6 +118,8 @@ def init(
                 "no identity found to name as the first recipient",
                 hint="run `gitvault keygen` first, or pass --recipient age1…",
             )
+        git_email, signing_key = git_identity(root)
+        email = (email if email is not None else git_email) or None
         entry = recipient_entry(safe_name(name), recipient, email, signing_key)
         text = STARTER_POLICY.format(entry=entry, name=safe_name(name))
         # Validate before writing so a bad --recipient never leaves a broken file.
@@ -122,6 +129,7 @@ def init(
         policy.from_data(to_python(load_documents(text, POLICY_FILE)[0]), policy_path)
         fsutil.atomic_write(policy_path, text.encode())
         result.created_policy = True
+        result.email, result.signing_key = email, signing_key
     pol = policy.load(root)
     result.attributes_added = _add_attributes(root, [r.path for r in pol.rules])
     configured = configure_drivers(root)
@@ -191,6 +199,19 @@ def _routed(root: Path, glob: str) -> bool:
         if len(parts := line.rsplit(":", 2)) == 3
     }
     return values.get("diff") == "gitvault" and values.get("merge") == "gitvault"
+
+
+def default_root(cwd: Path) -> Path:
+    """Where ``init`` without a directory works: the vault ``cwd`` is in, else ``cwd``.
+
+    Running init from ``secrets/prod/`` of a clone must set up that vault,
+    not start a second policy there.
+    """
+    from gitvault.policy import find_root
+
+    if (cwd / POLICY_FILE).exists():
+        return cwd
+    return find_root(cwd) or cwd
 
 
 def in_git_repository(root: Path) -> bool:

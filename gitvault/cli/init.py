@@ -71,19 +71,12 @@ def init(
       gitvault init --name alice --recipient age1... --no-hooks
     """
     from gitvault.identities import load_identities
-    from gitvault.init import git_identity, in_git_repository
+    from gitvault.init import default_root
     from gitvault.init import init as core
-    from gitvault.policy import POLICY_FILE, find_root
+    from gitvault.policy import POLICY_FILE
 
     if directory is None:
-        directory = Path(".")
-        above = find_root(Path.cwd())
-        if above is not None and not (directory / POLICY_FILE).exists():
-            directory = above
-    signing_key = None
-    if directory.is_dir() and in_git_repository(directory):
-        git_email, signing_key = git_identity(directory)
-        email = email if email is not None else git_email
+        directory = default_root(Path("."))
     if recipient is None and not (directory / POLICY_FILE).exists():
         ids = load_identities(identity)
         recipient = ids.items[0].recipient if ids.items else None
@@ -92,8 +85,7 @@ def init(
         name=name or _default_name(),
         recipient=recipient,
         install_hooks=not no_hooks,
-        email=email or None,
-        signing_key=signing_key,
+        email=email,
     )
     if as_json:
         emit_json(
@@ -105,12 +97,14 @@ def init(
                 "hooks": result.hooks,
                 "git_config": result.git_config,
                 "in_git": result.in_git,
+                "email": result.email,
+                "signing_key": result.signing_key,
             }
         )
         return
     if result.created_policy:
         say(f"wrote {directory / '.gitvault.yaml'}")
-        if not email:
+        if not result.email:
             hint("no e-mail recorded: set git config user.email, or add email: to your entry")
     else:
         say("kept the existing .gitvault.yaml")
