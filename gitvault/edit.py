@@ -92,6 +92,14 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()
 
 
+def _save(save: Callable[[str, list[Mapping]], None], body: str, docs: list[Mapping]) -> None:
+    """Run ``save``; an OS error becomes a rejection, so the editor reopens on the text."""
+    try:
+        save(body, docs)
+    except OSError as exc:
+        raise BadInput(f"cannot save the file ({exc.strerror or type(exc).__name__})") from None
+
+
 def interactive() -> bool:
     """True when a person can answer the editor: stdin and stdout are terminals."""
     try:
@@ -143,7 +151,7 @@ def edit_text(
             try:
                 docs = validate(body)
                 if save is not None:
-                    save(body, docs)
+                    _save(save, body, docs)
                 return body, docs
             except GitvaultError as err:
                 last_error = err

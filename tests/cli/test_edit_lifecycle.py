@@ -191,3 +191,22 @@ def test_new_file_saved_empty_creates_nothing(vault: Vault, tmp_path: Path) -> N
     editor = f"{sys.executable} -c pass"
     r = run_cli(["edit", str(target)], env={"EDITOR": editor})
     assert r.code == 0 and not target.exists()
+
+
+def test_an_os_error_while_saving_reopens_instead_of_losing_the_text() -> None:
+    shown: list[str] = []
+    saves: list[int] = []
+
+    def editor(path: Path) -> None:
+        shown.append(path.read_text())
+        path.write_text("a: typed-by-user\n")
+
+    def save(text: str, docs: list) -> None:  # type: ignore[type-arg]
+        saves.append(1)
+        if len(saves) == 1:
+            raise OSError(28, "No space left on device")
+
+    result = edit_text("a: 1\n", lambda t: [], editor=editor, save=save, attended=True)
+    assert result is not None and len(saves) == 2
+    assert shown[1].startswith("# gitvault: error: cannot save the file (No space left on device)")
+    assert "a: typed-by-user" in shown[1]
