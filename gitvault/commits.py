@@ -62,7 +62,10 @@ def prepare(path: Path, *, allow_staged: bool = False, must_be_tracked: bool = F
     """Check that ``path`` can be committed on its own; nothing is written."""
     from gitvault.git.worktree import uncommitted
 
-    repo = Repository.discover(path.absolute().parent)
+    start = path.absolute().parent
+    while not start.is_dir() and start != start.parent:
+        start = start.parent  # a new file in a folder the write will create
+    repo = Repository.discover(start)
     relpath = repo.relpath(path)
     check_repository(repo, [relpath], allow_staged=allow_staged)
     head = _head_bytes(repo, relpath)

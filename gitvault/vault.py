@@ -9,6 +9,7 @@ this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,9 +102,18 @@ def decrypt(
         found = cache[0]
         return found.name_of(recipient) if found is not None else None
 
-    return sopsfile.open_file(
-        vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
-    )
+    from gitvault.errors import IntegrityError
+
+    try:
+        return sopsfile.open_file(
+            vault, ids.keys, ids.describe_tried(), record_ivs=record_ivs, names=names
+        )
+    except IntegrityError as err:
+        # Say which file: a tampered file among many must be findable. The
+        # message stays the same for every kind of tampering (nothing leaks).
+        if err.message.startswith(f"{vault.name}:"):
+            raise
+        raise IntegrityError(f"{vault.name}: {err.message}", hint=err.hint) from None
 
 
 def policy_near(path: Path) -> Policy | None:
@@ -174,6 +184,54 @@ def extract(plain: Plain, path: str) -> str:
 # ----------------------------------------------------------------- writing
 
 
+def check_parents(path: Path) -> Path | None:
+    """Refuse a destination whose missing folders could not be created inside the vault.
+
+    Returns the nearest existing ancestor when folders are missing (None when
+    the parent exists). Nothing is created: ``edit`` calls this before the
+    editor opens, so a hopeless path fails before the user types anything.
+    """
+    parent = path.absolute().parent
+    if parent.is_dir():
+        return None
+    loc = locate(path)
+    if loc.root is None:
+        raise BadInput(f"{parent}: no such directory")
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.resolve().is_relative_to(loc.root.resolve()):
+        raise BadInput(f"{path}: outside the vault repository {loc.root}")
+    if not existing.is_dir():
+        raise BadInput(f"{path}: {existing} is a file, not a folder")
+    return existing
+
+
+def make_parents(path: Path) -> None:
+    """Create the missing folders above ``path``, only inside its vault repository.
+
+    ``secrets/new-folder/app.yaml`` is an ordinary first write; a path whose
+    folders would land outside the vault root (through ``..`` or a symlink)
+    is refused with exit 5 before anything is created.
+    """
+    if check_parents(path) is None:
+        return
+    parent = path.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{parent}: cannot create the folder ({exc.strerror})") from None
+
+
+def write(path: Path, data: bytes) -> None:
+    """Atomically write vault file bytes, creating missing folders inside the vault."""
+    make_parents(path)
+    try:
+        fsutil.atomic_write(path, data)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write ({exc.strerror})") from None
+
+
 def selection_for(rule: Rule) -> dict[str, Any]:
     """The sops selection options (encrypted_regex, …) a rule sets for new files."""
     return dict(rule.selection)
@@ -235,6 +293,35 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
             raise BadInput(f"{name}: schema {rule.schema}: {where}: fails '{err.validator}' check")
 
 
+SchemaCheck = Callable[[list[Mapping]], None]
+
+
+def schema_check(path: Path) -> SchemaCheck:
+    """The schema check every write of ``path`` must pass (set, unset, edit, encrypt).
+
+    Finds the policy and the rule covering ``path`` once; a file no policy or
+    rule covers has no schema, so the check accepts anything. A policy that
+    does not load is reported (exit 5) before anything is written.
+    """
+    loc = locate(path)
+    if loc.root is None:
+        return _no_check
+    pol = load_policy_for(loc)
+    assert loc.relpath is not None
+    rule = pol.rule_for(loc.relpath)
+    if rule is None or not rule.schema:
+        return _no_check
+
+    def check(docs: list[Mapping]) -> None:
+        validate_schema(docs, pol, rule, str(path))
+
+    return check
+
+
+def _no_check(docs: list[Mapping]) -> None:
+    return None
+
+
 def parse_value(raw: str, type_: str) -> Node:
     """Turn a command-line value into a typed scalar."""
     if type_ == "str":
@@ -267,10 +354,18 @@ class Change:
     data: bytes | None
 
 
-def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> Change:
+def set_key(
+    vault: sopsfile.VaultFile,
+    plain: Plain,
+    key: str,
+    value: Node,
+    check: SchemaCheck = _no_check,
+) -> Change:
     """Set one value; unchanged values (and this one, if equal) keep their ciphertext.
 
     Edits ``plain``'s documents in place (callers decrypt afresh for each change).
+    ``check`` (see :func:`schema_check`) sees the new documents before anything
+    is encrypted, so a schema violation raises and nothing is written.
     """
     parts = keypath.parse(key)
     docs = plain.documents
@@ -281,15 +376,19 @@ def set_key(vault: sopsfile.VaultFile, plain: Plain, key: str, value: Node) -> C
     if old is not _MISSING and _same(old, value):
         return Change(keypath.display(parts), "unchanged", None)
     new = keypath.set_value(docs[0], parts, value)
+    check(docs)
     data = sopsfile.reencrypt(docs, plain)
     return Change(keypath.display(parts), "added" if new else "changed", data)
 
 
-def unset_key(vault: sopsfile.VaultFile, plain: Plain, key: str) -> Change:
-    """Remove one key (editing ``plain``'s documents in place)."""
+def unset_key(
+    vault: sopsfile.VaultFile, plain: Plain, key: str, check: SchemaCheck = _no_check
+) -> Change:
+    """Remove one key (editing ``plain``'s documents in place); ``check`` as for set."""
     parts = keypath.parse(key)
     docs = plain.documents
     keypath.unset(docs[0], parts)
+    check(docs)
     return Change(keypath.display(parts), "removed", sopsfile.reencrypt(docs, plain))
 
 

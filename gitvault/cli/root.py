@@ -29,6 +29,22 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Like click's, plus a "did you mean" for a mistyped command (still exit 2)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            name = args[0] if args else ""
+            if name and name not in COMMANDS and "Did you mean" not in exc.message:
+                import difflib
+
+                close = difflib.get_close_matches(name, list(COMMANDS), n=2, cutoff=0.6)
+                if close:
+                    exc.message += " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+            raise
+
 
 @click.group(
     cls=LazyGroup,

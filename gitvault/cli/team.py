@@ -117,21 +117,34 @@ def _render_change(change: Any, as_json: bool) -> None:
 @click.option(
     "--group", "group", default=None, help="Also add NAME to this group (created if new)."
 )
+@click.option("--email", default=None, help="NAME's e-mail as their commits carry it.")
+@click.option("--signing-key", "signing_keys", multiple=True, help="NAME's SSH signing key.")
 @json_option
-def recipients_add(name: str, key: str, group: str | None, as_json: bool) -> None:
+def recipients_add(
+    name: str,
+    key: str,
+    group: str | None,
+    email: str | None,
+    signing_keys: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Add a recipient NAME with public KEY (age1…, ssh-ed25519 …, ssh-rsa …).
 
     The policy's comments and layout are kept. The vault files are not
     changed: run `gitvault rekey --recipients-only` to give NAME access.
+    --email and --signing-key record who NAME is in git history, so the
+    history checks recognise their commits (docs/policy.md).
 
     \b
     Example:
       gitvault recipients add dave age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
       gitvault recipients add ci-staging "$(cat ci.pub)" --group deploy
+      gitvault recipients add dave age1... --email dave@example.com --group ops
     """
     from gitvault.team.recipients import add
 
-    _render_change(add(_policy(), name, key, group), as_json)
+    change = add(_policy(), name, key, group, email=email, signing_keys=signing_keys)
+    _render_change(change, as_json)
 
 
 @recipients.command(name="remove")

@@ -142,8 +142,30 @@ def _block_items(lines: list[str], first: int, end: int) -> list[tuple[int, str]
     return out
 
 
-def add_recipient(text: str, name: str, key: str, group: str | None) -> str | None:
-    """``text`` with ``name: key`` under ``recipients:`` (and ``name`` in ``group``)."""
+def _entry_lines(name: str, value: str | dict[str, object], indent: int, eol: str) -> list[str]:
+    """``name: key``, or a block mapping (key, email, signing_keys) one level deeper."""
+    pad = " " * indent
+    if isinstance(value, str):
+        return [f"{pad}{_scalar(name)}: {_scalar(value)}{eol}"]
+    inner = pad + " " * (indent or 2)
+    lines = [f"{pad}{_scalar(name)}:{eol}"]
+    for field, item in value.items():
+        if isinstance(item, list):
+            lines.append(f"{inner}{field}:{eol}")
+            lines.extend(f"{inner}  - {_scalar(str(k))}{eol}" for k in item)
+        else:
+            lines.append(f"{inner}{field}: {_scalar(str(item))}{eol}")
+    return lines
+
+
+def add_recipient(
+    text: str, name: str, key: str | dict[str, object], group: str | None
+) -> str | None:
+    """``text`` with ``name: key`` under ``recipients:`` (and ``name`` in ``group``).
+
+    ``key`` may be a mapping (``key``, ``email``, ``signing_keys``): the entry
+    is then written as a block mapping under the name.
+    """
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += _eol(lines)
@@ -158,7 +180,7 @@ def add_recipient(text: str, name: str, key: str, group: str | None) -> str | No
     if any(e[0] == name for e in entries):
         return None
     insert_at = int(entries[-1][2]) if entries else block[1]  # type: ignore[call-overload]
-    lines.insert(insert_at, f"{' ' * indent}{_scalar(name)}: {_scalar(key)}{eol}")
+    lines[insert_at:insert_at] = _entry_lines(name, key, indent, eol)
     if group is not None and not _add_to_group(lines, group, name, indent, eol):
         return None
     return "".join(lines)

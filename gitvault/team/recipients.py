@@ -90,7 +90,28 @@ def _data(pol: Policy) -> dict[str, Any]:
     return copy.deepcopy(pol.raw)
 
 
-def added_data(pol: Policy, name: str, key: str, group: str | None) -> dict[str, Any]:
+def recipient_value(
+    key: str, email: str | None = None, signing_keys: tuple[str, ...] = ()
+) -> str | dict[str, Any]:
+    """A recipient entry: the bare key, or a mapping when identity facts come with it."""
+    if not email and not signing_keys:
+        return key
+    value: dict[str, Any] = {"key": key}
+    if email:
+        value["email"] = email
+    if signing_keys:
+        value["signing_keys"] = list(signing_keys)
+    return value
+
+
+def added_data(
+    pol: Policy,
+    name: str,
+    key: str,
+    group: str | None,
+    email: str | None = None,
+    signing_keys: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """The policy data with ``name`` added (and put in ``group``); raises on conflicts."""
     if name in pol.recipients:
         raise BadInput(f"{name} is already a recipient", hint="remove it first to change its key")
@@ -102,7 +123,7 @@ def added_data(pol: Policy, name: str, key: str, group: str | None) -> dict[str,
     if group is not None and group in pol.recipients:
         raise BadInput(f"{group} is a recipient, not a group")
     data = _data(pol)
-    data["recipients"][name] = key
+    data["recipients"][name] = recipient_value(key, email, signing_keys)
     if group is not None:
         groups = data.setdefault("groups", {})
         if groups is None:
@@ -207,15 +228,27 @@ def edit_text(pol: Policy, data: dict[str, Any], edited: str | None) -> PolicyEd
     return PolicyEdit(text, new_policy, REEMITTED)
 
 
-def add_edit(pol: Policy, name: str, key: str, group: str | None) -> PolicyEdit:
+def add_edit(
+    pol: Policy,
+    name: str,
+    key: str,
+    group: str | None,
+    email: str | None = None,
+    signing_keys: tuple[str, ...] = (),
+) -> PolicyEdit:
     from gitvault.team import policytext
 
     key = key.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]*", name):
         raise BadInput(f"invalid recipient name {name[:40]!r}: use letters, digits, . _ @ -")
-    data = added_data(pol, name, key, group)
+    email = email.strip() if email else None
+    if email is not None and (not re.fullmatch(r"[^\s@]+@[^\s@]+", email) or len(email) > 254):
+        raise BadInput(f"invalid e-mail {email[:60]!r}: write it as your commits carry it")
+    signing_keys = tuple(" ".join(k.split()[:2]) for k in signing_keys if k.strip())
+    value = recipient_value(key, email, signing_keys)
+    data = added_data(pol, name, key, group, email, signing_keys)
     text = pol.path.read_text(encoding="utf-8")
-    return edit_text(pol, data, policytext.add_recipient(text, name, key, group))
+    return edit_text(pol, data, policytext.add_recipient(text, name, value, group))
 
 
 def remove_edit(pol: Policy, name: str) -> PolicyEdit:
@@ -248,9 +281,21 @@ def stale_files(pol: Policy) -> list[str]:
     return out
 
 
-def add(pol: Policy, name: str, key: str, group: str | None = None) -> RecipientChange:
-    """Add a recipient (optionally to a group) and write the policy."""
-    edit = add_edit(pol, name, key, group)
+def add(
+    pol: Policy,
+    name: str,
+    key: str,
+    group: str | None = None,
+    *,
+    email: str | None = None,
+    signing_keys: tuple[str, ...] = (),
+) -> RecipientChange:
+    """Add a recipient (optionally to a group, with their e-mail and signing keys); write it.
+
+    The e-mail (as the person's commits carry it) and SSH signing keys are the
+    identity facts the history checks use to recognise the person's commits.
+    """
+    edit = add_edit(pol, name, key, group, email, signing_keys)
     fsutil.atomic_write(pol.path, edit.text.encode("utf-8"))
     return RecipientChange(
         "added",

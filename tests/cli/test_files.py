@@ -31,7 +31,7 @@ def test_keygen_writes_age_keygen_format_0600(tmp_path: Path) -> None:
 def test_init_is_idempotent(vault: Vault) -> None:
     policy = (vault.root / ".gitvault.yaml").read_text()
     attrs = (vault.root / ".gitattributes").read_text()
-    assert "alice: " + vault.public in policy
+    assert "key: " + vault.public in policy  # init records alice's e-mail beside her key
     assert "secrets/** diff=gitvault merge=gitvault" in attrs
     r = run_cli(["init", "--no-hooks"], cwd=vault.root)
     assert r.code == 0

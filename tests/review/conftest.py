@@ -74,8 +74,13 @@ def set_recipient(root: Path, name: str, fields: dict[str, Any]) -> None:
     policy = root / ".gitvault.yaml"
     lines = policy.read_text().splitlines()
     out = []
+    in_entry = False
     for line in lines:
-        if line.startswith(f"  {name}: "):
+        if in_entry and line.startswith("    "):
+            continue  # the old mapping form of the entry (init records key and e-mail)
+        in_entry = False
+        if line.startswith(f"  {name}:"):
+            in_entry = True
             out.append(f"  {name}:")
             for k, v in fields.items():
                 out.append(f"    {k}: {json.dumps(v)}")
