@@ -215,7 +215,9 @@ def test_recorded_rekey_by_someone_who_could_not_read_the_file(vault: Vault) -> 
     assert finding["writer"] == "carol" and code == 1
 
 
-def test_legit_rekey_after_a_substitution_clears_the_problem(signed_vault: Signed) -> None:
+def test_rekey_after_a_substitution_keeps_it_until_its_values_are_replaced(
+    signed_vault: Signed,
+) -> None:
     root = signed_vault.vault.root
     substitute(
         root,
@@ -223,7 +225,14 @@ def test_legit_rekey_after_a_substitution_clears_the_problem(signed_vault: Signe
         name="Mallory",
         email="mallory@evil.invalid",
     )
+    # A re-key re-wraps the attacker's value: it is still there, so is the problem.
     rekey_as_recipient(root)
+    code, report, _ = verify_json(root)
+    assert code == 1, report
+    (finding,) = report["history"]["findings"]
+    assert finding["kind"] == "substitution" and finding["current"] is True
+    # Replacing the value a key-less writer chose is what clears it.
+    rotate(root, "fresh-Value-9999")
     code, report, _ = verify_json(root)
     assert code == 0, report
     assert any("earlier substitution" in w for w in report["files"][0]["warnings"])
