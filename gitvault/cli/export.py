@@ -33,6 +33,9 @@ import click
 from gitvault.errors import BadInput, GitvaultError, UsageError
 
 FORMAT_NAMES = ("env", "dotenv", "json", "yaml", "k8s", "github-env")
+# Formats whose names become environment variables (k8s through envFrom), so the
+# names that change how programs load or run are refused there, as in exec.
+ENV_FORMATS = frozenset({"env", "dotenv", "github-env", "k8s"})
 VAULT_SUFFIXES = (".yaml", ".yml")
 POLICY_FILE = ".gitvault.yaml"
 
@@ -44,6 +47,7 @@ class Loaded:
     variables: list[Any]
     events: list[Any]
     root: Path
+    policy: Any = None
 
 
 # ---------------------------------------------------------------- locating files
@@ -152,17 +156,26 @@ def load(
     identity: Path | None,
     prefixes: Sequence[str],
     with_previous: bool,
+    per_file: bool = False,
 ) -> Loaded:
     """Verify and decrypt every file; name the variables. Raises before any output.
 
     Each file is decrypted first (MAC verified; a tampered file is exit 4, one
     this identity cannot open is exit 3 naming who can), then every file is
     checked against the policy (recipients, schema: exit 1), and only then are
-    the variables named (a collision is exit 5).
+    the variables named (a collision is exit 5; with ``per_file`` only within
+    one file). Empty and null values are left out with a warning naming them:
+    no MAC covers them, so a key-less writer could have added them.
     """
     from gitvault import api
     from gitvault.export.audit import ReadEvent
-    from gitvault.export.model import Source, collect, format_key_path, iter_leaves
+    from gitvault.export.model import (
+        Source,
+        collect,
+        format_key_path,
+        iter_leaves,
+        unauthenticated,
+    )
     from gitvault.fsutil import read_input
 
     # The repository of the first path (as `verify` does), so that exporting from
@@ -195,7 +208,52 @@ def load(
         api.verify_for_export(
             root, labels, identities, {s.label: list(s.documents) for s in sources}
         )
-    return Loaded(collect(sources), events, root)
+    for origin in unauthenticated(sources):
+        warn(f"{origin} is empty or null, which no MAC covers; not exported")
+    variables = collect(sources, per_file=per_file, authenticated_only=True)
+    return Loaded(variables, events, root, policy)
+
+
+def warn(message: str) -> None:
+    """One ``gitvault: warning: …`` line on stderr (names only, never a value)."""
+    click.echo(f"gitvault: warning: {message}", err=True)
+
+
+def _allow_env_of(section: Any) -> list[str]:
+    """``allow_env`` of a policy ``export:`` mapping (top level or one rule); [] when absent."""
+    if not isinstance(section, Mapping):
+        return []
+    names = section.get("allow_env") or []
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def check_env_names(loaded: Loaded, allow_env: Sequence[str], extra: Sequence[str] = ()) -> None:
+    """Refuse (exit 5) variable names that change how programs load or run.
+
+    Allowed: ``--allow-env`` names, the policy's top-level ``export.allow_env``,
+    and for a file the ``export.allow_env`` of the rule that covers it.
+    ``extra`` are further names the child will see (``NAME_FILE``), checked
+    against the allowances of the variable they come from.
+    """
+    from gitvault.export.envnames import check_names
+
+    policy = loaded.policy
+    raw: Mapping[str, Any] = getattr(policy, "raw", None) or {}
+    common = [*allow_env, *_allow_env_of(raw.get("export"))]
+    per_rule: dict[str, list[str]] = {}
+    raw_rules = raw.get("rules") or []
+    for variable in loaded.variables:
+        if variable.file in per_rule:
+            continue
+        rule = policy.rule_for(variable.file) if policy is not None else None
+        section = raw_rules[rule.index].get("export") if rule is not None else None
+        per_rule[variable.file] = _allow_env_of(section)
+    suffixes = ("", *extra)
+    for variable in loaded.variables:
+        check_names(
+            ((variable.name + suffix, variable.origin) for suffix in suffixes),
+            [*common, *per_rule[variable.file]],
+        )
 
 
 def audit(loaded: Loaded, audit_log: str | None, command: str) -> None:
@@ -278,6 +336,14 @@ _common = [
         help="Append one JSON line per file read (default: $GITVAULT_AUDIT_LOG).",
     ),
     click.option(
+        "--allow-env",
+        "allow_env",
+        multiple=True,
+        metavar="NAME",
+        help="Allow this variable name although it changes how programs run "
+        "(PATH, LD_PRELOAD, NODE_OPTIONS, …). Repeatable.",
+    ),
+    click.option(
         "--previous/--no-previous",
         default=True,
         help="Expose NAME_PREVIOUS during a rotation's grace period (default: on).",
@@ -327,6 +393,7 @@ def export(
     prefixes: tuple[str, ...],
     identity: Path | None,
     audit_log: str | None,
+    allow_env: tuple[str, ...],
     previous: bool,
     fmt: str,
     output: Path | None,
@@ -364,7 +431,12 @@ def export(
         string_data=string_data,
         output=k8s_output,
     )
-    loaded = load(paths, identity=identity, prefixes=prefixes, with_previous=previous)
+    per_file = fmt == "k8s" and not merge  # one Secret per file: names collide only within one
+    loaded = load(
+        paths, identity=identity, prefixes=prefixes, with_previous=previous, per_file=per_file
+    )
+    if fmt in ENV_FORMATS:
+        check_env_names(loaded, allow_env)
     text = get_format(fmt).render(loaded.variables, options)
     audit(loaded, audit_log, "export")
     emit_masks(loaded.variables)
@@ -399,6 +471,7 @@ def exec_(
     prefixes: tuple[str, ...],
     identity: Path | None,
     audit_log: str | None,
+    allow_env: tuple[str, ...],
     previous: bool,
     files: bool,
 ) -> None:
@@ -422,8 +495,10 @@ def exec_(
         raise UsageError("no command given", hint="gitvault exec PATH… -- CMD…")
     loaded = load(paths, identity=identity, prefixes=prefixes, with_previous=previous)
     require_env_safe(loaded.variables)
+    check_env_names(loaded, allow_env, extra=(runner.FILE_SUFFIX,) if files else ())
     if files:
         runner.check_file_names(loaded.variables)
+    runner.check_sizes(command, loaded.variables, os.environ)
     audit(loaded, audit_log, "exec")
     emit_masks(loaded.variables)
     try:

@@ -15,7 +15,12 @@ The rule (documented in docs/ci.md, and the same for every format):
   ``NAME_PREVIOUS``, right after ``NAME``;
 * two leaves (in one file or in two) that end up with the same name are an
   error (:class:`~gitvault.errors.BadInput`, exit 5) naming both sources, never
-  a silent overwrite.
+  a silent overwrite; with ``per_file`` (one Kubernetes Secret per file) only
+  two leaves of the same file collide;
+* with ``authenticated_only`` (what ``export``/``exec`` use), empty strings and
+  nulls are left out: SOPS neither encrypts them nor feeds them to the MAC, so
+  anyone can add ``LD_PRELOAD: ""`` to a file without a key and the file still
+  verifies. :func:`unauthenticated` names them for the caller's warning.
 
 This module must never print, and its errors name files and key paths only,
 never a value.
@@ -138,23 +143,48 @@ def iter_leaves(node: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Scalar
         raise BadInput(f"unsupported value type at {format_key_path(path)}")
 
 
-def collect(sources: Sequence[Source]) -> list[Variable]:
+def is_unauthenticated(value: Scalar) -> bool:
+    """True for a value no MAC covers: SOPS stores ``""`` and null in clear, unhashed."""
+    return value is None or value == ""
+
+
+def unauthenticated(sources: Sequence[Source]) -> list[str]:
+    """``file:key.path`` of every empty or null leaf (what ``authenticated_only`` drops)."""
+    found: list[str] = []
+    for source in sources:
+        multi = len(source.documents) > 1
+        for index, document in enumerate(source.documents):
+            for path, value in iter_leaves(document):
+                if path and is_unauthenticated(value):
+                    name_path: KeyPath = (index, *path) if multi else path
+                    found.append(f"{source.label}:{format_key_path(name_path)}")
+    return found
+
+
+def collect(
+    sources: Sequence[Source], *, per_file: bool = False, authenticated_only: bool = False
+) -> list[Variable]:
     """Name every leaf of every source; raise :class:`BadInput` on a collision.
 
     Order: sources in the order given, leaves in document order, each
-    ``NAME_PREVIOUS`` right after its ``NAME``.
+    ``NAME_PREVIOUS`` right after its ``NAME``. ``per_file`` limits collisions
+    to one source; ``authenticated_only`` leaves out empty and null values
+    (see the module docstring).
     """
-    seen: dict[str, Variable] = {}
+    seen: dict[tuple[str, str], Variable] = {}
     result: list[Variable] = []
 
     def add(variable: Variable) -> None:
-        other = seen.get(variable.name)
+        if authenticated_only and is_unauthenticated(variable.value):
+            return
+        scope = variable.file if per_file else ""
+        other = seen.get((scope, variable.name))
         if other is not None:
             raise BadInput(
                 f"variable {variable.name} comes from both {other.origin} and {variable.origin}",
                 hint="rename one key, or give each file its own --prefix",
             )
-        seen[variable.name] = variable
+        seen[(scope, variable.name)] = variable
         result.append(variable)
 
     for source in sources:
@@ -163,6 +193,8 @@ def collect(sources: Sequence[Source]) -> list[Variable]:
             for path, value in iter_leaves(document):
                 if not path:
                     raise BadInput(f"{source.label}: a document is a bare value, not a map")
+                if authenticated_only and is_unauthenticated(value):
+                    continue  # and no NAME_PREVIOUS for it either
                 name_path: KeyPath = (index, *path) if multi else path
                 name = env_name(name_path, source.prefix)
                 add(Variable(name, value, source.label, name_path))

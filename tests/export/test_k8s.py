@@ -94,11 +94,19 @@ def test_data_is_binary_safe(value: str) -> None:
         assert base64.b64decode(doc["data"]["V"], validate=True).decode("utf-8") == value
 
 
-def test_same_file_stem_in_two_directories_is_a_name_collision() -> None:
-    sources = [Source("prod/db.yaml", [{"a": "1"}]), Source("dev/db.yaml", [{"b": "2"}])]
-    with pytest.raises(
-        BadInput, match=r"secret name db comes from both prod/db\.yaml and dev/db\.yaml"
-    ):
+def test_same_file_stem_in_two_directories_takes_the_directory_into_the_name() -> None:
+    sources = [
+        Source("secrets/prod/db.yaml", [{"a": "1"}]),
+        Source("secrets/dev/db.yaml", [{"b": "2"}]),
+        Source("secrets/dev/web.yaml", [{"c": "3"}]),
+    ]
+    docs = yaml_docs(K8S.render(collect(sources), RenderOptions()))
+    assert [d["metadata"]["name"] for d in docs] == ["prod-db", "dev-db", "web"]
+
+
+def test_same_file_name_twice_is_still_a_name_collision() -> None:
+    sources = [Source("prod/db.yaml", [{"a": "1"}]), Source("prod/db.yml", [{"b": "2"}])]
+    with pytest.raises(BadInput, match=r"secret name prod-db comes from both"):
         K8S.render(collect(sources), RenderOptions())
 
 
