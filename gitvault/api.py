@@ -137,34 +137,88 @@ def vault_problems(root: Path, relpath: str, data: bytes) -> list[str]:
     return list(report.problems)
 
 
-def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
+@dataclass
+class _KnownCache:
+    """In-memory only: values per (file, content digest) for one root and identity set."""
+
+    key: tuple[str, tuple[str, ...], int]
+    per_file: dict[tuple[str, bytes], list[tuple[str, str]]]
+    signature: tuple[tuple[str, bytes], ...] = ()
+    result: list[tuple[str, str]] | None = None
+
+
+_KNOWN: _KnownCache | None = None
+
+
+def known_values(
+    root: Path, *, min_length: int = 6, identities: Identities | None = None
+) -> list[tuple[str, str]]:
     """(``file:key.path``, value) for every string value the user's identities can read.
 
-    For the leak scanner only: the values stay in memory. Files that cannot be
-    opened are skipped silently (other people's environments).
+    For the leak scanner only (``scan``, the hooks, ``review``): the values stay
+    in memory. Files that cannot be opened are skipped silently (other people's
+    environments). ``identities`` defaults to the user's (DESIGN §4 order).
+
+    Linear in the number of files and values, and each file is decrypted once
+    per process: the result is kept in memory per file content (a digest of the
+    bytes, so any change is seen), and a second call with nothing changed
+    returns the same list without decrypting. Nothing is cached on disk: a
+    cache that lets a matcher find values must hold the values or hashes of
+    them, and hashes of low-entropy values (``Summer2024!``) are guessable
+    offline by anyone who can read ``.git``; keying them with a secret that
+    needs an identity would cost the very unwrap the cache is meant to save.
     """
+    import hashlib
+
     from gitvault import policy
     from gitvault.identities import load_identities as _load
     from gitvault.verify import covered_files
 
+    global _KNOWN
     try:
         pol = policy.load(root)
-        ids = _load()
+        ids = identities if identities is not None else _load()
     except GitvaultError:
         return []
     if not ids.items:
         return []
-    out: list[tuple[str, str]] = []
+    key = (str(root.resolve()), tuple(sorted(i.recipient for i in ids.items)), min_length)
+    if _KNOWN is None or _KNOWN.key != key:
+        _KNOWN = _KnownCache(key, {})
+    cache = _KNOWN
+    signature: list[tuple[str, bytes]] = []
+    fresh: dict[tuple[str, bytes], list[tuple[str, str]]] = {}
     for rel in covered_files(pol):
         try:
-            dec = decrypt_bytes((root / rel).read_bytes(), rel, ids, None)
-        except (GitvaultError, OSError):
+            data = (root / rel).read_bytes()
+        except OSError:
             continue
-        for doc in dec.documents:
-            for key, value in flatten(doc).items():
-                if isinstance(value, str) and len(value) >= min_length:
-                    out.append((f"{rel}:{key}", value))
-    return out
+        entry = (rel, hashlib.blake2b(data, digest_size=16).digest())
+        signature.append(entry)
+        pairs = cache.per_file.get(entry)
+        if pairs is None:
+            pairs = _file_values(data, rel, ids, min_length)
+        fresh[entry] = pairs
+    if cache.result is not None and tuple(signature) == cache.signature:
+        return cache.result
+    cache.per_file = fresh  # forget files that changed or went away
+    cache.signature = tuple(signature)
+    cache.result = [pair for entry in signature for pair in fresh[entry]]
+    return cache.result
+
+
+def _file_values(data: bytes, rel: str, ids: Identities, min_length: int) -> list[tuple[str, str]]:
+    """The string values of one vault file worth searching for; [] when it cannot be opened."""
+    try:
+        dec = decrypt_bytes(data, rel, ids, None)
+    except GitvaultError:
+        return []
+    return [
+        (f"{rel}:{key}", value)
+        for doc in dec.documents
+        for key, value in flatten(doc).items()
+        if isinstance(value, str) and len(value) >= min_length
+    ]
 
 
 def verify_for_export(
