@@ -410,8 +410,13 @@ def export(
     Nested keys become variable names: db.password -> DB_PASSWORD, list items by
     index, an optional --prefix first; a name produced twice is an error (exit 5).
     Every file is verified first; on any failure nothing is written.
-    Under GitHub Actions every value is masked (::add-mask::) before any output;
-    there, write data with -o so the masks and the data stay apart.
+    Empty and null values (outside the MAC) are left out, with a warning.
+    env, dotenv, github-env and k8s refuse names that change how programs run
+    (PATH, LD_*, BASH_ENV, NODE_OPTIONS, …; exit 5) unless --allow-env NAME or
+    the policy's export.allow_env allows them. k8s: one Secret per file, so
+    files may share key names. Under GitHub Actions every printed spelling of
+    every value is masked (::add-mask::) before any output; there, write data
+    with -o so the masks and the data stay apart.
 
     \b
     Examples:
@@ -481,6 +486,10 @@ def exec_(
     Everything after -- is the command. Its exit code is gitvault's (128+N when
     it died of signal N); SIGTERM, SIGINT and SIGHUP are forwarded to it. The
     identity variables (GITVAULT_AGE_KEY, SOPS_AGE_KEY, …) are not passed on.
+    Refused with exit 5 before the child starts: names that change how programs
+    run (PATH, LD_*, BASH_ENV, NODE_OPTIONS, …) unless --allow-env NAME or the
+    policy allows them; a value over 128 KiB or an environment over ARG_MAX.
+    Empty and null values (outside the MAC) are left out, with a warning.
 
     \b
     Examples:
