@@ -40,6 +40,9 @@ class Decrypted:
     documents: list[Any]
     recipients: tuple[str, ...]
     recipient: str | None  # the policy name of the identity that opened it, when known
+    # (document index, key path) of every leaf the MAC does not vouch for: see
+    # :func:`unauthenticated_leaves`. Deploy-time outputs leave these out.
+    unauthenticated: frozenset[tuple[int, tuple[str | int, ...]]] = frozenset()
 
     def __repr__(self) -> str:  # never show values
         return f"Decrypted({self.file!r}, <{len(self.documents)} document(s)>)"
@@ -85,7 +88,40 @@ def decrypt_bytes(
             if normalize_key(ident.recipient) in readers:
                 who = pol.name_of(ident.recipient)
                 break
-    return Decrypted(name, [to_python(d) for d in plain.documents], vault.recipients, who)
+    documents = [to_python(d) for d in plain.documents]
+    raw = [to_python(d) for d in vault.documents]
+    loose = unauthenticated_leaves(raw, documents, mac_only_encrypted=vault.meta.mac_only_encrypted)
+    return Decrypted(name, documents, vault.recipients, who, loose)
+
+
+def unauthenticated_leaves(
+    raw: list[Any], documents: list[Any], *, mac_only_encrypted: bool
+) -> frozenset[tuple[int, tuple[str | int, ...]]]:
+    """Leaves of a verified file that a key-less writer could have added or changed.
+
+    SOPS authenticates a leaf in one of two ways: an encrypted value is sealed
+    with its key path as additional data (and hashed into the MAC); a plaintext
+    value (left out of encryption by the selection metadata) is hashed into
+    the MAC, unless ``mac_only_encrypted`` is set. Neither covers an empty
+    string or a null (they hash as nothing), nor a plaintext value of a
+    ``mac_only_encrypted`` file. ``raw`` are the stored documents, ``documents``
+    the decrypted ones (same shape).
+    """
+    from gitvault.export.model import iter_leaves
+    from gitvault.sops.value import looks_encrypted
+
+    found: set[tuple[int, tuple[str | int, ...]]] = set()
+    for index, (stored, plain) in enumerate(zip(raw, documents, strict=True)):
+        stored_leaves = dict(iter_leaves(stored))
+        for path, value in iter_leaves(plain):
+            if value is None or value == "":
+                found.add((index, path))
+                continue
+            before = stored_leaves.get(path)
+            sealed = isinstance(before, str) and looks_encrypted(before) and before != value
+            if not sealed and mac_only_encrypted:
+                found.add((index, path))
+    return frozenset(found)
 
 
 def decrypt_file(path: Path, identities: Identities) -> Decrypted:

@@ -200,7 +200,9 @@ def load(
             raise type(err)(f"{label}: {err.message}", hint=err.hint) from None
         documents = list(decrypted.documents)
         previous = _previous_values(api, policy, root, label, identities) if with_previous else {}
-        sources.append(Source(label, documents, prefix_of.get(label), previous))
+        sources.append(
+            Source(label, documents, prefix_of.get(label), previous, decrypted.unauthenticated)
+        )
         keys = [format_key_path(p) for doc in documents for p, _ in iter_leaves(doc)]
         events.append(ReadEvent(label, keys, None, decrypted.recipient))
     if policy is not None:
@@ -208,8 +210,8 @@ def load(
         api.verify_for_export(
             root, labels, identities, {s.label: list(s.documents) for s in sources}
         )
-    for origin in unauthenticated(sources):
-        warn(f"{origin} is empty or null, which no MAC covers; not exported")
+    for what in unauthenticated(sources):
+        warn(f"{what}, which no MAC covers; not exported")
     variables = collect(sources, per_file=per_file, authenticated_only=True)
     return Loaded(variables, events, root, policy)
 

@@ -17,10 +17,12 @@ The rule (documented in docs/ci.md, and the same for every format):
   error (:class:`~gitvault.errors.BadInput`, exit 5) naming both sources, never
   a silent overwrite; with ``per_file`` (one Kubernetes Secret per file) only
   two leaves of the same file collide;
-* with ``authenticated_only`` (what ``export``/``exec`` use), empty strings and
-  nulls are left out: SOPS neither encrypts them nor feeds them to the MAC, so
-  anyone can add ``LD_PRELOAD: ""`` to a file without a key and the file still
-  verifies. :func:`unauthenticated` names them for the caller's warning.
+* with ``authenticated_only`` (what ``export``/``exec`` use), leaves no MAC
+  covers are left out: empty strings and nulls (SOPS neither encrypts them nor
+  feeds them to the MAC, so anyone can add ``LD_PRELOAD: ""`` to a file without
+  a key and the file still verifies) and the leaves a source marks
+  ``unauthenticated`` (plaintext values of a ``mac_only_encrypted`` file).
+  :func:`unauthenticated` names them for the caller's warning.
 
 This module must never print, and its errors name files and key paths only,
 never a value.
@@ -60,6 +62,9 @@ class Source:
     documents: Sequence[Any]
     prefix: str | None = None
     previous: Mapping[KeyPath, Scalar] = field(default_factory=dict)
+    # (document index, key path) of leaves no MAC covers beyond empty/null values
+    # (plaintext values of a ``mac_only_encrypted`` file): see ``api.unauthenticated_leaves``.
+    unauthenticated: frozenset[tuple[int, KeyPath]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -148,16 +153,21 @@ def is_unauthenticated(value: Scalar) -> bool:
     return value is None or value == ""
 
 
+def _unauthenticated(source: Source, index: int, path: KeyPath, value: Scalar) -> bool:
+    return is_unauthenticated(value) or (index, path) in source.unauthenticated
+
+
 def unauthenticated(sources: Sequence[Source]) -> list[str]:
-    """``file:key.path`` of every empty or null leaf (what ``authenticated_only`` drops)."""
+    """``file:key.path`` of every leaf ``authenticated_only`` drops, with why."""
     found: list[str] = []
     for source in sources:
         multi = len(source.documents) > 1
         for index, document in enumerate(source.documents):
             for path, value in iter_leaves(document):
-                if path and is_unauthenticated(value):
+                if path and _unauthenticated(source, index, path, value):
                     name_path: KeyPath = (index, *path) if multi else path
-                    found.append(f"{source.label}:{format_key_path(name_path)}")
+                    why = "empty or null" if is_unauthenticated(value) else "plaintext"
+                    found.append(f"{source.label}:{format_key_path(name_path)} is {why}")
     return found
 
 
@@ -193,7 +203,7 @@ def collect(
             for path, value in iter_leaves(document):
                 if not path:
                     raise BadInput(f"{source.label}: a document is a bare value, not a map")
-                if authenticated_only and is_unauthenticated(value):
+                if authenticated_only and _unauthenticated(source, index, path, value):
                     continue  # and no NAME_PREVIOUS for it either
                 name_path: KeyPath = (index, *path) if multi else path
                 name = env_name(name_path, source.prefix)

@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 from gitvault.export.envnames import is_denied
+from gitvault.model import from_python
+from gitvault.sops.file import encrypt_new
+from tests.export.realvault import AgeKey
 
 Vault = Callable[..., Path]
 VALUE = "/tmp/evil-payload.so"  # what an attacker would load; must never be echoed
@@ -234,3 +237,37 @@ def test_a_large_value_just_under_the_limit_still_runs(gv: Any, vault: Vault) ->
     result = gv("exec", "secrets/app.yaml", "--", "/bin/sh", "-c", 'printf %s "${#CERT}"')
     assert result.returncode == 0, result.stderr
     assert result.stdout == str(120 * 1024).encode()
+
+
+def test_plaintext_values_of_a_mac_only_encrypted_file_are_left_out(
+    gv: Any, vault_root: Path, keys: dict[str, AgeKey]
+) -> None:
+    # A rule whose files keep *_unencrypted values in plaintext, outside the MAC.
+    policy = vault_root / ".gitvault.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "rules:\n",
+            'rules:\n  - path: "secrets/plain/**"\n    recipients: [ops, ci-test]\n'
+            '    unencrypted_suffix: _unencrypted\n    mac_only_encrypted: true\n',
+        )
+    )
+    path = vault_root / "secrets/plain/app.yaml"
+    path.parent.mkdir(parents=True)
+    tree = {"token": "sealed-value-1", "host_unencrypted": "db.internal"}
+    recipients = [keys["alice"].public, keys["ci-test"].public]
+    path.write_bytes(
+        encrypt_new([from_python(tree)], recipients, unencrypted_suffix="_unencrypted",
+                    mac_only_encrypted=True)
+    )  # fmt: skip
+    text = path.read_text()
+    head, sep, tail = text.partition("sops:\n")
+    path.write_text(head + "db_password_unencrypted: attacker-chosen\n" + sep + tail)
+    assert gv("decrypt", "secrets/plain/app.yaml").returncode == 0  # the MAC does not see it
+    result = gv("export", "secrets/plain/app.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"export TOKEN='sealed-value-1'\n"
+    assert result.stderr.decode().splitlines() == [
+        f"gitvault: warning: secrets/plain/app.yaml:{key} is plaintext, which no MAC covers; "
+        "not exported"
+        for key in ("host_unencrypted", "db_password_unencrypted")
+    ]
