@@ -7,7 +7,7 @@ peak memory (``ru_maxrss`` of the child). Values are random strings invented
 here. A benchmark, not a test: nothing is asserted, the table is printed
 (and written as JSON with ``--json``).
 
-    python bench/scale/run.py [--sizes 1000 5000 10000] [--runs 1] [--json FILE] [--tree DIR]
+    python bench/scale/run.py [--sizes 1000 5000 10000] [--runs 1] [--json FILE] [--tree DIR]...
 """
 
 from __future__ import annotations
@@ -64,8 +64,12 @@ def make_vault(root: Path, files: int) -> str:
     return str(ids["ci"])
 
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit status of one process."""
+def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one process.
+
+    CPU time is reported beside wall time because on a shared machine wall time
+    moves with the load of other processes; CPU time much less.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -77,7 +81,7 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, flo
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"bench: {' '.join(argv[3:5])} exited {code}: {err[:300]}")
-    return elapsed, usage.ru_maxrss / 1024, code
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 COMMANDS = {
@@ -94,7 +98,11 @@ def main() -> None:
     parser.add_argument("--commands", nargs="+", default=list(COMMANDS))
     parser.add_argument("--json", type=Path)
     parser.add_argument(
-        "--tree", type=Path, default=TREE, help="source tree to time (default: this checkout)"
+        "--tree",
+        type=Path,
+        action="append",
+        help="source tree to time (default: this checkout); repeat to compare trees "
+        "on the same generated vault, interleaved",
     )
     args = parser.parse_args()
     rows = []
@@ -104,15 +112,28 @@ def main() -> None:
             t0 = time.perf_counter()
             identity = make_vault(root, size)
             print(f"# {size} files generated in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-            env = {**os.environ, "PYTHONPATH": str(args.tree), "GITVAULT_AGE_KEY": identity}
-            env["GITVAULT_CACHE_DIR"] = str(Path(tmp) / "cache")
             for name in args.commands:
-                argv = [sys.executable, "-m", "gitvault", *COMMANDS[name]]
-                best = min((measure(argv, root, env) for _ in range(args.runs)), key=lambda m: m[0])
-                rows.append(
-                    {"command": name, "files": size, "seconds": best[0], "peak_mib": best[1]}
-                )
-                print(f"{name:8} {size:6} files  {best[0]:7.2f} s  {best[1]:7.1f} MiB", flush=True)
+                for tree in args.tree or [TREE]:
+                    env = {**os.environ, "PYTHONPATH": str(tree), "GITVAULT_AGE_KEY": identity}
+                    env["GITVAULT_CACHE_DIR"] = str(Path(tmp) / "cache")
+                    argv = [sys.executable, "-m", "gitvault", *COMMANDS[name]]
+                    runs = [measure(argv, root, env) for _ in range(args.runs)]
+                    wall, peak, cpu = min(runs, key=lambda m: m[2])
+                    rows.append(
+                        {
+                            "command": name,
+                            "files": size,
+                            "tree": str(tree),
+                            "seconds": round(wall, 2),
+                            "cpu_seconds": round(cpu, 2),
+                            "peak_mib": round(peak, 1),
+                        }
+                    )
+                    print(
+                        f"{name:8} {size:6} files  wall {wall:7.2f} s  cpu {cpu:7.2f} s  "
+                        f"{peak:7.1f} MiB  {tree}",
+                        flush=True,
+                    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
