@@ -82,3 +82,16 @@ def test_known_values_is_built_once_per_process(
     assert api.known_values(repo) == [("secrets/app.yaml:token", "value-5678-efgh")]
     monkeypatch.setenv("GITVAULT_AGE_KEY", keys["ci-dev"].secret)  # cannot read it
     assert api.known_values(repo) == []
+
+
+def test_values_spread_over_several_databases_keep_their_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gitvault.scan.known as known_mod
+
+    monkeypatch.setattr(known_mod, "CHUNK", 2)  # 7 values -> 4 databases
+    values = [f"value-number-{i}-{secrets.token_hex(4)}" for i in range(7)]
+    known = KnownValues([(f"k:v{i}", v) for i, v in enumerate(values)], engine="hyperscan")
+    assert len(known._dbs) == 4
+    hits = known.find(" | ".join(reversed(values)).encode())
+    assert [h.key_path for h in hits] == [f"k:v{i}" for i in reversed(range(7))]
