@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,8 @@ def main() -> None:
         "on the same generated vault, interleaved",
     )
     args = parser.parse_args()
+    # SIGTERM (timeout, a CI cancel) unwinds like Ctrl-C, so the temp vaults are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows = []
     with tempfile.TemporaryDirectory(prefix="gitvault-scale-") as tmp:
         for size in args.sizes:
