@@ -89,8 +89,10 @@ def decrypt_bytes(
                 who = pol.name_of(ident.recipient)
                 break
     documents = [to_python(d) for d in plain.documents]
-    raw = [to_python(d) for d in vault.documents]
-    loose = unauthenticated_leaves(raw, documents, mac_only_encrypted=vault.meta.mac_only_encrypted)
+    mac_only = vault.meta.mac_only_encrypted
+    # The stored form matters only when plaintext values may be outside the MAC.
+    raw = [to_python(d) for d in vault.documents] if mac_only else documents
+    loose = unauthenticated_leaves(raw, documents, mac_only_encrypted=mac_only)
     return Decrypted(name, documents, vault.recipients, who, loose)
 
 
@@ -112,14 +114,16 @@ def unauthenticated_leaves(
 
     found: set[tuple[int, tuple[str | int, ...]]] = set()
     for index, (stored, plain) in enumerate(zip(raw, documents, strict=True)):
-        stored_leaves = dict(iter_leaves(stored))
+        stored_leaves = dict(iter_leaves(stored)) if mac_only_encrypted else {}
         for path, value in iter_leaves(plain):
             if value is None or value == "":
                 found.add((index, path))
                 continue
+            if not mac_only_encrypted:
+                continue  # every other leaf is sealed or hashed into the MAC
             before = stored_leaves.get(path)
             sealed = isinstance(before, str) and looks_encrypted(before) and before != value
-            if not sealed and mac_only_encrypted:
+            if not sealed:
                 found.add((index, path))
     return frozenset(found)
 

@@ -227,19 +227,17 @@ def check_env_names(loaded: Loaded, allow_env: Sequence[str], extra: Sequence[st
     policy = loaded.policy
     raw: Mapping[str, Any] = getattr(policy, "raw", None) or {}
     common = [*allow_env, *_allow_env_of(raw.get("export"))]
-    per_rule: dict[str, list[str]] = {}
     raw_rules = raw.get("rules") or []
+    by_file: dict[str, list[Any]] = {}
     for variable in loaded.variables:
-        if variable.file in per_rule:
-            continue
-        rule = policy.rule_for(variable.file) if policy is not None else None
-        section = raw_rules[rule.index].get("export") if rule is not None else None
-        per_rule[variable.file] = _allow_env_of(section)
+        by_file.setdefault(variable.file, []).append(variable)
     suffixes = ("", *extra)
-    for variable in loaded.variables:
+    for file, variables in by_file.items():
+        rule = policy.rule_for(file) if policy is not None else None
+        section = raw_rules[rule.index].get("export") if rule is not None else None
         check_names(
-            ((variable.name + suffix, variable.origin) for suffix in suffixes),
-            [*common, *per_rule[variable.file]],
+            ((v.name + suffix, v.origin) for v in variables for suffix in suffixes),
+            [*common, *_allow_env_of(section)],
         )
 
 
