@@ -40,8 +40,9 @@ class Decrypted:
     documents: list[Any]
     recipients: tuple[str, ...]
     recipient: str | None  # the policy name of the identity that opened it, when known
-    # (document index, key path) of every leaf the MAC does not vouch for: see
-    # :func:`unauthenticated_leaves`. Deploy-time outputs leave these out.
+    # (document index, key path) of the non-empty leaves the MAC does not vouch for
+    # (see :func:`unauthenticated_leaves`); empty strings and nulls never are, and
+    # are not listed. Deploy-time outputs leave both out.
     unauthenticated: frozenset[tuple[int, tuple[str | int, ...]]] = frozenset()
 
     def __repr__(self) -> str:  # never show values
@@ -89,41 +90,38 @@ def decrypt_bytes(
                 who = pol.name_of(ident.recipient)
                 break
     documents = [to_python(d) for d in plain.documents]
-    mac_only = vault.meta.mac_only_encrypted
-    # The stored form matters only when plaintext values may be outside the MAC.
-    raw = [to_python(d) for d in vault.documents] if mac_only else documents
-    loose = unauthenticated_leaves(raw, documents, mac_only_encrypted=mac_only)
+    loose: frozenset[tuple[int, tuple[str | int, ...]]] = frozenset()
+    if vault.meta.mac_only_encrypted:  # else every non-empty leaf is sealed or hashed
+        loose = unauthenticated_leaves([to_python(d) for d in vault.documents], documents)
     return Decrypted(name, documents, vault.recipients, who, loose)
 
 
 def unauthenticated_leaves(
-    raw: list[Any], documents: list[Any], *, mac_only_encrypted: bool
+    raw: list[Any], documents: list[Any]
 ) -> frozenset[tuple[int, tuple[str | int, ...]]]:
-    """Leaves of a verified file that a key-less writer could have added or changed.
+    """Non-empty leaves of a verified ``mac_only_encrypted`` file that its MAC does not cover.
 
     SOPS authenticates a leaf in one of two ways: an encrypted value is sealed
     with its key path as additional data (and hashed into the MAC); a plaintext
     value (left out of encryption by the selection metadata) is hashed into
-    the MAC, unless ``mac_only_encrypted`` is set. Neither covers an empty
-    string or a null (they hash as nothing), nor a plaintext value of a
-    ``mac_only_encrypted`` file. ``raw`` are the stored documents, ``documents``
-    the decrypted ones (same shape).
+    the MAC — unless ``mac_only_encrypted`` is set, as for the file this is
+    asked about. So here every plaintext leaf is loose. (Empty strings and
+    nulls are never covered in any file; callers test those themselves.)
+    ``raw`` are the stored documents, ``documents`` the decrypted ones.
     """
     from gitvault.export.model import iter_leaves
     from gitvault.sops.value import looks_encrypted
 
     found: set[tuple[int, tuple[str | int, ...]]] = set()
     for index, (stored, plain) in enumerate(zip(raw, documents, strict=True)):
-        stored_leaves = dict(iter_leaves(stored)) if mac_only_encrypted else {}
+        stored_leaves = dict(iter_leaves(stored))
         for path, value in iter_leaves(plain):
             if value is None or value == "":
-                found.add((index, path))
                 continue
-            if not mac_only_encrypted:
-                continue  # every other leaf is sealed or hashed into the MAC
             before = stored_leaves.get(path)
-            sealed = isinstance(before, str) and looks_encrypted(before) and before != value
-            if not sealed:
+            # Sealed: stored as ENC[…] and really opened (a plaintext value that merely
+            # looks encrypted comes back unchanged).
+            if not (isinstance(before, str) and looks_encrypted(before) and before != value):
                 found.add((index, path))
     return frozenset(found)
 

@@ -159,7 +159,6 @@ def load(
         collect,
         format_key_path,
         iter_leaves,
-        unauthenticated,
     )
     from gitvault.fsutil import read_input
 
@@ -195,9 +194,10 @@ def load(
         api.verify_for_export(
             root, labels, identities, {s.label: list(s.documents) for s in sources}
         )
-    for what in unauthenticated(sources):
+    dropped: list[str] = []
+    variables = collect(sources, per_file=per_file, authenticated_only=True, dropped=dropped)
+    for what in dropped:
         warn(f"{what}, which no MAC covers; not exported")
-    variables = collect(sources, per_file=per_file, authenticated_only=True)
     return Loaded(variables, events, root, policy)
 
 
@@ -222,7 +222,7 @@ def check_env_names(loaded: Loaded, allow_env: Sequence[str], extra: Sequence[st
     ``extra`` are further names the child will see (``NAME_FILE``), checked
     against the allowances of the variable they come from.
     """
-    from gitvault.export.envnames import check_names
+    from gitvault.export.envnames import check_names, is_denied
 
     policy = loaded.policy
     raw: Mapping[str, Any] = getattr(policy, "raw", None) or {}
@@ -235,10 +235,11 @@ def check_env_names(loaded: Loaded, allow_env: Sequence[str], extra: Sequence[st
     for file, variables in by_file.items():
         rule = policy.rule_for(file) if policy is not None else None
         section = raw_rules[rule.index].get("export") if rule is not None else None
-        check_names(
-            ((v.name + suffix, v.origin) for v in variables for suffix in suffixes),
-            [*common, *_allow_env_of(section)],
-        )
+        allowed = [*common, *_allow_env_of(section)]
+        for variable in variables:
+            for suffix in suffixes:
+                if is_denied(variable.name + suffix):  # origin text only when needed
+                    check_names([(variable.name + suffix, variable.origin)], allowed)
 
 
 def audit(loaded: Loaded, audit_log: str | None, command: str) -> None:

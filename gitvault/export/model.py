@@ -22,7 +22,7 @@ The rule (documented in docs/ci.md, and the same for every format):
   feeds them to the MAC, so anyone can add ``LD_PRELOAD: ""`` to a file without
   a key and the file still verifies) and the leaves a source marks
   ``unauthenticated`` (plaintext values of a ``mac_only_encrypted`` file).
-  :func:`unauthenticated` names them for the caller's warning.
+  ``dropped`` collects ``file:key.path is …`` for the caller's warning.
 
 This module must never print, and its errors name files and key paths only,
 never a value.
@@ -157,29 +157,19 @@ def _unauthenticated(source: Source, index: int, path: KeyPath, value: Scalar) -
     return is_unauthenticated(value) or (index, path) in source.unauthenticated
 
 
-def unauthenticated(sources: Sequence[Source]) -> list[str]:
-    """``file:key.path`` of every leaf ``authenticated_only`` drops, with why."""
-    found: list[str] = []
-    for source in sources:
-        multi = len(source.documents) > 1
-        for index, document in enumerate(source.documents):
-            for path, value in iter_leaves(document):
-                if path and _unauthenticated(source, index, path, value):
-                    name_path: KeyPath = (index, *path) if multi else path
-                    why = "empty or null" if is_unauthenticated(value) else "plaintext"
-                    found.append(f"{source.label}:{format_key_path(name_path)} is {why}")
-    return found
-
-
 def collect(
-    sources: Sequence[Source], *, per_file: bool = False, authenticated_only: bool = False
+    sources: Sequence[Source],
+    *,
+    per_file: bool = False,
+    authenticated_only: bool = False,
+    dropped: list[str] | None = None,
 ) -> list[Variable]:
     """Name every leaf of every source; raise :class:`BadInput` on a collision.
 
     Order: sources in the order given, leaves in document order, each
     ``NAME_PREVIOUS`` right after its ``NAME``. ``per_file`` limits collisions
-    to one source; ``authenticated_only`` leaves out empty and null values
-    (see the module docstring).
+    to one source; ``authenticated_only`` leaves out the values no MAC covers
+    (see the module docstring), naming each in ``dropped`` when given.
     """
     seen: dict[tuple[str, str], Variable] = {}
     result: list[Variable] = []
@@ -203,9 +193,12 @@ def collect(
             for path, value in iter_leaves(document):
                 if not path:
                     raise BadInput(f"{source.label}: a document is a bare value, not a map")
-                if authenticated_only and _unauthenticated(source, index, path, value):
-                    continue  # and no NAME_PREVIOUS for it either
                 name_path: KeyPath = (index, *path) if multi else path
+                if authenticated_only and _unauthenticated(source, index, path, value):
+                    if dropped is not None:
+                        why = "empty or null" if is_unauthenticated(value) else "plaintext"
+                        dropped.append(f"{source.label}:{format_key_path(name_path)} is {why}")
+                    continue  # and no NAME_PREVIOUS for it either
                 name = env_name(name_path, source.prefix)
                 add(Variable(name, value, source.label, name_path))
                 if name_path in source.previous:
