@@ -48,6 +48,13 @@ DENIED_NAMES = frozenset(
         "LUA_INIT", "LUA_PATH", "LUA_CPATH", "PHPRC", "PHP_INI_SCAN_DIR",
         "DOTNET_STARTUP_HOOKS", "OPENSSL_CONF", "OPENSSL_ENGINES", "R_PROFILE",
         "R_PROFILE_USER", "R_ENVIRON", "R_ENVIRON_USER", "TCLLIBPATH",
+        # Where traffic goes and whom it trusts: a deploy step's credentials would
+        # travel through an attacker's proxy, or to a server with an attacker's CA.
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE",
+        "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+        "NODE_TLS_REJECT_UNAUTHORIZED",
+        # Windows: which files count as programs, and the shell.
+        "PATHEXT", "COMSPEC",
     }
 )  # fmt: skip
 

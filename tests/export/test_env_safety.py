@@ -148,7 +148,8 @@ def test_denylist_covers_the_known_families() -> None:
     for name in ("LD_AUDIT", "GCONV_PATH", "BASH_FUNC_X__", "SHELLOPTS", "PS4", "IFS", "ENV",
                  "PERL5OPT", "PERL5LIB", "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS",
                  "_JAVA_OPTIONS", "PYTHONSTARTUP", "PYTHONHOME", "SOPS_AGE_KEY_FILE",
-                 "GITVAULT_AGE_KEY", "GIT_CONFIG_COUNT", "DYLD_LIBRARY_PATH"):  # fmt: skip
+                 "GITVAULT_AGE_KEY", "GIT_CONFIG_COUNT", "DYLD_LIBRARY_PATH", "HTTPS_PROXY",
+                 "NODE_EXTRA_CA_CERTS", "PATHEXT"):  # fmt: skip
         assert is_denied(name), name
     for name in ("DB_PASSWORD", "API_TOKEN", "GITHUB_TOKEN", "APP_PATH", "LDAP_URL", "HOSTNAME"):
         assert not is_denied(name), name
