@@ -234,7 +234,9 @@ def check_env_names(loaded: Loaded, allow_env: Sequence[str], extra: Sequence[st
     suffixes = ("", *extra)
     for file, variables in by_file.items():
         rule = policy.rule_for(file) if policy is not None else None
-        section = raw_rules[rule.index].get("export") if rule is not None else None
+        index = getattr(rule, "index", None)
+        raw_rule = raw_rules[index] if isinstance(index, int) and index < len(raw_rules) else {}
+        section = raw_rule.get("export") if isinstance(raw_rule, Mapping) else None
         allowed = [*common, *_allow_env_of(section)]
         for variable in variables:
             for suffix in suffixes:
