@@ -40,6 +40,10 @@ class Decrypted:
     documents: list[Any]
     recipients: tuple[str, ...]
     recipient: str | None  # the policy name of the identity that opened it, when known
+    # (document index, key path) of the non-empty leaves the MAC does not vouch for
+    # (see :func:`unauthenticated_leaves`); empty strings and nulls never are, and
+    # are not listed. Deploy-time outputs leave both out.
+    unauthenticated: frozenset[tuple[int, tuple[str | int, ...]]] = frozenset()
 
     def __repr__(self) -> str:  # never show values
         return f"Decrypted({self.file!r}, <{len(self.documents)} document(s)>)"
@@ -85,7 +89,41 @@ def decrypt_bytes(
             if normalize_key(ident.recipient) in readers:
                 who = pol.name_of(ident.recipient)
                 break
-    return Decrypted(name, [to_python(d) for d in plain.documents], vault.recipients, who)
+    documents = [to_python(d) for d in plain.documents]
+    loose: frozenset[tuple[int, tuple[str | int, ...]]] = frozenset()
+    if vault.meta.mac_only_encrypted:  # else every non-empty leaf is sealed or hashed
+        loose = unauthenticated_leaves([to_python(d) for d in vault.documents], documents)
+    return Decrypted(name, documents, vault.recipients, who, loose)
+
+
+def unauthenticated_leaves(
+    raw: list[Any], documents: list[Any]
+) -> frozenset[tuple[int, tuple[str | int, ...]]]:
+    """Non-empty leaves of a verified ``mac_only_encrypted`` file that its MAC does not cover.
+
+    SOPS authenticates a leaf in one of two ways: an encrypted value is sealed
+    with its key path as additional data (and hashed into the MAC); a plaintext
+    value (left out of encryption by the selection metadata) is hashed into
+    the MAC — unless ``mac_only_encrypted`` is set, as for the file this is
+    asked about. So here every plaintext leaf is loose. (Empty strings and
+    nulls are never covered in any file; callers test those themselves.)
+    ``raw`` are the stored documents, ``documents`` the decrypted ones.
+    """
+    from gitvault.export.model import iter_leaves
+    from gitvault.sops.value import looks_encrypted
+
+    found: set[tuple[int, tuple[str | int, ...]]] = set()
+    for index, (stored, plain) in enumerate(zip(raw, documents, strict=True)):
+        stored_leaves = dict(iter_leaves(stored))
+        for path, value in iter_leaves(plain):
+            if value is None or value == "":
+                continue
+            before = stored_leaves.get(path)
+            # Sealed: stored as ENC[…] and really opened (a plaintext value that merely
+            # looks encrypted comes back unchanged).
+            if not (isinstance(before, str) and looks_encrypted(before) and before != value):
+                found.add((index, path))
+    return frozenset(found)
 
 
 def decrypt_file(path: Path, identities: Identities) -> Decrypted:
@@ -137,35 +175,89 @@ def vault_problems(root: Path, relpath: str, data: bytes) -> list[str]:
     return list(report.problems)
 
 
-def known_values(root: Path, *, min_length: int = 6) -> list[tuple[str, str]]:
+@dataclass
+class _KnownCache:
+    """In-memory only: values per (file, content digest) for one root and identity set."""
+
+    key: tuple[str, tuple[str, ...], int]
+    per_file: dict[tuple[str, bytes], list[tuple[str, str]]]
+    signature: tuple[tuple[str, bytes], ...] = ()
+    result: list[tuple[str, str]] | None = None
+
+
+_KNOWN: _KnownCache | None = None
+
+
+def known_values(
+    root: Path, *, min_length: int = 6, identities: Identities | None = None
+) -> list[tuple[str, str]]:
     """(``file:key.path``, value) for every string value the user's identities can read.
 
-    For the leak scanner only: the values stay in memory. Files that cannot be
-    opened are skipped silently (other people's environments).
+    For the leak scanner only (``scan``, the hooks, ``review``): the values stay
+    in memory. Files that cannot be opened are skipped silently (other people's
+    environments). ``identities`` defaults to the user's (DESIGN §4 order).
+
+    Linear in the number of files and values, and each file is decrypted once
+    per process: the result is kept in memory per file content (a digest of the
+    bytes, so any change is seen), and a second call with nothing changed
+    returns the same list without decrypting. Nothing is cached on disk: a
+    cache that lets a matcher find values must hold the values or hashes of
+    them, and hashes of low-entropy values (``Summer2024!``) are guessable
+    offline by anyone who can read ``.git``; keying them with a secret that
+    needs an identity would cost the very unwrap the cache is meant to save.
     """
+    import hashlib
+
     from gitvault import policy
     from gitvault.fsutil import read_input
     from gitvault.identities import load_identities as _load
     from gitvault.verify import covered_files
 
+    global _KNOWN
     try:
         pol = policy.load(root)
-        ids = _load()
+        ids = identities if identities is not None else _load()
     except GitvaultError:
         return []
     if not ids.items:
         return []
-    out: list[tuple[str, str]] = []
+    key = (str(root.resolve()), tuple(sorted(i.recipient for i in ids.items)), min_length)
+    if _KNOWN is None or _KNOWN.key != key:
+        _KNOWN = _KnownCache(key, {})
+    cache = _KNOWN
+    signature: list[tuple[str, bytes]] = []
+    fresh: dict[tuple[str, bytes], list[tuple[str, str]]] = {}
     for rel in covered_files(pol):
         try:
-            dec = decrypt_bytes(read_input(root / rel, root=root), rel, ids, None)
+            data = read_input(root / rel, root=root)
         except (GitvaultError, OSError):
             continue
-        for doc in dec.documents:
-            for key, value in flatten(doc).items():
-                if isinstance(value, str) and len(value) >= min_length:
-                    out.append((f"{rel}:{key}", value))
-    return out
+        entry = (rel, hashlib.blake2b(data, digest_size=16).digest())
+        signature.append(entry)
+        pairs = cache.per_file.get(entry)
+        if pairs is None:
+            pairs = _file_values(data, rel, ids, min_length)
+        fresh[entry] = pairs
+    if cache.result is not None and tuple(signature) == cache.signature:
+        return cache.result
+    cache.per_file = fresh  # forget files that changed or went away
+    cache.signature = tuple(signature)
+    cache.result = [pair for entry in signature for pair in fresh[entry]]
+    return cache.result
+
+
+def _file_values(data: bytes, rel: str, ids: Identities, min_length: int) -> list[tuple[str, str]]:
+    """The string values of one vault file worth searching for; [] when it cannot be opened."""
+    try:
+        dec = decrypt_bytes(data, rel, ids, None)
+    except GitvaultError:
+        return []
+    return [
+        (f"{rel}:{key}", value)
+        for doc in dec.documents
+        for key, value in flatten(doc).items()
+        if isinstance(value, str) and len(value) >= min_length
+    ]
 
 
 def verify_for_export(

@@ -15,212 +15,27 @@ order, so that a failure anywhere means *no output at all*:
 6. only then write the output, or start the child.
 
 This module must never print a value except as the requested output on stdout
-or ``-o FILE``; stderr only ever gets ``gitvault: error: …`` lines naming files
-and keys.
+or ``-o FILE``; stderr only ever gets ``gitvault: error: …`` (and ``warning:``) lines naming
+files and keys. Steps 1-4 live in :mod:`gitvault.cli.export_read`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gitvault.errors import BadInput, GitvaultError, UsageError
+from gitvault.cli.export_read import audit, check_env_names, load, parse_labels
+from gitvault.errors import BadInput, UsageError
 
 FORMAT_NAMES = ("env", "dotenv", "json", "yaml", "k8s", "github-env")
-VAULT_SUFFIXES = (".yaml", ".yml")
-POLICY_FILE = ".gitvault.yaml"
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """Everything read from the vault for one command, before any output."""
-
-    variables: list[Any]
-    events: list[Any]
-    root: Path
-
-
-# ---------------------------------------------------------------- locating files
-
-
-def find_root(start: Path) -> Path:
-    """The nearest directory upwards holding the policy file or ``.git`` (else ``start``)."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / POLICY_FILE).is_file() or (candidate / ".git").exists():
-            return candidate
-    return start
-
-
-def relative_label(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` in POSIX form; the path as given when outside it."""
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def expand_paths(paths: Sequence[Path], root: Path, policy: Any) -> list[Path]:
-    """Files as given, plus every vault file under each directory (sorted, no duplicates).
-
-    Under a directory, a vault file is a ``.yaml``/``.yml`` file that a policy
-    rule covers; without a policy (or a ``rule_for``), every such file.
-    """
-    result: dict[Path, None] = {}
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if not child.is_file() or child.suffix not in VAULT_SUFFIXES:
-                    continue
-                if any(part.startswith(".") for part in child.relative_to(path).parts):
-                    continue  # .git, .github, editor state: never vault files
-                rule_for = getattr(policy, "rule_for", None)
-                if rule_for is not None and rule_for(relative_label(child, root)) is None:
-                    continue
-                result[child] = None
-        elif path.is_file():
-            result[path] = None
-        else:
-            raise BadInput(f"{path}: no such file or directory")
-    if not result:
-        raise BadInput("no vault files found in the given paths")
-    return list(result)
-
-
-def parse_prefixes(values: Sequence[str], files: Sequence[Path], root: Path) -> dict[str, str]:
-    """``--prefix P`` (every file) and ``--prefix FILE=P`` (one file) -> {label: prefix}."""
-    labels = [relative_label(f, root) for f in files]
-    result: dict[str, str] = {}
-    for value in values:
-        target, sep, prefix = value.rpartition("=")
-        if not sep:
-            result.update(dict.fromkeys(labels, value))
-            continue
-        label = relative_label(Path(target), root)
-        if label not in labels:
-            raise UsageError(f"--prefix names {target}, which is not among the files read")
-        result[label] = prefix
-    return result
-
-
-def parse_labels(values: Sequence[str]) -> dict[str, str]:
-    """``--label k=v`` (repeatable) -> {k: v}."""
-    labels: dict[str, str] = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--label wants KEY=VALUE, got {value!r}")
-        labels[key] = val
-    return labels
-
-
-# ------------------------------------------------------------- reading the vault
-
-
-def _policy(api: Any, root: Path) -> Any:
-    """The policy if the repository has one (for directory expansion, checks and names)."""
-    path = root / POLICY_FILE
-    if not (path.exists() or path.is_symlink()):  # a link is loaded, and refused there
-        return None
-    return api.load_policy(root)
-
-
-def _previous_values(
-    api: Any, policy: Any, root: Path, label: str, identities: Any
-) -> Mapping[Any, Any]:
-    """Values still in a rotation's grace period (``{key_path_tuple: old_value}``).
-
-    Only files whose policy rule sets a ``grace`` (for the rule or one of its
-    keys) can have any; the others are skipped here without asking
-    ``api.previous_values``, which reads the policy and git history per file.
-    """
-    rule = policy.rule_for(label) if policy is not None else None
-    if rule is None or not (rule.grace or any(k.grace for k in rule.keys.values())):
-        return {}
-    result: Mapping[Any, Any] = api.previous_values(root, label, identities)
-    return result
-
-
-def load(
-    paths: Sequence[Path],
-    *,
-    identity: Path | None,
-    prefixes: Sequence[str],
-    with_previous: bool,
-) -> Loaded:
-    """Verify and decrypt every file; name the variables. Raises before any output.
-
-    Each file is decrypted first (MAC verified; a tampered file is exit 4, one
-    this identity cannot open is exit 3 naming who can), then every file is
-    checked against the policy (recipients, schema: exit 1), and only then are
-    the variables named (a collision is exit 5).
-    """
-    from gitvault import api
-    from gitvault.export.audit import ReadEvent
-    from gitvault.export.model import Source, collect, format_key_path, iter_leaves
-    from gitvault.fsutil import read_input
-
-    # The repository of the first path (as `verify` does), so that exporting from
-    # outside the vault's directory still applies its policy.
-    first = paths[0].absolute()
-    root = find_root(first if first.is_dir() else first.parent)
-    policy = _policy(api, root)
-    files = expand_paths(paths, root, policy)
-    labels = [relative_label(f, root) for f in files]
-    prefix_of = parse_prefixes(prefixes, files, root)
-    identities = api.load_identities(identity)
-    sources: list[Source] = []
-    events: list[ReadEvent] = []
-    for file, label in zip(files, labels, strict=True):
-        try:
-            # One policy for all files: it names who can read in messages, who did in the audit.
-            decrypted = api.decrypt_bytes(read_input(file), label, identities, policy)
-        except GitvaultError as err:
-            # With many files in one call the user must learn which one failed.
-            if label in err.message or str(file) in err.message:
-                raise
-            raise type(err)(f"{label}: {err.message}", hint=err.hint) from None
-        documents = list(decrypted.documents)
-        previous = _previous_values(api, policy, root, label, identities) if with_previous else {}
-        sources.append(Source(label, documents, prefix_of.get(label), previous))
-        keys = [format_key_path(p) for doc in documents for p, _ in iter_leaves(doc)]
-        events.append(ReadEvent(label, keys, None, decrypted.recipient))
-    if policy is not None:
-        # Recipients and schema against the policy rule of every file.
-        api.verify_for_export(
-            root, labels, identities, {s.label: list(s.documents) for s in sources}
-        )
-    return Loaded(collect(sources), events, root)
-
-
-def audit(loaded: Loaded, audit_log: str | None, command: str) -> None:
-    """Append the read-audit lines if an audit log is configured (flag or environment)."""
-    from dataclasses import replace
-
-    from gitvault.export.audit import audit_path, record_reads
-
-    path = audit_path(audit_log, os.environ)
-    if path is None:
-        return
-    commit = head_commit(loaded.root)
-    events = [replace(event, commit=commit) for event in loaded.events]
-    record_reads(path, events, command=command, environ=os.environ)
-
-
-def head_commit(root: Path) -> str | None:
-    """The commit checked out in the repository holding ``root``, or None outside git."""
-    try:
-        from gitvault.git.repo import Repository
-
-        return Repository.discover(root).resolve("HEAD")
-    except (GitvaultError, ImportError):
-        return None  # no repository, or no commit yet: the audit line says null
+# Formats whose names become environment variables (k8s through envFrom), so the
+# names that change how programs load or run are refused there, as in exec.
+ENV_FORMATS = frozenset({"env", "dotenv", "github-env", "k8s"})
 
 
 def emit_masks(variables: Sequence[Any]) -> None:
@@ -279,6 +94,14 @@ _common = [
         help="Append one JSON line per file read (default: $GITVAULT_AUDIT_LOG).",
     ),
     click.option(
+        "--allow-env",
+        "allow_env",
+        multiple=True,
+        metavar="NAME",
+        help="Allow this variable name although it changes how programs run "
+        "(PATH, LD_PRELOAD, NODE_OPTIONS, …). Repeatable.",
+    ),
+    click.option(
         "--previous/--no-previous",
         default=True,
         help="Expose NAME_PREVIOUS during a rotation's grace period (default: on).",
@@ -328,6 +151,7 @@ def export(
     prefixes: tuple[str, ...],
     identity: Path | None,
     audit_log: str | None,
+    allow_env: tuple[str, ...],
     previous: bool,
     fmt: str,
     output: Path | None,
@@ -344,8 +168,13 @@ def export(
     Nested keys become variable names: db.password -> DB_PASSWORD, list items by
     index, an optional --prefix first; a name produced twice is an error (exit 5).
     Every file is verified first; on any failure nothing is written.
-    Under GitHub Actions every value is masked (::add-mask::) before any output;
-    there, write data with -o so the masks and the data stay apart.
+    Empty and null values (outside the MAC) are left out, with a warning.
+    env, dotenv, github-env and k8s refuse names that change how programs run
+    (PATH, LD_*, BASH_ENV, NODE_OPTIONS, …; exit 5) unless --allow-env NAME or
+    the policy's export.allow_env allows them. k8s: one Secret per file, so
+    files may share key names. Under GitHub Actions every printed spelling of
+    every value is masked (::add-mask::) before any output; there, write data
+    with -o so the masks and the data stay apart.
 
     \b
     Examples:
@@ -365,7 +194,12 @@ def export(
         string_data=string_data,
         output=k8s_output,
     )
-    loaded = load(paths, identity=identity, prefixes=prefixes, with_previous=previous)
+    per_file = fmt == "k8s" and not merge  # one Secret per file: names collide only within one
+    loaded = load(
+        paths, identity=identity, prefixes=prefixes, with_previous=previous, per_file=per_file
+    )
+    if fmt in ENV_FORMATS:
+        check_env_names(loaded, allow_env)
     text = get_format(fmt).render(loaded.variables, options)
     audit(loaded, audit_log, "export")
     emit_masks(loaded.variables)
@@ -400,6 +234,7 @@ def exec_(
     prefixes: tuple[str, ...],
     identity: Path | None,
     audit_log: str | None,
+    allow_env: tuple[str, ...],
     previous: bool,
     files: bool,
 ) -> None:
@@ -409,6 +244,10 @@ def exec_(
     Everything after -- is the command. Its exit code is gitvault's (128+N when
     it died of signal N); SIGTERM, SIGINT and SIGHUP are forwarded to it. The
     identity variables (GITVAULT_AGE_KEY, SOPS_AGE_KEY, …) are not passed on.
+    Refused with exit 5 before the child starts: names that change how programs
+    run (PATH, LD_*, BASH_ENV, NODE_OPTIONS, …) unless --allow-env NAME or the
+    policy allows them; a value over 128 KiB or an environment over ARG_MAX.
+    Empty and null values (outside the MAC) are left out, with a warning.
 
     \b
     Examples:
@@ -423,8 +262,10 @@ def exec_(
         raise UsageError("no command given", hint="gitvault exec PATH… -- CMD…")
     loaded = load(paths, identity=identity, prefixes=prefixes, with_previous=previous)
     require_env_safe(loaded.variables)
+    check_env_names(loaded, allow_env, extra=(runner.FILE_SUFFIX,) if files else ())
     if files:
         runner.check_file_names(loaded.variables)
+    runner.check_sizes(command, loaded.variables, os.environ)
     audit(loaded, audit_log, "exec")
     emit_masks(loaded.variables)
     try:

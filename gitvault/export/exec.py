@@ -18,6 +18,11 @@ SIGTERM, SIGINT and SIGHUP received while the child runs are forwarded to it
 and we keep waiting, so the child decides how to stop and its exit code is
 ours; a child that died of signal N gives 128 + N, like a shell.
 
+Sizes are checked before the child is started (:func:`check_sizes`): Linux
+refuses one ``NAME=value`` string over 128 KiB (``MAX_ARG_STRLEN``) and a whole
+argument list plus environment over ``ARG_MAX`` with ``E2BIG``; either becomes
+one line naming the key and exit 5 instead of a traceback.
+
 This module must never print or log a value; the only output of ``exec`` is
 the child's own.
 """
@@ -25,6 +30,7 @@ the child's own.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -46,6 +52,60 @@ IDENTITY_VARIABLES = (
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
 )
 FILE_SUFFIX = "_FILE"
+# Linux's MAX_ARG_STRLEN (32 pages of 4 KiB): the longest single argv/envp string.
+MAX_ENTRY_BYTES = 32 * 4096
+# What execve needs beside the strings: one pointer per entry, and some headroom
+# for the auxiliary vector and the file name the kernel copies onto the stack.
+_POINTER = 8
+_HEADROOM = 8 * 1024
+
+
+def _arg_max() -> int:
+    """The system's limit on argv + envp (``sysconf(ARG_MAX)``), 2 MiB if unknown."""
+    try:
+        value = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError):
+        value = -1
+    return value if value > 0 else 2 * 1024 * 1024
+
+
+def _entry_size(name: str, text: str) -> int:
+    return (
+        len(name.encode("utf-8", "surrogatepass")) + len(text.encode("utf-8", "surrogatepass")) + 2
+    )
+
+
+def check_sizes(
+    argv: Sequence[str], variables: Sequence[Variable], base: Mapping[str, str]
+) -> None:
+    """Raise :class:`BadInput` when the child's environment cannot be passed to ``execve``.
+
+    One value too long for an environment variable is named (file and key,
+    never the value); a total over the system's ``ARG_MAX`` names the largest
+    values, so the user knows what to move to a file.
+    """
+    hint = "write large values to a file instead: gitvault export PATH -f json -o FILE"
+    for variable in variables:
+        size = _entry_size(variable.name, variable.text)
+        if size > MAX_ENTRY_BYTES:
+            raise BadInput(
+                f"{variable.origin} is {size // 1024} KiB; one environment variable holds "
+                f"at most {MAX_ENTRY_BYTES // 1024} KiB",
+                hint=hint,
+            )
+    env = child_environment(base, variables, {})
+    total = sum(_entry_size(k, v) + _POINTER for k, v in env.items())
+    # --files adds one short path per value; count it generously.
+    total += sum(len(v.name) + len(FILE_SUFFIX) + 256 for v in variables)
+    total += sum(len(a.encode("utf-8", "surrogatepass")) + 1 + _POINTER for a in argv)
+    limit = _arg_max() - _HEADROOM
+    if total > limit:
+        largest = sorted(variables, key=lambda v: -len(v.text))[:3]
+        raise BadInput(
+            f"the command's environment would be {total // 1024} KiB, over the system's "
+            f"{limit // 1024} KiB; largest values: " + ", ".join(v.origin for v in largest),
+            hint=hint,
+        )
 
 
 def write_value_files(directory: Path, variables: Sequence[Variable]) -> dict[str, str]:
@@ -103,7 +163,15 @@ def run_child(argv: Sequence[str], env: Mapping[str, str]) -> int:
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
-        child = subprocess.Popen(list(argv), env=dict(env))
+        try:
+            child = subprocess.Popen(list(argv), env=dict(env))
+        except OSError as exc:
+            if exc.errno != errno.E2BIG:
+                raise
+            # check_sizes estimates; the kernel has the last word. Still one line, exit 5.
+            raise BadInput(
+                "the command's arguments and environment are too large for the system"
+            ) from None
         for signum in pending:
             child.send_signal(signum)
         while True:
@@ -128,6 +196,7 @@ def run(
         raise BadInput("no command to run", hint="gitvault exec PATH… -- CMD…")
     require_env_safe(variables)
     base_env = os.environ if environ is None else environ
+    check_sizes(argv, variables, base_env)
     if not files:
         return run_child(argv, child_environment(base_env, variables, {}))
     check_file_names(variables)

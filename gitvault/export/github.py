@@ -3,11 +3,19 @@
 Masks. Under ``GITHUB_ACTIONS=true`` the runner hides every string registered
 with ``::add-mask::VALUE`` from the rest of the job's log. :func:`mask_commands`
 builds those lines; callers print them to **stdout** before anything else (the
-runner reads workflow commands there), and never to stderr. Per value we
-register: the value itself; each line of a multi-line value (the runner masks
-line by line, so a whole multi-line mask would never match a log line); and its
-base64 form (which the ``k8s`` format prints). Empty and whitespace-only lines
-are skipped, since a mask that matches nothing visible only adds noise.
+runner reads workflow commands there), and never to stderr.
+
+The runner masks what a log line *contains*, byte for byte, and line by line.
+A value is rarely printed as itself: ``--format env`` writes ``'`` as
+``'\\''``, JSON writes a tab as ``\\t``, YAML doubles single quotes or
+escapes a double-quoted scalar, dotenv escapes backslashes, ``k8s`` prints
+base64, and a multi-line value spans several log lines. So per value we
+register every spelling gitvault can print (:func:`spellings`: the raw text,
+the shell, dotenv, JSON (UTF-8 and ASCII-escaped) and YAML forms, base64) and,
+for each spelling that spans lines, each of its lines with and without the
+indentation around it. Empty and whitespace-only candidates are skipped, since
+a mask that matches nothing visible only adds noise. ``textconv`` (``git diff``
+under Actions) uses the same helper for the YAML it prints.
 
 Escaping: the text after ``::add-mask::`` is workflow-command data, which the
 runner un-escapes with ``%25`` -> ``%``, ``%0D`` -> CR, ``%0A`` -> LF (the
@@ -25,9 +33,11 @@ This module must never write anything itself: it returns text.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 
+from gitvault.errors import BadInput
 from gitvault.export.base import RenderOptions
 from gitvault.export.model import Variable, require_env_safe
 
@@ -42,16 +52,40 @@ def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def spellings(value: str) -> list[str]:
+    """Every way gitvault's outputs can print ``value`` (each may span lines).
+
+    One entry per output syntax, from the same functions the formats use, so a
+    new escaping rule there is a new spelling here without a second copy.
+    """
+    from gitvault.export.dotenv import dotenv_quote
+    from gitvault.export.env import shell_quote
+    from gitvault.yamlio.emit import format_string
+
+    forms = [value, shell_quote(value)[1:-1]]
+    try:
+        quoted = dotenv_quote(value, "value")
+    except BadInput:
+        pass  # dotenv refuses this value, so it is never printed that way
+    else:
+        forms.append(quoted[1:-1] if quoted[:1] in "'\"" and len(quoted) > 1 else quoted)
+    forms.append(json.dumps(value, ensure_ascii=False)[1:-1])
+    forms.append(json.dumps(value, ensure_ascii=True)[1:-1])
+    forms.append(format_string(value, 0))
+    if value:
+        forms.append(base64.b64encode(value.encode("utf-8", "surrogatepass")).decode())
+    return forms
+
+
 def mask_strings(values: Iterable[str]) -> list[str]:
     """Every string to register for ``values`` (see the module docstring), deduplicated."""
     result: dict[str, None] = {}
     for value in values:
-        candidates = [value, *value.splitlines()]
-        if value:
-            candidates.append(base64.b64encode(value.encode("utf-8", "surrogatepass")).decode())
-        for candidate in candidates:
-            if candidate.strip() and "\n" not in candidate and "\r" not in candidate:
-                result[candidate] = None
+        for form in spellings(value):
+            for line in [form, *form.splitlines()]:
+                for candidate in (line, line.strip()):
+                    if candidate.strip() and "\n" not in candidate and "\r" not in candidate:
+                        result[candidate] = None
     return list(result)
 
 

@@ -1,7 +1,12 @@
 """``--format k8s``: Kubernetes ``v1 Secret`` manifests for ``kubectl apply -f -``.
 
-One Secret per file (named after the file, or ``<--k8s-name>-<file stem>``),
-or with ``merge`` a single Secret named ``--k8s-name`` holding every variable.
+One Secret per file, or with ``merge`` a single Secret named ``--k8s-name``
+holding every variable. Per file, a Secret is named after the file's stem
+(``secrets/prod/web.yaml`` -> ``web``), prefixed ``<--k8s-name>-`` when given
+(alone, ``--k8s-name`` names the one file's Secret); when two files share a
+stem (``prod/web.yaml``, ``staging/web.yaml``) each of them takes as many of
+its parent directories as needed to differ (``prod-web``, ``staging-web``).
+Since each file has its own Secret, two files may hold the same key names.
 Keys are the exported variable names (which always match Kubernetes's
 ``[-._a-zA-Z0-9]+``); values go to ``data`` as base64 of their UTF-8 bytes
 (binary-safe: every character survives) or, on request, to ``stringData``.
@@ -113,10 +118,36 @@ def validate_secret(manifest: Mapping[str, Any]) -> None:
         raise BadInput(f"secret {name} holds more than 1 MiB, which kubernetes refuses")
 
 
-def name_from_file(label: str) -> str:
-    """A DNS-1123 name from a file's stem: ``secrets/prod/Web_App.yaml`` -> ``web-app``."""
-    stem = PurePosixPath(label).stem.lower()
-    return re.sub(r"[^a-z0-9.-]+", "-", stem).strip("-.")
+def name_from_file(label: str, depth: int = 1) -> str:
+    """A DNS-1123 name from a file's stem and ``depth - 1`` parent directories.
+
+    ``secrets/prod/Web_App.yaml`` -> ``web-app`` (depth 1), ``prod-web-app`` (depth 2).
+    """
+    path = PurePosixPath(label)
+    parts = [*path.parent.parts, path.stem][-depth:]
+    text = "-".join(p for p in parts if p not in ("", ".", "/")).lower()
+    return re.sub(r"[^a-z0-9.-]+", "-", text).strip("-.")
+
+
+def names_for_files(files: Sequence[str]) -> dict[str, str]:
+    """A distinct Secret name per file: the stem, with parent directories only where needed."""
+    depth = dict.fromkeys(files, 1)
+    while True:
+        names = {f: name_from_file(f, depth[f]) for f in files}
+        by_name: dict[str, list[str]] = {}
+        for file, name in names.items():
+            by_name.setdefault(name, []).append(file)
+        clashes = [group for group in by_name.values() if len(group) > 1]
+        if not clashes:
+            return names
+        grew = False
+        for group in clashes:
+            for file in group:
+                if depth[file] <= len(PurePosixPath(file).parts):
+                    depth[file] += 1
+                    grew = True
+        if not grew:
+            return names  # the same path twice cannot happen; the caller reports it
 
 
 def _encode(variable: Variable) -> bytes:
@@ -161,13 +192,14 @@ def build_secrets(variables: Sequence[Variable], options: RenderOptions) -> list
         by_file.setdefault(variable.file, []).append(variable)
     secrets: list[dict[str, Any]] = []
     owner: dict[str, str] = {}
+    file_names = names_for_files(list(by_file))
     for file, group in by_file.items():
         if options.k8s_name and len(by_file) == 1:
             name = options.k8s_name
         elif options.k8s_name:
-            name = f"{options.k8s_name}-{name_from_file(file)}"
+            name = f"{options.k8s_name}-{file_names[file]}"
         else:
-            name = name_from_file(file)
+            name = file_names[file]
         if name in owner:
             raise BadInput(
                 f"secret name {name} comes from both {owner[name]} and {file}",

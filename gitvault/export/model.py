@@ -15,7 +15,14 @@ The rule (documented in docs/ci.md, and the same for every format):
   ``NAME_PREVIOUS``, right after ``NAME``;
 * two leaves (in one file or in two) that end up with the same name are an
   error (:class:`~gitvault.errors.BadInput`, exit 5) naming both sources, never
-  a silent overwrite.
+  a silent overwrite; with ``per_file`` (one Kubernetes Secret per file) only
+  two leaves of the same file collide;
+* with ``authenticated_only`` (what ``export``/``exec`` use), leaves no MAC
+  covers are left out: empty strings and nulls (SOPS neither encrypts them nor
+  feeds them to the MAC, so anyone can add ``LD_PRELOAD: ""`` to a file without
+  a key and the file still verifies) and the leaves a source marks
+  ``unauthenticated`` (plaintext values of a ``mac_only_encrypted`` file).
+  ``dropped`` collects ``file:key.path is …`` for the caller's warning.
 
 This module must never print, and its errors name files and key paths only,
 never a value.
@@ -55,6 +62,9 @@ class Source:
     documents: Sequence[Any]
     prefix: str | None = None
     previous: Mapping[KeyPath, Scalar] = field(default_factory=dict)
+    # (document index, key path) of leaves no MAC covers beyond empty/null values
+    # (plaintext values of a ``mac_only_encrypted`` file): see ``api.unauthenticated_leaves``.
+    unauthenticated: frozenset[tuple[int, KeyPath]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -138,23 +148,43 @@ def iter_leaves(node: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Scalar
         raise BadInput(f"unsupported value type at {format_key_path(path)}")
 
 
-def collect(sources: Sequence[Source]) -> list[Variable]:
+def is_unauthenticated(value: Scalar) -> bool:
+    """True for a value no MAC covers: SOPS stores ``""`` and null in clear, unhashed."""
+    return value is None or value == ""
+
+
+def _unauthenticated(source: Source, index: int, path: KeyPath, value: Scalar) -> bool:
+    return is_unauthenticated(value) or (index, path) in source.unauthenticated
+
+
+def collect(
+    sources: Sequence[Source],
+    *,
+    per_file: bool = False,
+    authenticated_only: bool = False,
+    dropped: list[str] | None = None,
+) -> list[Variable]:
     """Name every leaf of every source; raise :class:`BadInput` on a collision.
 
     Order: sources in the order given, leaves in document order, each
-    ``NAME_PREVIOUS`` right after its ``NAME``.
+    ``NAME_PREVIOUS`` right after its ``NAME``. ``per_file`` limits collisions
+    to one source; ``authenticated_only`` leaves out the values no MAC covers
+    (see the module docstring), naming each in ``dropped`` when given.
     """
-    seen: dict[str, Variable] = {}
+    seen: dict[tuple[str, str], Variable] = {}
     result: list[Variable] = []
 
     def add(variable: Variable) -> None:
-        other = seen.get(variable.name)
+        if authenticated_only and is_unauthenticated(variable.value):
+            return
+        scope = variable.file if per_file else ""
+        other = seen.get((scope, variable.name))
         if other is not None:
             raise BadInput(
                 f"variable {variable.name} comes from both {other.origin} and {variable.origin}",
                 hint="rename one key, or give each file its own --prefix",
             )
-        seen[variable.name] = variable
+        seen[(scope, variable.name)] = variable
         result.append(variable)
 
     for source in sources:
@@ -164,6 +194,11 @@ def collect(sources: Sequence[Source]) -> list[Variable]:
                 if not path:
                     raise BadInput(f"{source.label}: a document is a bare value, not a map")
                 name_path: KeyPath = (index, *path) if multi else path
+                if authenticated_only and _unauthenticated(source, index, path, value):
+                    if dropped is not None:
+                        why = "empty or null" if is_unauthenticated(value) else "plaintext"
+                        dropped.append(f"{source.label}:{format_key_path(name_path)} is {why}")
+                    continue  # and no NAME_PREVIOUS for it either
                 name = env_name(name_path, source.prefix)
                 add(Variable(name, value, source.label, name_path))
                 if name_path in source.previous:

@@ -16,7 +16,7 @@ from pathlib import Path
 from gitvault.scan import baseline as baseline_mod
 from gitvault.scan import gitdiff, nature, pathmatch, sources
 from gitvault.scan.detector import Detector, fingerprint
-from gitvault.scan.known import KnownValues
+from gitvault.scan.known import matcher_for
 from gitvault.scan.model import Finding, ScanResult, Skipped, Unit
 
 # Never scan our own bookkeeping.
@@ -35,9 +35,8 @@ class ScanOptions:
 
 
 def _detector(options: ScanOptions) -> Detector:
-    known = (
-        KnownValues(options.known_values, engine=options.engine) if options.known_values else None
-    )
+    # Built once per process for the same values (a hook scans several sources).
+    known = matcher_for(options.known_values, options.engine) if options.known_values else None
     return Detector(known_values=known, engine=options.engine, baseline=options.baseline)
 
 

@@ -135,6 +135,19 @@ def test_failed_verify_stops_before_export(
     assert Path(github.env["GITHUB_ENV"]).read_text() == ""
 
 
+def test_a_name_that_changes_how_programs_run_needs_allow_env(
+    github: GithubRun, vault_dir: Callable[[str, Any], Path], identity: str
+) -> None:
+    vault_dir("secrets/production/tools.yaml", {"node_options": "--max-old-space-size=512"})
+    inputs = {"identity": identity, "paths": "secrets/production"}
+    assert github.run_action(inputs) == 5
+    assert "would set NODE_OPTIONS" in github.steps[-1].stderr
+    assert Path(github.env["GITHUB_ENV"]).read_text() == ""  # later steps get nothing
+    assert github.run_action({**inputs, "allow-env": "NODE_OPTIONS PATH"}) == 0
+    env = parse_github_env(Path(github.env["GITHUB_ENV"]).read_text())
+    assert env == {"NODE_OPTIONS": "--max-old-space-size=512"}
+
+
 def test_k8s_export_to_a_file(github: GithubRun, prod: None, identity: str) -> None:
     inputs = {
         "identity": identity,

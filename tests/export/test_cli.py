@@ -192,3 +192,23 @@ def test_output_is_not_left_behind_on_failure(gv: Any, vault: Vault, vault_root:
     tamper(vault("a.yaml", {"x": "v"}))
     assert gv("export", "a.yaml", "-o", "out.env").returncode == 4
     assert sorted(p.name for p in vault_root.iterdir()) == [".gitvault.yaml", "a.yaml"]
+
+
+def test_k8s_secret_per_file_with_the_same_key_names(gv: Any, vault: Vault) -> None:
+    vault("secrets/prod/web.yaml", {"db": {"password": "prod-pass-1"}})
+    vault("secrets/staging/web.yaml", {"db": {"password": "staging-pass-2"}})
+    vault("secrets/staging/worker.yaml", {"db": {"password": "worker-pass-3"}})
+    result = gv("export", "secrets", "-f", "k8s", "--k8s-output", "json")
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)["items"]
+    names = {i["metadata"]["name"]: i["metadata"]["annotations"]["gitvault/sources"] for i in items}
+    assert names == {
+        "prod-web": "secrets/prod/web.yaml",
+        "staging-web": "secrets/staging/web.yaml",
+        "worker": "secrets/staging/worker.yaml",
+    }
+    assert all(set(i["data"]) == {"DB_PASSWORD"} for i in items)
+    # One Secret (--merge) or one environment (env) still cannot hold both.
+    merged = gv("export", "secrets", "-f", "k8s", "--merge", "--k8s-name", "all")
+    assert merged.returncode == 5 and b"DB_PASSWORD comes from both" in merged.stderr
+    assert gv("export", "secrets", "-f", "env").returncode == 5

@@ -40,6 +40,7 @@ def test_multi_line_values_are_masked_line_by_line() -> None:
 
 def test_single_line_value_and_its_base64_are_masked() -> None:
     strings = mask_strings(["hunter2"])
+    # No format escapes anything in it: the value and the base64 k8s prints, nothing else.
     assert strings == ["hunter2", base64.b64encode(b"hunter2").decode()]
 
 

@@ -94,11 +94,19 @@ def test_data_is_binary_safe(value: str) -> None:
         assert base64.b64decode(doc["data"]["V"], validate=True).decode("utf-8") == value
 
 
-def test_same_file_stem_in_two_directories_is_a_name_collision() -> None:
-    sources = [Source("prod/db.yaml", [{"a": "1"}]), Source("dev/db.yaml", [{"b": "2"}])]
-    with pytest.raises(
-        BadInput, match=r"secret name db comes from both prod/db\.yaml and dev/db\.yaml"
-    ):
+def test_same_file_stem_in_two_directories_takes_the_directory_into_the_name() -> None:
+    sources = [
+        Source("secrets/prod/db.yaml", [{"a": "1"}]),
+        Source("secrets/dev/db.yaml", [{"b": "2"}]),
+        Source("secrets/dev/web.yaml", [{"c": "3"}]),
+    ]
+    docs = yaml_docs(K8S.render(collect(sources), RenderOptions()))
+    assert [d["metadata"]["name"] for d in docs] == ["prod-db", "dev-db", "web"]
+
+
+def test_same_file_name_twice_is_still_a_name_collision() -> None:
+    sources = [Source("prod/db.yaml", [{"a": "1"}]), Source("prod/db.yml", [{"b": "2"}])]
+    with pytest.raises(BadInput, match=r"secret name prod-db comes from both"):
         K8S.render(collect(sources), RenderOptions())
 
 
@@ -143,3 +151,18 @@ def test_name_helpers() -> None:
     assert is_dns_subdomain("a.b-c")
     assert not is_dns_subdomain("a..b")
     validate_labels({"app.kubernetes.io/name": "web", "tier": ""})
+
+
+def test_files_with_the_same_keys_become_separate_secrets_with_per_file_collisions() -> None:
+    sources = [
+        Source("secrets/prod/web.yaml", [{"db": {"password": "prod-pass-1"}}]),
+        Source("secrets/staging/web.yaml", [{"db": {"password": "staging-pass-2"}}]),
+    ]
+    docs = yaml_docs(K8S.render(collect(sources, per_file=True), RenderOptions()))
+    assert [d["metadata"]["name"] for d in docs] == ["prod-web", "staging-web"]
+    values = [base64.b64decode(d["data"]["DB_PASSWORD"]).decode() for d in docs]  # type: ignore[index]
+    assert values == ["prod-pass-1", "staging-pass-2"]
+    # Within one file a collision is still an error.
+    clash = [Source("a.yaml", [{"db": {"password": "x1"}, "DB_PASSWORD": "x2"}])]
+    with pytest.raises(BadInput, match="DB_PASSWORD comes from both"):
+        collect(clash, per_file=True)
