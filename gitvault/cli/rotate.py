@@ -98,7 +98,7 @@ def rotate(
       printf %s "$NEW" | gitvault rotate secrets/prod/app.yaml smtp.password --stdin
       gitvault rotate --due --branch rotate/$(date +%F)
     """
-    from gitvault.rotate import engine
+    from gitvault.rotate import engine, plan
 
     if due:
         if path is not None or keys:
@@ -118,7 +118,7 @@ def rotate(
     identities = load_ids(identity)
     if due:
         span = _within(within)
-        report = engine.rotate_due(
+        report = plan.rotate_due(
             Path.cwd(),
             identities,
             within=span,
@@ -137,7 +137,7 @@ def rotate(
         overrides = engine.Overrides(
             source=source, apply=apply_cmd, verify=verify_cmd, timeout=seconds
         )
-        report = engine.rotate_keys(
+        report = plan.rotate_keys(
             path,
             keys,
             identities,

@@ -1,0 +1,387 @@
+"""The write journal of operations with external effects (``rotate``, ``offboard --rotate``).
+
+An ``apply`` command changes a system outside the repository (a database
+password, an API token). From the moment it runs, the new value may exist in
+that system and nowhere else but our vault file, so a crash (SIGKILL, OOM,
+power loss) must never lose it, and the next run must know what happened.
+Before any apply runs, the operation records here what it is about to do, and
+it updates the record (fsynced, atomically) at every step:
+
+- one file per operation under ``<git dir>/gitvault/journal/`` (never the work
+  tree, so ``git add -A`` cannot pick it up, and per work tree);
+- a **header** line of JSON with no value in it: the operation, the process
+  that runs it, the stage, and each key's phase. Any gitvault command can read
+  it cheaply to say "an interrupted rotate of … is pending" without a key;
+- a **payload**, age-encrypted (pyrage, as the vault files' data keys) to the
+  recipients of the files it names: the old and the new bytes of each file
+  (themselves SOPS-encrypted), the commands, and the exact bytes to commit once
+  the outcome is known. Recovery (:mod:`gitvault.rotate.recover`) reads it
+  with the user's identity; it is the source of truth after a crash.
+
+A key's phase says what the external system may hold: ``planned`` (nothing
+ran: the old value), ``applying`` (a command was running: either value),
+``rotated`` (the new value), ``failed`` (the old value: apply failed or the
+rollback succeeded), ``rollback-failed`` (probably the new value), ``not-run``.
+
+This module never sees a plaintext value: it stores encrypted bytes, names and
+phases.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitvault import fsutil
+from gitvault.errors import BadInput, GitvaultError
+
+SCHEMA = "gitvault.journal/v1"
+SUBDIR = ("gitvault", "journal")
+SUFFIX = ".journal"
+_HEADER_LIMIT = 1 << 20  # a header line longer than this is not ours
+_PAYLOAD_LIMIT = 64 << 20
+
+# key phases
+PLANNED = "planned"
+APPLYING = "applying"
+ROTATED = "rotated"
+FAILED = "failed"
+ROLLBACK_FAILED = "rollback-failed"
+NOT_RUN = "not-run"
+# phases after which the external system may hold the new value
+MAY_HOLD_NEW = frozenset({APPLYING, ROTATED, ROLLBACK_FAILED})
+
+# operation stages
+PREPARED = "prepared"  # recorded; the files may still hold the old bytes
+WRITTEN = "written"  # every file holds its new values; commands may be running
+COMMITTING = "committing"  # outcome known; payload has the bytes to commit and keep
+KEPT = "kept"  # committed what rotated; values whose rollback failed wait on disk
+UNCOMMITTED = "uncommitted"  # outcome known, the commit failed or was not asked for
+
+
+class JournalError(GitvaultError):
+    """A journal file that cannot be read or decrypted."""
+
+
+@dataclass
+class KeyPhase:
+    file: str
+    key: str
+    phase: str = PLANNED
+
+
+@dataclass
+class Journal:
+    """One operation's journal file; every change is written through at once."""
+
+    path: Path
+    op: str
+    id: str
+    pid: int
+    pid_start: str
+    started: float
+    head: str | None
+    stage: str
+    keys: list[KeyPhase]
+    files: list[str]
+    armored: bytes = field(repr=False, default=b"")
+
+    # --- writing -------------------------------------------------------------
+
+    @classmethod
+    def begin(
+        cls,
+        git_dir: Path,
+        op: str,
+        *,
+        head: str | None,
+        files: Sequence[str],
+        keys: Iterable[tuple[str, str]],
+        payload: Mapping[str, Any],
+        recipients: Sequence[str],
+    ) -> Journal:
+        """Record an operation before it has any effect; returns the open journal."""
+        directory = journal_dir(git_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        ident = f"{int(time.time())}-{os.getpid()}-{os.urandom(3).hex()}"
+        journal = cls(
+            path=directory / f"{op}-{ident}{SUFFIX}",
+            op=op,
+            id=ident,
+            pid=os.getpid(),
+            pid_start=_start_time(os.getpid()),
+            started=time.time(),
+            head=head,
+            stage=PREPARED,
+            keys=[KeyPhase(f, k) for f, k in keys],
+            files=list(files),
+        )
+        journal.armored = _seal(payload, recipients)
+        journal._flush()
+        return journal
+
+    def set_phase(self, file: str, key: str, phase: str) -> None:
+        for entry in self.keys:
+            if entry.file == file and entry.key == key:
+                entry.phase = phase
+        self._flush()
+
+    def set_stage(
+        self,
+        stage: str,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        recipients: Sequence[str] = (),
+    ) -> None:
+        """Move to ``stage``; a new payload replaces the old one (re-encrypted)."""
+        self.stage = stage
+        if payload is not None:
+            self.armored = _seal(payload, recipients)
+        self._flush()
+
+    def close(self) -> None:
+        """The operation is complete: nothing is left to recover."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        _fsync_dir(self.path.parent)
+
+    def _flush(self) -> None:
+        header = {
+            "schema": SCHEMA,
+            "op": self.op,
+            "id": self.id,
+            "pid": self.pid,
+            "pid_start": self.pid_start,
+            "started": self.started,
+            "head": self.head,
+            "stage": self.stage,
+            "files": self.files,
+            "keys": [[k.file, k.key, k.phase] for k in self.keys],
+        }
+        line = json.dumps(header, separators=(",", ":")).encode()
+        fsutil.atomic_write(self.path, line + b"\n" + self.armored, mode=0o600)
+
+    # --- reading -------------------------------------------------------------
+
+    @classmethod
+    def read(cls, path: Path) -> Journal:
+        """The header of a journal file (the payload stays encrypted)."""
+        try:
+            data = path.read_bytes()[: _HEADER_LIMIT + _PAYLOAD_LIMIT]
+        except OSError as exc:
+            raise JournalError(f"cannot read the journal {path.name}: {exc.strerror}") from None
+        line, _, armored = data.partition(b"\n")
+        try:
+            head = json.loads(line[:_HEADER_LIMIT])
+            if head.get("schema") != SCHEMA:
+                raise ValueError("schema")
+            return cls(
+                path=path,
+                op=str(head["op"]),
+                id=str(head["id"]),
+                pid=int(head["pid"]),
+                pid_start=str(head["pid_start"]),
+                started=float(head["started"]),
+                head=head["head"] if isinstance(head["head"], str) else None,
+                stage=str(head["stage"]),
+                keys=[KeyPhase(str(f), str(k), str(p)) for f, k, p in head["keys"]],
+                files=[str(f) for f in head["files"]],
+                armored=armored,
+            )
+        except (ValueError, KeyError, TypeError):
+            raise JournalError(
+                f"the journal {path.name} is damaged (not a gitvault journal)"
+            ) from None
+
+    def payload(self, identities: Sequence[Any]) -> dict[str, Any]:
+        """The decrypted payload; raises :class:`JournalError` when no identity opens it."""
+        import pyrage
+
+        try:
+            data = pyrage.decrypt(self.armored, list(identities))
+            value = json.loads(data)
+        except (pyrage.DecryptError, ValueError) as exc:
+            raise JournalError(
+                f"cannot open the journal {self.path.name}: {str(exc)[:120]}",
+                hint="use an identity that can decrypt the files it names (--identity)",
+            ) from None
+        if not isinstance(value, dict):
+            raise JournalError(f"the journal {self.path.name} is damaged")
+        return value
+
+    @property
+    def alive(self) -> bool:
+        """True while the process that wrote it is still running."""
+        return _start_time(self.pid) == self.pid_start and _alive(self.pid)
+
+    def keys_in(self, *phases: str) -> list[KeyPhase]:
+        return [k for k in self.keys if k.phase in phases]
+
+    def describe(self) -> str:
+        """One line, no values: ``rotate of secrets/a.yaml (db.password: applying)``."""
+        shown = ", ".join(f"{k.file}:{k.key} {k.phase}" for k in self.keys[:4])
+        more = len(self.keys) - 4
+        if more > 0:
+            shown += f" and {more} more"
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started))
+        return f"{self.op} started {when} (stage {self.stage}; {shown or 'no keys'})"
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise JournalError("the journal is damaged (bad file bytes)") from None
+
+
+def journal_dir(git_dir: Path) -> Path:
+    return git_dir.joinpath(*SUBDIR)
+
+
+def pending(git_dir: Path) -> list[Journal]:
+    """Journals of operations whose process is gone (interrupted, or waiting for a human)."""
+    directory = journal_dir(git_dir)
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in sorted(directory.glob("*" + SUFFIX)):
+        try:
+            journal = Journal.read(path)
+        except JournalError:
+            continue
+        if not journal.alive:
+            found.append(journal)
+    return found
+
+
+def pending_for(git_dir: Path, relpaths: Iterable[str]) -> list[Journal]:
+    """Pending journals that name any of ``relpaths``."""
+    wanted = set(relpaths)
+    return [j for j in pending(git_dir) if wanted & set(j.files)]
+
+
+def find_git_dir(start: Path) -> Path | None:
+    """The git directory of the work tree containing ``start``, found without git or pygit2.
+
+    Cheap enough for every command's start-up: a few ``stat`` calls.
+    """
+    current = start.absolute()
+    for candidate in (current, *current.parents):
+        dotgit = candidate / ".git"
+        if dotgit.is_dir():
+            return dotgit
+        if dotgit.is_file():
+            try:
+                text = dotgit.read_text(errors="replace")[:4096]
+            except OSError:
+                return None
+            if text.startswith("gitdir:"):
+                target = Path(text[len("gitdir:") :].strip())
+                return target if target.is_absolute() else (candidate / target).resolve()
+            return None
+    return None
+
+
+def hint_line(start: Path) -> str | None:
+    """The start-up hint about an interrupted operation in this repository, or None."""
+    try:
+        git_dir = find_git_dir(start)
+        if git_dir is None or not journal_dir(git_dir).is_dir():
+            return None
+        found = pending(git_dir)
+    except OSError:
+        return None
+    if not found:
+        return None
+    first = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return (
+        f"gitvault: hint: an interrupted {first.describe()}{more} is pending: "
+        "see `gitvault recover`, then `gitvault recover --finish` or `--undo`"
+    )
+
+
+def refuse_if_pending(git_dir: Path, relpaths: Iterable[str]) -> None:
+    """Raise when an interrupted operation still owns any of ``relpaths``."""
+    from gitvault.errors import GitError
+
+    found = pending_for(git_dir, relpaths)
+    if found:
+        files = sorted({f for j in found for f in j.files} & set(relpaths))
+        raise GitError(
+            f"an interrupted {found[0].op} of {', '.join(files[:3])} is pending: "
+            "its values may be held by an external system",
+            hint="run `gitvault recover` to see it, then `gitvault recover --finish` "
+            "(commit what was applied) or `gitvault recover --undo`",
+        )
+
+
+def recipients_of(datas: Iterable[bytes]) -> list[str]:
+    """The union of the age recipients named in vault files' bytes (public keys)."""
+    from gitvault.sops.file import parse_vault
+
+    seen: dict[str, None] = {}
+    for data in datas:
+        try:
+            vault = parse_vault(data, "journal")
+        except BadInput:
+            continue
+        for recipient in vault.recipients:
+            seen[recipient] = None
+    return list(seen)
+
+
+def _seal(payload: Mapping[str, Any], recipients: Sequence[str]) -> bytes:
+    import pyrage
+
+    from gitvault.crypto.envelope import parse_recipient
+
+    if not recipients:
+        raise BadInput("cannot record the journal: the files name no recipient")
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    sealed: bytes = pyrage.encrypt(data, [parse_recipient(r) for r in recipients], armored=True)
+    return sealed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _start_time(pid: int) -> str:
+    """The process start time (Linux ``/proc``), so a reused pid is not taken for ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # the command name may hold spaces and parentheses: split after the last ')'
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
