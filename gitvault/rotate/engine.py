@@ -206,8 +206,14 @@ def journal_payload(
             for rel, s in files.items()
         },
         "jobs": [
-            {"file": j.file, "key": j.key, "spec": j.source.spec, "apply": j.apply,
-             "verify": j.verify, "timeout": j.timeout}
+            {
+                "file": j.file,
+                "key": j.key,
+                "spec": j.source.spec,
+                "apply": j.apply,
+                "verify": j.verify,
+                "timeout": j.timeout,
+            }
             for j in jobs
         ],
         "cwd": str(cwd),
