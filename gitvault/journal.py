@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitvault import fsutil
 from gitvault.errors import BadInput, GitvaultError
 
 SCHEMA = "gitvault.journal/v1"
@@ -92,6 +91,7 @@ class Journal:
     keys: list[KeyPhase]
     files: list[str]
     armored: bytes = field(repr=False, default=b"")
+    child: int = 0  # process group of the apply/verify command running now, 0: none
 
     # --- writing -------------------------------------------------------------
 
@@ -127,7 +127,13 @@ class Journal:
         journal._flush()
         return journal
 
+    def set_child(self, pid: int) -> None:
+        """Record the command now running (its own process group): it may outlive us."""
+        self.child = pid
+        self._flush()
+
     def set_phase(self, file: str, key: str, phase: str) -> None:
+        self.child = 0
         for entry in self.keys:
             if entry.file == file and entry.key == key:
                 entry.phase = phase
@@ -162,11 +168,12 @@ class Journal:
             "started": self.started,
             "head": self.head,
             "stage": self.stage,
+            "child": self.child,
             "files": self.files,
             "keys": [[k.file, k.key, k.phase] for k in self.keys],
         }
         line = json.dumps(header, separators=(",", ":")).encode()
-        fsutil.atomic_write(self.path, line + b"\n" + self.armored, mode=0o600)
+        _write(self.path, line + b"\n" + self.armored)
 
     # --- reading -------------------------------------------------------------
 
@@ -194,6 +201,7 @@ class Journal:
                 keys=[KeyPhase(str(f), str(k), str(p)) for f, k, p in head["keys"]],
                 files=[str(f) for f in head["files"]],
                 armored=armored,
+                child=int(head.get("child") or 0),
             )
         except (ValueError, KeyError, TypeError):
             raise JournalError(
@@ -218,8 +226,14 @@ class Journal:
 
     @property
     def alive(self) -> bool:
-        """True while the process that wrote it is still running."""
-        return _start_time(self.pid) == self.pid_start and _alive(self.pid)
+        """True while the process that wrote it, or the command it ran, is still running.
+
+        An apply command runs in its own process group and survives a SIGKILL
+        of gitvault; until it ends, the value the system will hold is unknown.
+        """
+        if _start_time(self.pid) == self.pid_start and _alive(self.pid):
+            return True
+        return self.child > 0 and _group_alive(self.child)
 
     def keys_in(self, *phases: str) -> list[KeyPhase]:
         return [k for k in self.keys if k.phase in phases]
@@ -257,6 +271,7 @@ def pending(git_dir: Path) -> list[Journal]:
     directory = journal_dir(git_dir)
     if not directory.is_dir():
         return []
+    _sweep(directory)
     found = []
     for path in sorted(directory.glob("*" + SUFFIX)):
         try:
@@ -367,6 +382,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _start_time(pid: int) -> str:
     """The process start time (Linux ``/proc``), so a reused pid is not taken for ours."""
     try:
@@ -376,6 +401,35 @@ def _start_time(pid: int) -> str:
     # the command name may hold spaces and parentheses: split after the last ')'
     fields = stat.rsplit(")", 1)[-1].split()
     return fields[19] if len(fields) > 19 else ""
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Atomic, fsynced, 0600; the temp name carries our pid so a dead one's is swept."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _sweep(directory: Path) -> None:
+    """Remove temp files of journal writers that died mid-write."""
+    for tmp in directory.glob(".*.tmp"):
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+        except (ValueError, IndexError):
+            continue
+        if not _alive(pid):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _fsync_dir(directory: Path) -> None:

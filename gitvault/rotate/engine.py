@@ -331,7 +331,7 @@ def _apply_all(
             running = job
             if job.apply or job.verify:
                 record.set_phase(job.file, job.key, journal.APPLYING)
-            result = _run(job, files[job.file], cwd, env)
+            result = _run(job, files[job.file], cwd, env, record.set_child)
             results[(job.file, job.key)] = result
             record.set_phase(job.file, job.key, result.status)
             running = None
@@ -372,7 +372,13 @@ def _not_run(job: Job) -> KeyResult:
     )
 
 
-def _run(job: Job, state: RotatingFile, cwd: Path, env: Mapping[str, str] | None) -> KeyResult:
+def _run(
+    job: Job,
+    state: RotatingFile,
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    on_start: Callable[[int], None] | None = None,
+) -> KeyResult:
     old = state.old[job.key]
     try:
         outcome = run_rotation(
@@ -385,6 +391,7 @@ def _run(job: Job, state: RotatingFile, cwd: Path, env: Mapping[str, str] | None
             cwd=cwd,
             timeout=job.timeout,
             base_env=env,
+            on_start=on_start,
         )
     except CommandFailed as exc:
         # An apply that failed outright was never rolled back, but nothing changed.

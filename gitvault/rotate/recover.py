@@ -177,8 +177,10 @@ def _finish_one(
         text = str(payload.get("text") or "gitvault: finish an interrupted rotation")
     else:
         take_new = {(k.file, k.key) for k in record.keys_in(journal.ROTATED)}
-        verified = _recheck(payload, pairs, uncertain, identities, no_verify=no_verify, env=env)
-        take_new |= {(k.file, k.key) for k in uncertain}
+        verified, holds_old = _recheck(
+            payload, pairs, uncertain, identities, no_verify=no_verify, env=env
+        )
+        take_new |= {(k.file, k.key) for k in uncertain} - holds_old
         final = {}
         for rel, (o, n) in pairs.items():
             mine = [k.key for k in record.keys if k.file == rel]
@@ -254,49 +256,72 @@ def _recheck(
     *,
     no_verify: bool,
     env: Mapping[str, str] | None,
-) -> set[tuple[str, str]]:
-    """Run the verify command of each uncertain key with its new value; raise when one fails."""
-    from gitvault.rotate.commands import CommandFailed, run_rotation
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Ask each unsure key's verify command which value the system holds.
+
+    Returns the keys verified with their new value and the keys whose system
+    holds the old value (verify fails with the new value, passes with the old).
+    Raises :class:`RotationFailed` when it passes with neither: a human must look.
+    """
     from gitvault.rotate.engine import scalar_text
 
     jobs = {(str(j["file"]), str(j["key"])): j for j in payload.get("jobs", [])}
     verified: set[tuple[str, str]] = set()
+    holds_old: set[tuple[str, str]] = set()
     if no_verify:
-        return verified
+        return verified, holds_old
     for entry in uncertain:
-        job = jobs.get((entry.file, entry.key))
-        command = job.get("verify") if job else None
+        job = jobs.get((entry.file, entry.key)) or {}
+        command = job.get("verify")
         if not command:
-            continue
+            continue  # nothing can tell: the new value is the likelier one
         old_bytes, new_bytes = pairs[entry.file]
         parts = keypath.parse(entry.key)
-        new_value = scalar_text(
-            keypath.get(_open_plain(new_bytes, entry.file, identities).documents[0], parts)
-        )
-        old_value = scalar_text(
-            keypath.get(_open_plain(old_bytes, entry.file, identities).documents[0], parts)
-        )
-        try:
-            run_rotation(
-                file=entry.file,
-                key=entry.key,
-                new_value=new_value or "",
-                old_value=old_value,
-                apply=None,
-                verify=str(command),
-                cwd=Path(str(payload.get("cwd") or ".")),
-                timeout=float(job.get("timeout") or 120) if job else 120.0,
-                base_env=env,
-            )
-        except CommandFailed:
+        new_doc = _open_plain(new_bytes, entry.file, identities).documents[0]
+        old_doc = _open_plain(old_bytes, entry.file, identities).documents[0]
+        new_value = scalar_text(keypath.get(new_doc, parts)) or ""
+        old_value = scalar_text(keypath.get(old_doc, parts))
+
+        if _passes(payload, job, entry, new_value, old_value, env):
+            verified.add((entry.file, entry.key))
+        elif old_value is not None and _passes(payload, job, entry, old_value, new_value, env):
+            holds_old.add((entry.file, entry.key))
+        else:
             raise RotationFailed(
-                f"the verify command fails with the new value of {entry.file}:{entry.key}: "
-                "the system may hold the old value; the new value stays in the file, uncommitted",
+                f"the verify command of {entry.file}:{entry.key} passes with neither the new "
+                "nor the old value; the new value stays in the file, uncommitted",
                 hint="check the system by hand, then `gitvault recover --finish --no-verify` "
                 "(it holds the new value) or `gitvault recover --undo --force` (the old one)",
-            ) from None
-        verified.add((entry.file, entry.key))
-    return verified
+            )
+    return verified, holds_old
+
+
+def _passes(
+    payload: Mapping[str, Any],
+    job: Mapping[str, Any],
+    key: journal.KeyPhase,
+    value: str,
+    other: str | None,
+    env: Mapping[str, str] | None,
+) -> bool:
+    """True when the key's verify command accepts ``value`` (in GITVAULT_NEW_VALUE)."""
+    from gitvault.rotate.commands import CommandFailed, run_rotation
+
+    try:
+        run_rotation(
+            file=key.file,
+            key=key.key,
+            new_value=value,
+            old_value=other,
+            apply=None,
+            verify=str(job["verify"]),
+            cwd=Path(str(payload.get("cwd") or ".")),
+            timeout=float(job.get("timeout") or 120),
+            base_env=env,
+        )
+    except CommandFailed:
+        return False
+    return True
 
 
 def _message(
