@@ -92,6 +92,9 @@ class Journal:
     files: list[str]
     armored: bytes = field(repr=False, default=b"")
     child: int = 0  # process group of the apply/verify command running now, 0: none
+    # What this process sealed (kept in memory only, to re-seal at a later stage).
+    payload_cache: dict[str, Any] = field(repr=False, default_factory=dict)
+    recipients: list[str] = field(repr=False, default_factory=list)
 
     # --- writing -------------------------------------------------------------
 
@@ -124,6 +127,8 @@ class Journal:
             files=list(files),
         )
         journal.armored = _seal(payload, recipients)
+        journal.payload_cache = dict(payload)
+        journal.recipients = list(recipients)
         journal._flush()
         return journal
 
@@ -149,7 +154,8 @@ class Journal:
         """Move to ``stage``; a new payload replaces the old one (re-encrypted)."""
         self.stage = stage
         if payload is not None:
-            self.armored = _seal(payload, recipients)
+            self.armored = _seal(payload, recipients or self.recipients)
+            self.payload_cache = dict(payload)
         self._flush()
 
     def close(self) -> None:
