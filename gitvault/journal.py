@@ -158,6 +158,11 @@ class Journal:
             self.payload_cache = dict(payload)
         self._flush()
 
+    def release(self) -> None:
+        """This process is done with it; the journal now waits for ``gitvault recover``."""
+        self.pid, self.pid_start, self.child = 0, "", 0
+        self._flush()
+
     def close(self) -> None:
         """The operation is complete: nothing is left to recover."""
         with contextlib.suppress(FileNotFoundError):
@@ -237,7 +242,7 @@ class Journal:
         An apply command runs in its own process group and survives a SIGKILL
         of gitvault; until it ends, the value the system will hold is unknown.
         """
-        if _start_time(self.pid) == self.pid_start and _alive(self.pid):
+        if self.pid > 0 and _start_time(self.pid) == self.pid_start and _alive(self.pid):
             return True
         return self.child > 0 and _group_alive(self.child)
 

@@ -157,6 +157,7 @@ def _journal_hint() -> None:
     line = hint_line(Path.cwd())
     if line:
         sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def _run_click(args: list[str]) -> int:

@@ -168,18 +168,20 @@ def _precheck(
     repo: Repository, relpaths: Sequence[str], *, allow_staged: bool, branch: str | None
 ) -> None:
     from gitvault.commits import check_repository
-    from gitvault.git.worktree import check_new_branch, uncommitted
+    from gitvault.git.worktree import check_new_branch, uncommitted_many
 
     repo.require_history()
     journal.refuse_if_pending(repo.state().git_dir, relpaths)
     check_repository(repo, relpaths, allow_staged=allow_staged)
+    at_head = repo.entries_at("HEAD", relpaths)
+    changes = uncommitted_many(repo, relpaths)
     for relpath in relpaths:
-        if repo.blob_id_at("HEAD", relpath) is None:
+        if relpath not in at_head:
             raise GitError(
                 f"{relpath} is not committed yet: refusing to rotate a value with no history",
                 hint="commit the file first, so the previous value stays readable from history",
             )
-        change = uncommitted(repo, relpath)
+        change = changes.get(relpath)
         if change is not None:
             raise GitError(
                 f"{relpath} has uncommitted changes ({change}): refusing to rotate over them",
@@ -345,6 +347,7 @@ def _apply_all(
             done.add((running.file, running.key))
         for relpath, state in files.items():
             fsutil.atomic_write(state.path, state.render(_member(relpath, done)))
+        record.release()
         if not isinstance(exc, KeyboardInterrupt | Interrupted):
             raise
         where = f"{running.file}:{running.key}" if running else "a rotation"

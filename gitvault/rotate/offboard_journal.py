@@ -80,6 +80,12 @@ def begin(
     )
 
 
+def release(record: journal.Journal | None) -> None:
+    """Leave the journal for ``gitvault recover`` (interrupted, or the commit failed)."""
+    if record is not None:
+        record.release()
+
+
 def phase(record: journal.Journal | None, file: str, key: str, value: str) -> None:
     if record is not None:
         record.set_phase(file, key, value)
@@ -119,5 +125,6 @@ def done(record: journal.Journal | None, held: Sequence[str]) -> None:
         return
     if held:
         record.set_stage(journal.KEPT)
+        record.release()
     else:
         record.close()

@@ -123,6 +123,7 @@ def settle(
             undo_new_branch(repo, new_branch, previous)
             new_branch = None
     except KeyboardInterrupt:
+        record.release()
         raise Interrupted(
             "interrupted during the commit: the new values are in the files, uncommitted",
             hint="run `gitvault recover --finish` to commit what was applied",
@@ -139,6 +140,7 @@ def settle(
     else:
         uncommitted += [f"{r.file}:{r.key}" for r in results if r.status == ROTATED]
         record.set_stage(journal.UNCOMMITTED)
+        record.release()
     kept = record.path.exists()
     return RotationReport(
         results=results,
@@ -161,6 +163,7 @@ def _finish_record(
     """Close the journal, or keep it while a value whose rollback failed is uncommitted."""
     if held:
         record.set_stage(journal.KEPT, payload={**payload, "commit": {}}, recipients=recipients)
+        record.release()
     else:
         record.close()
 

@@ -415,12 +415,15 @@ def offboard(
             if exc.hint:
                 commit_error += "\n" + exc.hint
         except KeyboardInterrupt:
+            offboard_journal.release(record)
             raise Interrupted(
                 "interrupted during the commit: the files hold the new values, uncommitted",
                 hint="run `gitvault recover --finish` to commit them",
             ) from None
     if commit_error is None:
         offboard_journal.done(record, uncommitted if commit else ())
+    else:
+        offboard_journal.release(record)
 
     by_key = {(j.file, j.key): j for j in jobs}
     out = []
@@ -532,6 +535,7 @@ def _run_commands(
                 if j.status == ROTATED and (j.applied or j is running or not (j.apply or j.verify))
             }
             fsutil.atomic_write(state.loaded.path, state.render(keep))
+        offboard_journal.release(record)
         if not isinstance(exc, KeyboardInterrupt | Interrupted):
             raise
         where = f"{running.file}:{running.key}" if running else "offboarding"
