@@ -277,100 +277,6 @@ def journal_dir(git_dir: Path) -> Path:
     return git_dir.joinpath(*SUBDIR)
 
 
-def pending(git_dir: Path) -> list[Journal]:
-    """Journals of operations whose process is gone (interrupted, or waiting for a human)."""
-    directory = journal_dir(git_dir)
-    if not directory.is_dir():
-        return []
-    _sweep(directory)
-    found = []
-    for path in sorted(directory.glob("*" + SUFFIX)):
-        try:
-            journal = Journal.read(path)
-        except JournalError:
-            continue
-        if not journal.alive:
-            found.append(journal)
-    return found
-
-
-def pending_for(git_dir: Path, relpaths: Iterable[str]) -> list[Journal]:
-    """Pending journals that name any of ``relpaths``."""
-    wanted = set(relpaths)
-    return [j for j in pending(git_dir) if wanted & set(j.files)]
-
-
-def find_git_dir(start: Path) -> Path | None:
-    """The git directory of the work tree containing ``start``, found without git or pygit2.
-
-    Cheap enough for every command's start-up: a few ``stat`` calls.
-    """
-    current = start.absolute()
-    for candidate in (current, *current.parents):
-        dotgit = candidate / ".git"
-        if dotgit.is_dir():
-            return dotgit
-        if dotgit.is_file():
-            try:
-                text = dotgit.read_text(errors="replace")[:4096]
-            except OSError:
-                return None
-            if text.startswith("gitdir:"):
-                target = Path(text[len("gitdir:") :].strip())
-                return target if target.is_absolute() else (candidate / target).resolve()
-            return None
-    return None
-
-
-def hint_line(start: Path) -> str | None:
-    """The start-up hint about an interrupted operation in this repository, or None."""
-    try:
-        git_dir = find_git_dir(start)
-        if git_dir is None or not journal_dir(git_dir).is_dir():
-            return None
-        found = pending(git_dir)
-    except OSError:
-        return None
-    if not found:
-        return None
-    first = found[0]
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    return (
-        f"gitvault: hint: an interrupted {first.describe()}{more} is pending: "
-        "see `gitvault recover`, then `gitvault recover --finish` or `--undo`"
-    )
-
-
-def refuse_if_pending(git_dir: Path, relpaths: Iterable[str]) -> None:
-    """Raise when an interrupted operation still owns any of ``relpaths``."""
-    from gitvault.errors import GitError
-
-    found = pending_for(git_dir, relpaths)
-    if found:
-        files = sorted({f for j in found for f in j.files} & set(relpaths))
-        raise GitError(
-            f"an interrupted {found[0].op} of {', '.join(files[:3])} is pending: "
-            "its values may be held by an external system",
-            hint="run `gitvault recover` to see it, then `gitvault recover --finish` "
-            "(commit what was applied) or `gitvault recover --undo`",
-        )
-
-
-def recipients_of(datas: Iterable[bytes]) -> list[str]:
-    """The union of the age recipients named in vault files' bytes (public keys)."""
-    from gitvault.sops.file import parse_vault
-
-    seen: dict[str, None] = {}
-    for data in datas:
-        try:
-            vault = parse_vault(data, "journal")
-        except BadInput:
-            continue
-        for recipient in vault.recipients:
-            seen[recipient] = None
-    return list(seen)
-
-
 def _seal(payload: Mapping[str, Any], recipients: Sequence[str]) -> bytes:
     import pyrage
 
@@ -381,6 +287,47 @@ def _seal(payload: Mapping[str, Any], recipients: Sequence[str]) -> bytes:
     data = json.dumps(payload, separators=(",", ":")).encode()
     sealed: bytes = pyrage.encrypt(data, [parse_recipient(r) for r in recipients], armored=True)
     return sealed
+
+
+
+def _start_time(pid: int) -> str:
+    """The process start time (Linux ``/proc``), so a reused pid is not taken for ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # the command name may hold spaces and parentheses: split after the last ')'
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Atomic, fsynced, 0600; the temp name carries our pid so a dead one's is swept."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
 
 
 def _alive(pid: int) -> bool:
@@ -403,50 +350,3 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _start_time(pid: int) -> str:
-    """The process start time (Linux ``/proc``), so a reused pid is not taken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # the command name may hold spaces and parentheses: split after the last ')'
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else ""
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Atomic, fsynced, 0600; the temp name carries our pid so a dead one's is swept."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def _sweep(directory: Path) -> None:
-    """Remove temp files of journal writers that died mid-write."""
-    for tmp in directory.glob(".*.tmp"):
-        try:
-            pid = int(tmp.name.rsplit(".", 2)[-2])
-        except (ValueError, IndexError):
-            continue
-        if not _alive(pid):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
