@@ -7,20 +7,21 @@ process with the same one line and exit code 130 as an interrupted command.
 Nothing needs cleaning up at that point: no file has been touched yet.
 """
 
+# `_signal` and `os` are loaded by the interpreter's own
+# start-up, so these imports leave no window where Python code runs unguarded.
+import _signal
 import os
-import signal
-from types import FrameType
 
 
-def _early_interrupt(signum: int, frame: FrameType | None) -> None:
+def _early_interrupt(signum: int, frame: object) -> None:
     os.write(2, b"gitvault: error: interrupted\n")
     os._exit(130)
 
 
 # Only when SIGINT has its default meaning: a parent that ignores it (nohup, a
 # background job) keeps it ignored.
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _early_interrupt)
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _early_interrupt)
 
 
 def run() -> None:

@@ -218,7 +218,7 @@ def _private_index(repo: Repository, empty: bool, *, others: bool) -> Path:
 
 def clean_stale_indexes(directory: Path) -> None:
     """Remove private index copies whose process is gone (killed during a commit)."""
-    for entry in directory.glob("index-*.tmp"):
+    for entry in [*directory.glob("index-*.tmp"), *directory.glob("index-*.tmp.lock")]:
         try:
             pid = int(entry.name.split("-")[1])
         except (IndexError, ValueError):

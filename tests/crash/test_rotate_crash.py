@@ -63,6 +63,7 @@ def _check_after_kill(lab: Lab, keys: tuple[str, ...]) -> None:
 def _recover(lab: Lab) -> None:
     """What the user does next: see the hint, then finish or undo."""
     if not lab.pending():
+        assert lab.gv("recover").returncode == 0  # the next run: nothing to recover
         return
     hinted = lab.gv("decrypt", F, "--extract", "db.port")
     assert hinted.returncode == 0
