@@ -333,6 +333,11 @@ def _message(
     from gitvault.rotate.model import ROTATED, KeyResult
     from gitvault.rotate.settle import message_for
 
+    if record.op != "rotate":
+        # An offboarding's own trailers describe a re-key this message cannot
+        # reconstruct: say what was finished, in plain words.
+        lines = [f"- {f} {k}: new value" for f, k in sorted(take_new)]
+        return f"gitvault: finish an interrupted {record.op}\n\n" + "\n".join(lines) + "\n"
     jobs = {(str(j["file"]), str(j["key"])): j for j in payload.get("jobs", [])}
     results = []
     for k in record.keys:
