@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "textconv": "gitvault.cli.drivers:textconv",
     "merge-driver": "gitvault.cli.drivers:merge_driver",
     "review": "gitvault.cli.review:review",
+    "recover": "gitvault.cli.recover:recover",
 }
 
 
@@ -122,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
     handled = [s for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) if s is not None]
     previous = {s: signal.signal(s, _on_sigterm) for s in handled}
     try:
+        if getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_early_interrupt":
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # see gitvault.__main__
+        if args[:1] != ["recover"]:
+            _journal_hint()
         if _fast_decrypt(args):
             sys.exit(int(ExitCode.OK))
         sys.exit(_run_click(args))
@@ -131,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         _print_error(err)
         sys.exit(int(err.exit_code))
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback
         sys.stderr.write("gitvault: error: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:
@@ -140,6 +146,18 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _journal_hint() -> None:
+    """One line when an interrupted rotate/offboard waits for `gitvault recover`."""
+    from pathlib import Path
+
+    from gitvault.journal import hint_line
+
+    line = hint_line(Path.cwd())
+    if line:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def _run_click(args: list[str]) -> int:

@@ -98,7 +98,7 @@ def rotate(
       printf %s "$NEW" | gitvault rotate secrets/prod/app.yaml smtp.password --stdin
       gitvault rotate --due --branch rotate/$(date +%F)
     """
-    from gitvault.rotate import engine
+    from gitvault.rotate import engine, plan
 
     if due:
         if path is not None or keys:
@@ -118,7 +118,7 @@ def rotate(
     identities = load_ids(identity)
     if due:
         span = _within(within)
-        report = engine.rotate_due(
+        report = plan.rotate_due(
             Path.cwd(),
             identities,
             within=span,
@@ -137,7 +137,7 @@ def rotate(
         overrides = engine.Overrides(
             source=source, apply=apply_cmd, verify=verify_cmd, timeout=seconds
         )
-        report = engine.rotate_keys(
+        report = plan.rotate_keys(
             path,
             keys,
             identities,
@@ -198,8 +198,10 @@ def _render(report: Any, *, as_json: bool, due: bool) -> None:
         _err(
             "gitvault: error: !!! NOT COMMITTED: the external system may hold the new value of "
             + ", ".join(report.uncommitted)
-            + "; it is written (encrypted) to the work tree, not committed"
+            + "; it is written (encrypted) to the work tree, not committed, and journaled"
         )
+    for line in report.commit_output:
+        _err(f"  {line}")  # what git commit and its hooks said, values masked
     if report.needs_human:
         _err(f"gitvault: {len(report.needs_human)} overdue key(s) need a human:")
         for n in report.needs_human:
@@ -212,7 +214,8 @@ def _render(report: Any, *, as_json: bool, due: bool) -> None:
         if report.uncommitted:
             raise GitError(
                 f"the rotation was applied but could not be committed: {report.commit_error}",
-                hint="fix that, then commit the vault files by hand (they hold the new values)",
+                hint="fix what the lines above say, then `gitvault recover --finish` commits "
+                "the new values",
             )
         raise GitError(f"{report.commit_error}; nothing was changed")
     if not failed:
@@ -231,5 +234,8 @@ def _hint(result: Any) -> str | None:
     from gitvault.rotate.engine import ROLLBACK_FAILED
 
     if result.status == ROLLBACK_FAILED:
-        return "check the system by hand: the work tree has the new value, HEAD the old one"
+        return (
+            "check the system by hand: the work tree has the new value, HEAD the old one; "
+            "then `gitvault recover --finish` (it holds the new value) or `--undo --force`"
+        )
     return None

@@ -1,15 +1,29 @@
-"""Commit vault files with the real ``git commit``, honouring the user's config.
+"""Commit vault files with the real ``git commit``, staged from the index.
 
 gitvault's writes (``edit --commit``, ``set --commit``, ``rotate``, ``rekey``,
-``offboard``) end in :func:`commit_paths`: it stages exactly the given paths and
-runs ``git commit --only -F - -- PATHS`` so the user's identity, hooks
-(pre-commit, commit-msg, post-commit) and signing (``commit.gpgsign``, including
-``gpg.format=ssh``) apply exactly as for a hand-made commit. ``--only`` means
-nothing else that happens to be staged can ride along.
+``offboard``) end in :func:`commit_paths`. It never rewrites the work tree to
+build a commit: it writes each path's blob into the object store (from the
+bytes the caller gives, or from the work-tree file) and stages it in a
+*private copy* of the index under ``.git/gitvault/``, then runs ``git commit
+-F -`` with ``GIT_INDEX_FILE`` pointing at that copy. The user's identity,
+hooks (pre-commit, commit-msg, post-commit) and signing (``commit.gpgsign``,
+``gpg.format=ssh``) apply exactly as for a hand-made commit, and hooks see the
+staged change through ``GIT_INDEX_FILE`` as git gives it to them.
+
+Why a private index: a commit that is refused, or a process killed during a
+slow hook or a signing prompt, leaves the real index and the work tree exactly
+as they were; only after ``git commit`` succeeded are the real index entries of
+the committed paths updated (one ``git update-index --index-info`` call). So a
+caller can keep a value on disk that must not be committed (a rotation whose
+rollback failed) while committing another version of the same file.
 
 Before committing, every staged blob of those paths must look like a SOPS file
 (a top-level ``sops:`` mapping with a ``mac:``): a cheap byte check that stops
-plaintext from ever being committed by us, even through a clean filter.
+plaintext from ever being committed by us.
+
+The cost is linear in the paths: one index read for the state check, one
+``hash-object`` call for work-tree paths, one ``update-index`` for the private
+index and one for the real one, whatever the number of files.
 
 This module must never commit a path it was not given, never pass a value on a
 command line, and never leave the index changed when it refuses or fails.
@@ -17,10 +31,14 @@ command line, and never leave the index changed when it refuses or fails.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitvault.errors import BadInput, GitError
 from gitvault.git.log import git_env, run_git
@@ -28,6 +46,8 @@ from gitvault.git.repo import Repository
 
 _SOPS_BLOCK = re.compile(rb"(?m)^sops:[ \t]*\r?$")
 _SOPS_MAC = re.compile(rb"(?m)^[ \t]+mac:[ \t]*\S")
+_ZERO = "0" * 40
+_HOOK_LINES = 40  # at most this many lines of a refusing hook's output are shown
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,18 @@ class CommitResult:
     branch: str | None
     paths: tuple[str, ...]
     signed: bool
+
+
+class CommitFailed(GitError):
+    """``git commit`` itself failed (a hook refused, signing failed …).
+
+    ``output`` holds the lines git and its hooks printed, so the user sees the
+    hook's own reasons (they are also in the hint, which the CLI prints).
+    """
+
+    def __init__(self, message: str, *, output: tuple[str, ...], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.output = output
 
 
 def looks_like_vault_file(data: bytes) -> bool:
@@ -52,8 +84,13 @@ def commit_paths(
     *,
     allow_other_staged: bool = False,
     plain: Sequence[str] = (),
+    contents: Mapping[str, bytes | None] | None = None,
 ) -> CommitResult:
-    """Stage ``paths`` (relative to the root; deletions included) and commit them.
+    """Commit ``paths`` (relative to the root; deletions included).
+
+    Each path's committed content is ``contents[path]`` when given (None: the
+    path is deleted), else the work-tree file as ``git add`` would stage it
+    (a missing file is a deletion). The work tree is never written.
 
     ``plain`` names paths among ``paths`` that are not vault files and may be
     committed as they are (the policy file, which ``offboard`` changes in the
@@ -61,10 +98,10 @@ def commit_paths(
 
     Raises :class:`GitError` when the repository is in a state we refuse
     (detached HEAD, merge in progress, unrelated staged changes unless
-    ``allow_other_staged``) or when ``git commit`` fails (a hook refused, the
-    signing key is missing …); raises :class:`BadInput` when a path's staged
-    content is not an encrypted vault file. In every failure the index entries of
-    ``paths`` are restored to what they were.
+    ``allow_other_staged``), :class:`CommitFailed` when ``git commit`` fails
+    (its output and the hooks' are in ``output`` and the hint), and
+    :class:`BadInput` when a path's content is not an encrypted vault file. In
+    every failure the index is unchanged.
     """
     wanted = tuple(dict.fromkeys(paths))
     if not wanted:
@@ -74,31 +111,43 @@ def commit_paths(
     for path in wanted:
         if path.startswith(("/", "-")) or ".." in path.split("/") or "\0" in path:
             raise BadInput(f"not a path relative to the repository root: {path[:80]}")
+    given = dict(contents or {})
     state = repo.require_can_commit(wanted, allow_other_staged=allow_other_staged)
-    before = {path: repo.index_blob(path) for path in wanted}
+    blobs = _write_blobs(repo, wanted, given)
+    for path, blob in blobs.items():
+        if blob is None or path in plain:
+            continue
+        if not looks_like_vault_file(repo.read_blob(blob)):
+            raise BadInput(f"refusing to commit {path}: it is not an encrypted vault file")
+    head = {} if state.is_empty else repo.entries_at("HEAD", wanted)
+    if not state.is_empty and all(_same(blobs[p], head.get(p)) for p in wanted):
+        raise BadInput("nothing to commit: the files are unchanged")
+    lines = [_index_line(path, blobs[path], head.get(path)) for path in wanted]
 
+    private = _private_index(repo, state.is_empty, others=bool(allow_other_staged))
     try:
-        run_git(repo.root, ["add", "-A", "--", *wanted])
-        for path in wanted:
-            staged = repo.index_blob(path)
-            if path in plain:
-                continue
-            if staged is not None and not looks_like_vault_file(staged):
-                raise BadInput(f"refusing to commit {path}: it is not an encrypted vault file")
-        if not state.is_empty and not _differs_from_head(repo, wanted):
-            raise BadInput("nothing to commit: the files are unchanged")
+        env = git_env()
+        env["GIT_INDEX_FILE"] = str(private)
+        _git(repo, ["update-index", "--index-info"], env, stdin="".join(lines).encode())
         proc = subprocess.run(
-            ["git", "-C", str(repo.root), "commit", "--quiet", "--only", "-F", "-", "--", *wanted],
+            ["git", "-C", str(repo.root), "commit", "--quiet", "-F", "-"],
             input=message.encode(),
             capture_output=True,
-            env=git_env(),
+            env=env,
             check=False,
         )
         if proc.returncode != 0:
-            raise GitError(f"git commit failed: {_last_line(proc.stderr, proc.stdout)}")
-    except BaseException:
-        _restore_index(repo, wanted, before, empty=state.is_empty)
-        raise
+            output = _output_lines(proc.stderr, proc.stdout)
+            raise CommitFailed(
+                f"git commit failed: {output[-1][:200] if output else 'no output'}",
+                output=output,
+                hint=_hook_hint(output),
+            )
+        # The commit exists: now the real index agrees with it for these paths.
+        _git(repo, ["update-index", "--index-info"], git_env(), stdin="".join(lines).encode())
+    finally:
+        with contextlib.suppress(OSError):
+            private.unlink()
 
     after = repo.state()
     assert after.head is not None
@@ -110,45 +159,112 @@ def commit_paths(
     )
 
 
-def _differs_from_head(repo: Repository, paths: Sequence[str]) -> bool:
-    return any(repo.index_blob(p) != _head_blob(repo, p) for p in paths)
-
-
-def _head_blob(repo: Repository, path: str) -> bytes | None:
-    blob_id = repo.blob_id_at("HEAD", path)
-    return None if blob_id is None else repo.read_blob(blob_id)
-
-
-def _restore_index(
-    repo: Repository, paths: Sequence[str], before: dict[str, bytes | None], *, empty: bool
-) -> None:
-    """Put the index entries of ``paths`` back as they were before we staged."""
+def _write_blobs(
+    repo: Repository, paths: Sequence[str], given: Mapping[str, bytes | None]
+) -> dict[str, str | None]:
+    """Each path's blob id (written to the object store), None for a deletion."""
+    blobs: dict[str, str | None] = {}
+    from_tree = []
     for path in paths:
-        if repo.index_blob(path) == before[path]:
-            continue
+        if path in given:
+            data = given[path]
+            blobs[path] = None if data is None else repo.write_blob(data)
+        elif (repo.root / path).is_file():
+            from_tree.append(path)
+        else:
+            blobs[path] = None
+    if from_tree:
+        # One process for every work-tree path; git applies the path's filters
+        # (eol, clean) exactly as `git add` would.
+        out = run_git(
+            repo.root, ["hash-object", "-w", "--stdin-paths"], stdin="\n".join(from_tree).encode()
+        )
+        ids = out.decode().split()
+        if len(ids) != len(from_tree):
+            raise GitError("git hash-object returned an unexpected answer")
+        blobs.update(zip(from_tree, ids, strict=True))
+    return blobs
+
+
+def _same(blob: str | None, head: tuple[int, str] | None) -> bool:
+    return blob is None if head is None else blob == head[1]
+
+
+def _index_line(path: str, blob: str | None, head: tuple[int, str] | None) -> str:
+    if blob is None:
+        return f"0 {_ZERO}\t{path}\n"
+    mode = head[0] if head is not None and head[0] in (0o100644, 0o100755) else 0o100644
+    return f"{mode:o} {blob}\t{path}\n"
+
+
+def _private_index(repo: Repository, empty: bool, *, others: bool) -> Path:
+    """A copy of the index that holds HEAD for every path (our paths are set later)."""
+    directory = repo.state().git_dir / "gitvault"
+    directory.mkdir(exist_ok=True)
+    clean_stale_indexes(directory)
+    private = directory / f"index-{os.getpid()}-{os.urandom(4).hex()}.tmp"
+    real = Path(run_git(repo.root, ["rev-parse", "--git-path", "index"]).decode().strip())
+    if not real.is_absolute():
+        real = repo.root / real
+    if real.exists() and not others:
+        # Nothing else is staged: the real index is HEAD plus fresh stat data.
+        shutil.copyfile(real, private)
+    else:
+        env = git_env()
+        env["GIT_INDEX_FILE"] = str(private)
+        _git(repo, ["read-tree", "--empty"] if empty else ["read-tree", "HEAD"], env)
+    return private
+
+
+def clean_stale_indexes(directory: Path) -> None:
+    """Remove private index copies whose process is gone (killed during a commit)."""
+    for entry in [*directory.glob("index-*.tmp"), *directory.glob("index-*.tmp.lock")]:
         try:
-            if before[path] is None:
-                run_git(repo.root, ["rm", "--cached", "--quiet", "--ignore-unmatch", "--", path])
-            elif not empty and before[path] == _head_blob(repo, path):
-                run_git(repo.root, ["reset", "--quiet", "--", path])
-            else:
-                # The path had other staged content: write that blob back.
-                blob = (
-                    run_git(repo.root, ["hash-object", "-w", "--stdin"], stdin=before[path])
-                    .decode()
-                    .strip()
-                )
-                run_git(
-                    repo.root,
-                    ["update-index", "--cacheinfo", f"100644,{blob},{path}"],
-                )
-        except GitError:
-            pass  # best effort: the original error is the one to report
+            pid = int(entry.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if not _alive(pid):
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
 
-def _last_line(*streams: bytes) -> str:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _git(
+    repo: Repository, args: Sequence[str], env: Mapping[str, str], stdin: bytes | None = None
+) -> None:
+    proc = subprocess.run(
+        ["git", "-C", str(repo.root), *args],
+        input=stdin,
+        capture_output=True,
+        env=dict(env),
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = _output_lines(proc.stderr)
+        raise GitError(f"git {args[0]} failed: {lines[-1][:200] if lines else proc.returncode}")
+
+
+def _output_lines(*streams: bytes) -> tuple[str, ...]:
+    lines: list[str] = []
     for stream in streams:
-        lines = [ln.strip() for ln in stream.decode(errors="replace").splitlines() if ln.strip()]
-        if lines:
-            return lines[-1][:200]
-    return "no output"
+        lines += [ln.rstrip() for ln in stream.decode(errors="replace").splitlines() if ln.strip()]
+    return tuple(lines)
+
+
+def _hook_hint(output: Sequence[str]) -> str:
+    """The hook's own lines, indented, so "fix the lines above" has lines above."""
+    if not output:
+        return "git printed nothing; run `git commit` by hand to see why"
+    shown = list(output[-_HOOK_LINES:])
+    cut = len(output) - len(shown)
+    head = [f"(first {cut} line(s) left out)"] if cut else []
+    return "git commit and its hooks said:\n" + "\n".join(f"    {ln}" for ln in head + shown)

@@ -9,8 +9,9 @@ branches, ``HEAD~3``, ids) and blob reads with a cache.
 Every failure is a one-line :class:`~gitvault.errors.GitError` (exit 6), or
 :class:`~gitvault.errors.BadInput` for a path outside the repository.
 
-This module must never write to the repository (writes go through
-:mod:`gitvault.git.commit` and the git CLI) and never decrypt anything.
+This module writes to the repository only through :meth:`Repository.write_blob`
+(an object in the store, which changes no ref, index or file; commits go
+through :mod:`gitvault.git.commit` and the git CLI) and never decrypts anything.
 """
 
 from __future__ import annotations
@@ -226,6 +227,28 @@ class Repository:
         if entry.type_str != "blob":
             return None
         return str(entry.id)
+
+    def entries_at(self, rev: str, relpaths: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """``(mode, blob id)`` of each of ``relpaths`` present as a file at ``rev``.
+
+        The commit is resolved once, so asking for many paths stays linear.
+        """
+        tree = self._repo[self.resolve(rev)].peel(pygit2.Commit).tree
+        found: dict[str, tuple[int, str]] = {}
+        for relpath in relpaths:
+            try:
+                entry = tree[relpath]
+            except KeyError:
+                continue
+            if entry.type_str == "blob":
+                found[relpath] = (int(entry.filemode), str(entry.id))
+        return found
+
+    def write_blob(self, data: bytes) -> str:
+        """Store ``data`` as a blob object (no ref, index or file changes); its id."""
+        blob_id = str(self._repo.create_blob(data))
+        self._blobs[blob_id] = data
+        return blob_id
 
     def read_file(self, rev: str, relpath: str) -> bytes:
         """The content of ``relpath`` as of ``rev``; raise GitError when it is absent."""

@@ -30,6 +30,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -147,6 +148,28 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """Linux: the command gets SIGTERM when gitvault dies (SIGKILL, OOM).
+
+    A command in its own session would otherwise go on installing a value after
+    the journal stopped tracking it, and race with ``gitvault recover``. The
+    journal also records its process group (see :mod:`gitvault.journal`) for a
+    command that ignores SIGTERM.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def hook() -> None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
 def run_command(
     phase: str,
     command: str,
@@ -155,8 +178,13 @@ def run_command(
     env: Mapping[str, str],
     secrets_to_mask: tuple[str, ...],
     timeout: float,
+    on_start: Callable[[int], None] | None = None,
 ) -> CommandRun:
-    """Run ``sh -c command`` in its own process group; capture and redact output."""
+    """Run ``sh -c command`` in its own process group; capture and redact output.
+
+    ``on_start`` gets the process (and group) id as soon as it runs: the
+    journal records it, so recovery can tell that a command outlived us.
+    """
     started = time.monotonic()
     proc = subprocess.Popen(
         ["sh", "-c", command],
@@ -166,8 +194,11 @@ def run_command(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # own process group, so a timeout kills all of it
+        preexec_fn=_die_with_parent(os.getpid()),
     )
     try:
+        if on_start is not None:
+            on_start(proc.pid)
         out, _ = proc.communicate(timeout=timeout)
         code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
@@ -203,6 +234,7 @@ def run_rotation(
     cwd: Path,
     timeout: float = DEFAULT_TIMEOUT,
     base_env: Mapping[str, str] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> RotationOutcome:
     """Install ``new_value`` with ``apply`` and prove it with ``verify``.
 
@@ -241,6 +273,7 @@ def run_rotation(
             env=env_for(phase, new, old),
             secrets_to_mask=masks,
             timeout=timeout,
+            on_start=on_start,
         )
 
     runs: list[CommandRun] = []

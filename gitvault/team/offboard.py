@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from gitvault import fsutil, keypath
 from gitvault.errors import BadInput, GitError, GitvaultError, Interrupted
 from gitvault.policy import POLICY_FILE
+from gitvault.rotate import offboard_journal
 from gitvault.rotate.engine import FAILED as FAILED
 from gitvault.rotate.engine import ROLLBACK_FAILED as ROLLBACK_FAILED
 from gitvault.rotate.engine import ROTATED as ROTATED
@@ -338,48 +339,91 @@ def offboard(
     if edit is not None:
         originals.append((pol.path, pol.path.read_bytes()))
     originals += [(s.loaded.path, s.loaded.original) for s in states.values()]
+    # Rendered once: a re-key encrypts afresh, and the journal must name these bytes.
+    new_bytes = {s.repo_rel: s.render({j.key for j in s.jobs}) for s in states.values()}
     writes = ([(pol.path, edit.text.encode("utf-8"))] if edit is not None else []) + [
-        (s.loaded.path, s.render({j.key for j in s.jobs})) for s in states.values()
+        (s.loaded.path, new_bytes[s.repo_rel]) for s in states.values()
     ]
-    write_all(writes)
-    details = _run_commands(jobs, states, pol.root, env)
+    record = offboard_journal.begin(
+        repo,
+        states.values(),
+        jobs,
+        new_bytes,
+        (policy_rel, originals, writes) if edit else None,
+        cwd=pol.root,
+        commit=commit,
+        allow_staged=allow_staged,
+        message=message,
+    )
+    try:
+        write_all(writes)
+    except BaseException:
+        if record is not None:
+            record.close()
+        raise
+    details = _run_commands(jobs, states, pol.root, env, record)
 
     committed = {(j.file, j.key) for j in jobs if j.status == ROTATED}
     on_disk = {(j.file, j.key) for j in jobs if j.status in (ROTATED, ROLLBACK_FAILED)}
+    to_commit, to_keep = {}, {}
     for s in states.values():
-        if any(j.status != ROTATED for j in s.jobs):
-            fsutil.atomic_write(
-                s.loaded.path, s.render({j.key for j in s.jobs if (j.file, j.key) in committed})
-            )
+        rel, mine = s.repo_rel, {(j.file, j.key) for j in s.jobs}
+        to_commit[rel] = (
+            new_bytes[rel]
+            if mine <= committed
+            else s.render({j.key for j in s.jobs if (j.file, j.key) in committed})
+        )
+        to_keep[rel] = (
+            to_commit[rel]
+            if not (mine & on_disk) - committed
+            else s.render({j.key for j in s.jobs if (j.file, j.key) in on_disk})
+        )
+        if to_keep[rel] != new_bytes[rel]:
+            # New values stay wherever an external system may hold them.
+            fsutil.atomic_write(s.loaded.path, to_keep[rel])
     result: CommitResult | None = None
     commit_error: str | None = None
     # A value whose rollback failed is held by the external system: it counts as
     # applied, so a failed commit never restores it away.
     held_elsewhere = any(j.applied or j.status == ROLLBACK_FAILED for j in jobs)
-    uncommitted: list[str] = []
-    try:
-        if commit and paths:
-            text = _message(name, new_pol, report_base, states, jobs, listed, message)
-            try:
-                from gitvault.git.commit import commit_paths
+    uncommitted = [f"{j.file}:{j.key}" for j in jobs if j.status == ROLLBACK_FAILED]
+    text = (
+        _message(name, new_pol, report_base, states, jobs, listed, message)
+        if commit and paths
+        else None
+    )
+    offboard_journal.settled(record, to_commit, to_keep, text, writes, policy_rel, edit)
+    if commit and paths:
+        assert text is not None
+        from gitvault.git.commit import commit_paths
 
-                result = commit_paths(
-                    repo, paths, text, allow_other_staged=allow_staged, plain=[policy_rel]
-                )
-            except GitvaultError as exc:
-                if not held_elsewhere:
-                    _restore(originals)
-                    raise
-                commit_error = exc.message
-    finally:
-        # Whatever happened to the commit (an error, Ctrl-C, a signal), values
-        # whose rollback failed go back on disk: they exist nowhere else.
-        for s in states.values():
-            if any((j.file, j.key) in on_disk - committed for j in s.jobs):
-                fsutil.atomic_write(
-                    s.loaded.path, s.render({j.key for j in s.jobs if (j.file, j.key) in on_disk})
-                )
-                uncommitted += [f"{j.file}:{j.key}" for j in s.jobs if j.status == ROLLBACK_FAILED]
+        try:
+            result = commit_paths(
+                repo,
+                paths,
+                text,
+                allow_other_staged=allow_staged,
+                plain=[policy_rel],
+                contents=to_commit,
+            )
+        except GitvaultError as exc:
+            if not held_elsewhere:
+                _restore(originals)
+                offboard_journal.done(record, ())
+                raise
+            commit_error = exc.message
+            if exc.hint:
+                commit_error += "\n" + exc.hint
+        except KeyboardInterrupt:
+            offboard_journal.release(record)
+            raise Interrupted(
+                "interrupted during the commit: the files hold the new values, uncommitted",
+                hint="run `gitvault recover --finish` to commit them",
+            ) from None
+    if commit_error is None:
+        offboard_journal.done(record, uncommitted if commit else ())
+    else:
+        offboard_journal.release(record)
 
     by_key = {(j.file, j.key): j for j in jobs}
     out = []
@@ -434,7 +478,11 @@ def _restore(originals: Sequence[tuple[Path, bytes | None]]) -> None:
 
 
 def _run_commands(
-    jobs: Sequence[_Job], states: Mapping[str, _File], cwd: Path, env: Mapping[str, str] | None
+    jobs: Sequence[_Job],
+    states: Mapping[str, _File],
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    record: Any = None,
 ) -> list[str]:
     """Apply and verify the rotated keys that have commands; returns redacted failure output."""
     from gitvault.rotate.commands import CommandFailed, run_rotation
@@ -448,8 +496,10 @@ def _run_commands(
                 continue
             if stop:
                 job.status, job.reason = NEEDS_HUMAN, "not run: an earlier rollback failed"
+                offboard_journal.phase(record, job.file, job.key, "not-run")
                 continue
             running = job
+            offboard_journal.phase(record, job.file, job.key, "applying")
             try:
                 outcome = run_rotation(
                     file=job.file,
@@ -461,6 +511,7 @@ def _run_commands(
                     cwd=cwd,
                     timeout=job.timeout,
                     base_env=env,
+                    on_start=None if record is None else record.set_child,
                 )
             except CommandFailed as exc:
                 job.status = ROLLBACK_FAILED if exc.rollback_failed else FAILED
@@ -472,6 +523,7 @@ def _run_commands(
                 job.status, job.reason = FAILED, f"cannot run the commands ({exc.strerror})"
             else:
                 job.applied, job.verified = outcome.applied, outcome.verified
+            offboard_journal.phase(record, job.file, job.key, job.status)
             running = None
     except BaseException as exc:
         # Interrupted while a command ran: its system may hold either value, so the
@@ -483,12 +535,13 @@ def _run_commands(
                 if j.status == ROTATED and (j.applied or j is running or not (j.apply or j.verify))
             }
             fsutil.atomic_write(state.loaded.path, state.render(keep))
+        offboard_journal.release(record)
         if not isinstance(exc, KeyboardInterrupt | Interrupted):
             raise
         where = f"{running.file}:{running.key}" if running else "offboarding"
         raise Interrupted(
             f"interrupted during {where}: files are written, uncommitted",
-            hint="check the external systems, then commit or `git checkout` the files",
+            hint="check the external systems, then `gitvault recover --finish` or `--undo`",
         ) from None
     return details
 

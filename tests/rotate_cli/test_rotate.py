@@ -459,7 +459,7 @@ def test_interrupted_commit_keeps_rollback_failed_values(
     vault: Vault, scripts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C at a signing prompt must not lose a value the external system holds."""
-    import gitvault.rotate.engine as engine
+    import gitvault.git.commit as engine  # settle imports commit_paths from here at call time
 
     apply = recorder(scripts, "apply", exit_code=9, when="rollback")
     verify = script(scripts, "verify", '[ "$GITVAULT_KEY" = "db.password" ] && exit 1\nexit 0\n')
