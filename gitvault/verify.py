@@ -227,14 +227,14 @@ def check_file(
         return report
     # The rule, not the file, decides what is encrypted: a file that chose its own
     # selection, or holds plaintext where the rule encrypts, is malformed for us.
-    selection = selection_problems(rule, vault.meta)
-    plaintext = plaintext_problems(rule, vault)
-    for text in selection:
+    mismatch = selection_problems(rule, vault.meta)
+    in_plaintext = plaintext_problems(rule, vault)
+    for text in mismatch:
         report.problem("selection", text)
-    for text in plaintext:
+    for text in in_plaintext:
         report.problem("plaintext", text)
     report.checks["structure"] = (
-        "selection mismatch" if selection else "plaintext values" if plaintext else "ok"
+        "selection mismatch" if mismatch else "plaintext values" if in_plaintext else "ok"
     )
     rp = recipient_problems(pol, relpath, vault)
     report.checks["recipients"] = "ok" if not rp else "mismatch"
