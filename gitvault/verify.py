@@ -46,6 +46,7 @@ class FileReport:
     # Which check found each problem (structure, selection, plaintext, recipients,
     # mac, schema, unchecked); problems added elsewhere (history) have none.
     kinds: dict[str, str] = field(default_factory=dict)
+    readers: str = ""  # who can open the file, by policy name, when none of ours could
 
     @property
     def ok(self) -> bool:
@@ -250,6 +251,7 @@ def check_file(
         plain = sopsfile.open_file(vault, ids.keys, ids.describe_tried())
     except AccessDenied:
         report.checks["mac"] = NOT_CHECKED + " (no identity can open it)"
+        report.readers = ", ".join(pol.name_of(r) or _short(r) for r in vault.recipients)
         return report
     except IntegrityError as err:
         report.checks["mac"] = "failed"
@@ -295,9 +297,10 @@ def verify(
         report = check_file(pol, rel, data, ids, structure_only=structure_only)
         if not structure_only and "mac" in report.checks and not report.mac_checked:
             why = report.checks["mac"].removeprefix(NOT_CHECKED).strip(" ()")
+            who = f"; readable by: {report.readers}" if report.readers else ""
             report.problem(
                 "unchecked",
-                f"MAC not checked: {why} (verify it with an identity that can, "
+                f"MAC not checked: {why}{who} (verify it with an identity that can, "
                 "or pass --structure-only for a check without keys)",
             )
         reports.append(report)

@@ -6,7 +6,8 @@ Builds a repository of FILES real vault files (five values each, encrypted to
 a generated identity with gitvault's own code, so ``review`` with that
 identity decrypts them for real) and COMMITS commits after the first: most
 rotate one or two files' values, every tenth also adds an ordinary config file
-(added lines for the leak scan). Then times fresh ``python -m gitvault review
+(added lines for the leak scan; ``--config-every 0`` for a range of vault
+changes only). Then times fresh ``python -m gitvault review
 HEAD~RANGE..HEAD --format json --fail-on none`` processes with the identity
 (``GITVAULT_AGE_KEY``), and without the scan. Median of RUNS. A benchmark, not
 a test: nothing asserts timings. Run it twice with different --files to see
@@ -37,7 +38,7 @@ def _doc(rng: random.Random, i: int) -> bytes:
     return ("\n".join(words) + "\n").encode()
 
 
-def generate(repo: Path, files: int, commits: int) -> str:
+def generate(repo: Path, files: int, commits: int, config_every: int = 10) -> str:
     """Write the repository; returns the identity text."""
     import pyrage
 
@@ -70,7 +71,7 @@ def generate(repo: Path, files: int, commits: int) -> str:
     for n in range(commits):
         for i in rng.sample(range(files), rng.choice((1, 1, 2))):
             write(i)
-        if n % 10 == 0:
+        if config_every and n % config_every == 0:
             conf = repo / "config" / f"app{n}.env"
             conf.parent.mkdir(exist_ok=True)
             conf.write_text(f"LOG_LEVEL=info\nWORKERS={n}\n")
@@ -99,12 +100,18 @@ def main() -> None:
     ap.add_argument("--commits", type=int, default=200)
     ap.add_argument("--range", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--config-every", type=int, default=10,
+        help="add a config file every N commits (0: the range changes only vault files)",
+    )
+    ap.add_argument("--keep", type=Path, help="generate into this new directory and keep it")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
+        repo = args.keep or Path(tmp) / "repo"
         repo.mkdir()
         start = time.perf_counter()
-        key = generate(repo, args.files, args.commits)
+        key = generate(repo, args.files, args.commits, args.config_every)
+        (repo.parent / (repo.name + ".key")).write_text(key + "\n")
         print(f"generated {args.files} files, {args.commits} commits in "
               f"{time.perf_counter() - start:.1f} s")
         spec = f"HEAD~{args.range}..HEAD"

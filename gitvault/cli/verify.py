@@ -119,17 +119,35 @@ def verify(
             click.echo("structure only: no MAC or schema was checked (--structure-only)")
         _echo_history(report.history)
     if report.nothing_decrypted:
-        raise AccessDenied(
-            f"no MAC was checked: no identity can open any of the {len(report.files)} file(s)",
-            hint="give an identity that can (--identity, GITVAULT_AGE_KEY), "
-            "or pass --structure-only for a check without keys",
-        )
+        raise AccessDenied(_nothing_opened(report), hint=_NO_KEY_HINT)
     if not report.ok:
         bad = sum(1 for f in report.files if not f.ok)
         history = report.history.problems if report.history is not None else []
         if bad:
             raise CheckFailed(f"{bad} of {len(report.files)} vault file(s) failed verification")
         raise CheckFailed(f"{len(history)} history problem(s) found")
+
+
+_NO_KEY_HINT = (
+    "give an identity that can (--identity, GITVAULT_AGE_KEY), "
+    "or pass --structure-only for a check without keys"
+)
+
+
+def _nothing_opened(report: object) -> str:
+    """The exit-3 message: which file could not be opened, and who could open it."""
+    from gitvault.verify import VerifyReport
+
+    assert isinstance(report, VerifyReport)
+    first = next(f for f in report.files if f.file in report.unchecked)
+    others = len(report.unchecked) - 1
+    more = f" nor {others} other file(s)" if others else ""
+    if not first.readers:
+        return f"no MAC was checked: no identity found to open {first.file}{more}"
+    return (
+        f"no MAC was checked: none of your identities can open {first.file} "
+        f"(readable by: {first.readers}){more}"
+    )
 
 
 def _echo_history(history: object) -> None:
