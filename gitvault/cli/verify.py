@@ -141,7 +141,7 @@ def _nothing_opened(report: object) -> str:
     assert isinstance(report, VerifyReport)
     first = next(f for f in report.files if f.file in report.unchecked)
     others = len(report.unchecked) - 1
-    more = f" nor {others} other file(s)" if others else ""
+    more = f" or the {others} other file(s)" if others else ""
     if not first.readers:
         return f"no MAC was checked: no identity found to open {first.file}{more}"
     return (
