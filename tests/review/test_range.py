@@ -126,3 +126,26 @@ def test_rule_selection_widened_by_the_pull_request_is_a_finding(vault: Vault) -
     assert any("secrets/weak.yaml" in f["message"] and "password" in f["message"] for f in plaintext)
     assert code == 1
     assert "weak-Plain-Pa55" not in str(data) and "weak-Plain-Pa55" not in err
+
+
+def test_recipient_added_by_the_range_is_a_visible_policy_change(vault: Vault) -> None:
+    """Widening who reads the vault is never silent, even when the files match the new policy."""
+    import pyrage
+
+    root = vault.root
+    git(root, "switch", "-q", "-c", "pr")
+    mallory = str(pyrage.x25519.Identity.generate().to_public())
+    r = run_cli(["recipients", "add", "mallory", mallory, "--group", "team"], cwd=root)
+    assert r.code == 0, r.output
+    r = run_cli(["rekey"], cwd=root)
+    assert r.code == 0, r.output
+    commit_all(root, "add mallory")
+    code, data, _ = review_json(root, "main..pr")
+    policy = [f["message"] for f in data["findings"] if f["kind"] == "policy"]
+    assert any("recipient-added mallory" in m for m in policy), policy
+    assert any("mallory" in f["message"] for f in data["findings"] if f["kind"] == "access-expansion")
+    # Policy changes fail a review only when asked (they are often intended).
+    code, _, _ = review_json(root, "main..pr", "--fail-on", "policy")
+    assert code == 1
+    code, _, _ = review_json(root, "main..pr", "--fail-on", "none")
+    assert code == 0
