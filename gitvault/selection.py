@@ -121,9 +121,7 @@ def plaintext_problems(rule: Rule, vault: VaultFile) -> list[str]:
         return []
     named = ", ".join(_printable(p) for p in paths[:_NAMED])
     more = f" and {len(paths) - _NAMED} more" if len(paths) > _NAMED else ""
-    return [
-        f"stored in plaintext although rules[{rule.index}] requires encryption: {named}{more}"
-    ]
+    return [f"stored in plaintext although rules[{rule.index}] requires encryption: {named}{more}"]
 
 
 def _printable(name: str) -> str:

@@ -128,9 +128,9 @@ class VerifyReport:
         """
         if self.structure_only or not self.unchecked or any(f.mac_checked for f in self.files):
             return False
-        return all(
-            all(f.kinds.get(p) == "unchecked" for p in f.problems) for f in self.files
-        ) and (self.history is None or not self.history.problems)
+        return all(all(f.kinds.get(p) == "unchecked" for p in f.problems) for f in self.files) and (
+            self.history is None or not self.history.problems
+        )
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {

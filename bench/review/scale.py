@@ -9,7 +9,10 @@ rotate one or two files' values, every tenth also adds an ordinary config file
 (added lines for the leak scan; ``--config-every 0`` for a range of vault
 changes only). Then times fresh ``python -m gitvault review
 HEAD~RANGE..HEAD --format json --fail-on none`` processes with the identity
-(``GITVAULT_AGE_KEY``), and without the scan. Median of RUNS. A benchmark, not
+(``GITVAULT_AGE_KEY``), and without the scan: median wall time and CPU time
+(user+sys, git children included; the CPU figure is the one to trust on a
+loaded machine) of RUNS. ``--tree DIR`` (repeatable) times other checkouts of
+gitvault on the same generated repository, to compare before and after. A benchmark, not
 a test: nothing asserts timings. Run it twice with different --files to see
 whether the time follows the repository.
 """
@@ -80,18 +83,24 @@ def generate(repo: Path, files: int, commits: int, config_every: int = 10) -> st
     return str(identity)
 
 
-def timed(repo: Path, args: list[str], key: str, runs: int) -> float:
-    env = dict(os.environ, GITVAULT_AGE_KEY=key, PYTHONPATH=str(ROOT))
-    times = []
+def timed(repo: Path, args: list[str], key: str, runs: int, tree: Path) -> tuple[float, float]:
+    """Median wall and CPU seconds (user+sys, git children included) of RUNS fresh processes."""
+    import resource
+
+    env = dict(os.environ, GITVAULT_AGE_KEY=key, PYTHONPATH=str(tree))
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "gitvault", *args], cwd=repo, env=env, capture_output=True
         )
-        times.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode not in (0, 1):
             raise SystemExit(proc.stderr.decode())
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -101,10 +110,19 @@ def main() -> None:
     ap.add_argument("--range", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument(
-        "--config-every", type=int, default=10,
+        "--config-every",
+        type=int,
+        default=10,
         help="add a config file every N commits (0: the range changes only vault files)",
     )
     ap.add_argument("--keep", type=Path, help="generate into this new directory and keep it")
+    ap.add_argument(
+        "--tree",
+        dest="trees",
+        type=Path,
+        action="append",
+        help="a gitvault source tree to time (repeatable; default: this one)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         repo = args.keep or Path(tmp) / "repo"
@@ -112,12 +130,16 @@ def main() -> None:
         start = time.perf_counter()
         key = generate(repo, args.files, args.commits, args.config_every)
         (repo.parent / (repo.name + ".key")).write_text(key + "\n")
-        print(f"generated {args.files} files, {args.commits} commits in "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"generated {args.files} files, {args.commits} commits in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
         spec = f"HEAD~{args.range}..HEAD"
         base = ["review", spec, "--format", "json", "--fail-on", "none"]
-        for label, extra in (("review", []), ("review --no-scan", ["--no-scan"])):
-            print(f"{label:18} {timed(repo, base + extra, key, args.runs):6.2f} s")
+        for tree in args.trees or [ROOT]:
+            for label, extra in (("review", []), ("review --no-scan", ["--no-scan"])):
+                wall, cpu = timed(repo, base + extra, key, args.runs, tree)
+                print(f"{tree}  {label:18} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
 
 
 if __name__ == "__main__":

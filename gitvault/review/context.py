@@ -55,8 +55,20 @@ def tree_diff(root: Path, base: str, head: str) -> list[str]:
     restored, whichever parent it matches.
     """
     proc = subprocess.run(
-        ["git", "-c", "core.quotepath=false", "diff", "--name-only", "-z", "--no-renames",
-         "--no-ext-diff", "--no-textconv", base, head, "--"],
+        [
+            "git",
+            "-c",
+            "core.quotepath=false",
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            "--no-textconv",
+            base,
+            head,
+            "--",
+        ],
         cwd=root,
         capture_output=True,
         check=False,

@@ -69,8 +69,18 @@ def needs_known_values(c: Collector, changed: list[str], excludes: tuple[str, ..
     from gitvault.scan.pathmatch import matches
 
     proc = subprocess.run(
-        ["git", "-c", "core.quotepath=false", "log", "--numstat", "-z", "--format=",
-         "--no-renames", c.rng.spec, "--"],
+        [
+            "git",
+            "-c",
+            "core.quotepath=false",
+            "log",
+            "--numstat",
+            "-z",
+            "--format=",
+            "--no-renames",
+            c.rng.spec,
+            "--",
+        ],
         cwd=c.repo.root,
         capture_output=True,
         check=False,

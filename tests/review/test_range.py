@@ -123,7 +123,9 @@ def test_rule_selection_widened_by_the_pull_request_is_a_finding(vault: Vault) -
     kinds = {f["kind"] for f in data["findings"]}
     assert "policy" in kinds
     plaintext = [f for f in data["findings"] if f["kind"] == "plaintext"]
-    assert any("secrets/weak.yaml" in f["message"] and "password" in f["message"] for f in plaintext)
+    assert any(
+        "secrets/weak.yaml" in f["message"] and "password" in f["message"] for f in plaintext
+    )
     assert code == 1
     assert "weak-Plain-Pa55" not in str(data) and "weak-Plain-Pa55" not in err
 
@@ -143,7 +145,9 @@ def test_recipient_added_by_the_range_is_a_visible_policy_change(vault: Vault) -
     code, data, _ = review_json(root, "main..pr")
     policy = [f["message"] for f in data["findings"] if f["kind"] == "policy"]
     assert any("recipient-added mallory" in m for m in policy), policy
-    assert any("mallory" in f["message"] for f in data["findings"] if f["kind"] == "access-expansion")
+    assert any(
+        "mallory" in f["message"] for f in data["findings"] if f["kind"] == "access-expansion"
+    )
     # Policy changes fail a review only when asked (they are often intended).
     code, _, _ = review_json(root, "main..pr", "--fail-on", "policy")
     assert code == 1

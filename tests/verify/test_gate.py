@@ -72,7 +72,9 @@ def test_some_files_unreadable_fails_with_1_and_names_them(vault: Vault, tmp_pat
     policy = vault.root / ".gitvault.yaml"
     text = policy.read_text()
     text = text.replace("recipients:\n", f"recipients:\n  bob: {bob}\n", 1)
-    text = text.replace("rules:\n", 'rules:\n  - path: "secrets/prod/**"\n    recipients: [bob]\n', 1)
+    text = text.replace(
+        "rules:\n", 'rules:\n  - path: "secrets/prod/**"\n    recipients: [bob]\n', 1
+    )
     policy.write_text(text)
     (vault.root / "secrets/prod").mkdir()
     prod = vault.root / "secrets/prod/db.yaml"

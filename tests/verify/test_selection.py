@@ -30,7 +30,9 @@ def _sops(vault: Vault, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _set_rule_option(vault: Vault, line: str) -> None:
     policy = vault.root / ".gitvault.yaml"
-    policy.write_text(policy.read_text().replace("rotate_after: 90d", f"rotate_after: 90d\n    {line}"))
+    policy.write_text(
+        policy.read_text().replace("rotate_after: 90d", f"rotate_after: 90d\n    {line}")
+    )
 
 
 def test_sops_file_with_its_own_unencrypted_regex_fails_verify(vault: Vault) -> None:
@@ -38,8 +40,14 @@ def test_sops_file_with_its_own_unencrypted_regex_fails_verify(vault: Vault) -> 
     target = vault.root / "secrets/other.yaml"
     target.write_text("password: sops-Plain-Pa55\ntoken: tok-sops-Secret-1\n")
     r = _sops(
-        vault, "encrypt", "--age", vault.public, "--unencrypted-regex", "^password$",
-        "--in-place", str(target),
+        vault,
+        "encrypt",
+        "--age",
+        vault.public,
+        "--unencrypted-regex",
+        "^password$",
+        "--in-place",
+        str(target),
     )
     assert r.returncode == 0, r.stderr
     assert run_cli(["decrypt", str(target)]).code == 0  # a perfectly valid file for sops
