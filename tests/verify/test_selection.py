@@ -129,3 +129,20 @@ def test_pasted_sops_block_over_plaintext_values_fails(vault: Vault, tmp_path: P
     problems = api.vault_problems(vault.root, F, vault.secret_file.read_bytes())
     assert any("db.password" in p for p in problems)
     assert not any("pasted" in p for p in problems)
+
+
+def test_pre_commit_hook_refuses_a_pasted_sops_block(vault: Vault) -> None:
+    """The real hook, on a real `git commit`: the keyless check sees plaintext under the block."""
+    from gitvault.hooks.install import install_hooks
+    from tests.conftest import git
+
+    install_hooks(vault.root)
+    block = vault.secret_file.read_text().split("sops:\n", 1)[1]
+    vault.secret_file.write_text("db:\n    password: hook-Plain-Pa55\nsops:\n" + block)
+    git(vault.root, "add", F)
+    before = git(vault.root, "rev-parse", "HEAD").stdout
+    proc = git(vault.root, "commit", "-qm", "pasted", check=False)
+    assert proc.returncode != 0
+    assert git(vault.root, "rev-parse", "HEAD").stdout == before
+    assert "db.password" in proc.stderr and "plaintext" in proc.stderr
+    assert "hook-Plain-Pa55" not in proc.stderr + proc.stdout
