@@ -117,7 +117,7 @@ def collect(
     # A policy change can make any file's recipients wrong: then check every vault file.
     checked = c.head_vault_files() if policy_changed else changed
     checks = file_checks(c, checked)
-    leaks = scan_leaks(c, changed) if scan else []
+    leaks = scan_leaks(c, changed, records) if scan else []
     for change in policy:
         if change.expansion and change.what in ("signing-keys", "email", "recipient-key"):
             c.find("access-expansion", f"{change.subject}: {change.what} {change.detail}")

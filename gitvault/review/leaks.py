@@ -2,7 +2,8 @@
 
 Scan excludes come from the policy the range is judged by (the base's, see
 :attr:`~gitvault.review.context.Collector.trusted_pol`), so a pull request
-cannot exclude its own leak.
+cannot exclude its own leak. Lines a merge commit adds of its own (neither
+parent had them) are scanned too.
 
 The vault's own values (the known-values matcher) cost a decryption of every
 vault file, whatever the range: they are read only when the range adds lines
@@ -13,9 +14,11 @@ changed vault files — and once per run. Values stay in memory for the scan.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 
 from gitvault.errors import GitvaultError
 from gitvault.git import revrange
+from gitvault.git.log import CommitRecord
 from gitvault.review.context import Collector
 from gitvault.review.model import Leak
 from gitvault.sops.value import looks_encrypted
@@ -28,20 +31,31 @@ def _excludes(c: Collector) -> tuple[str, ...]:
     return tuple(prefix + e for e in excludes) if prefix else excludes
 
 
-def scan_leaks(c: Collector, changed: list[str]) -> list[Leak]:
-    """Scanner findings in the lines the range adds; each one is also a ``leak`` finding."""
-    from gitvault.scan import ScanOptions, scan_history
+def scan_leaks(c: Collector, changed: list[str], records: Sequence[CommitRecord]) -> list[Leak]:
+    """Scanner findings in the lines the range adds; each one is also a ``leak`` finding.
+
+    The range's commits are scanned by their own diffs, and its merge commits
+    by the lines they add of their own (:mod:`gitvault.review.mergescan`).
+    """
+    from gitvault.review.mergescan import merge_units
+    from gitvault.scan import ScanOptions, scan_history, scan_units
+    from gitvault.scan.pathmatch import matches
 
     excludes = _excludes(c)
-    wanted = c.ids is not None and needs_known_values(c, changed, excludes)
+    merged = [u for u in merge_units(c.repo.root, records) if not matches(u.path, excludes)]
+    wanted = c.ids is not None and (
+        any(not c.covered(u.path) for u in merged) or needs_known_values(c, changed, excludes)
+    )
     options = ScanOptions(
         excludes=excludes,
         known_values=known_values(c) if wanted else (),
         check_file_names=True,
     )
-    result = scan_history(c.repo.root, [c.rng.spec], options)
+    findings = list(scan_history(c.repo.root, [c.rng.spec], options).findings)
+    if merged:  # rare: the matcher is compiled a second time only for a merge's own lines
+        findings += scan_units(merged, options).findings
     out = []
-    for f in result.findings:
+    for f in findings:
         out.append(
             Leak(
                 rule=f.rule,

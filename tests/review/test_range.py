@@ -153,3 +153,40 @@ def test_recipient_added_by_the_range_is_a_visible_policy_change(vault: Vault) -
     assert code == 1
     code, _, _ = review_json(root, "main..pr", "--fail-on", "none")
     assert code == 0
+
+
+def test_secret_added_by_a_merge_resolution_is_a_leak(vault: Vault) -> None:
+    """Lines a merge commit adds that neither parent had are scanned like any commit's."""
+    root = vault.root
+    (root / "app.env").write_text("LOG_LEVEL=info\n")
+    commit_all(root, "config")
+    git(root, "switch", "-q", "-c", "side")
+    (root / "README.md").write_text("side\n")
+    commit_all(root, "side docs")
+    git(root, "switch", "-q", "-c", "pr", "main")
+    (root / "NOTES.md").write_text("pr\n")
+    commit_all(root, "pr notes")
+    git(root, "merge", "-q", "--no-ff", "--no-commit", "side")
+    (root / "app.env").write_text(f"LOG_LEVEL=info\nGITHUB_TOKEN={TOKEN}\n")
+    git(root, "add", "app.env")
+    git(root, "commit", "-q", "-m", "merge side")
+    merge = head(root)
+    code, data, err = review_json(root, "main..pr")
+    assert [(leak["path"], leak["commit"]) for leak in data["leaks"]] == [("app.env", merge)]
+    assert data["leaks"][0]["line"] == 2
+    assert code == 1
+    assert TOKEN not in str(data) and TOKEN not in err
+
+
+def test_merging_main_brings_no_leak_of_main_into_the_review(vault: Vault) -> None:
+    """What main already had is not the pull request's: merging main in adds no finding."""
+    root = vault.root
+    git(root, "switch", "-q", "-c", "pr")
+    assert run_cli(["set", F, "api_token", "tok-new-Value-42", "--commit"], cwd=root).code == 0
+    git(root, "switch", "-q", "main")
+    (root / "legacy.env").write_text(f"GITHUB_TOKEN={TOKEN}\n")
+    commit_all(root, "legacy config on main")
+    git(root, "switch", "-q", "pr")
+    git(root, "merge", "-q", "--no-edit", "main")
+    code, data, _ = review_json(root, "main..pr")
+    assert data["leaks"] == [] and code == 0, data["findings"]
