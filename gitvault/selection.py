@@ -65,8 +65,8 @@ def selection_problems(rule: Rule, meta: md.Metadata) -> list[str]:
     if not fields:
         return []
     return [
-        f"sops selection metadata differs from rules[{rule.index}]: {', '.join(fields)} "
-        "(the file, not the policy, would decide what is encrypted; decrypt and re-encrypt it)"
+        f"selection metadata differs from the policy rule ({', '.join(fields)}): the file may "
+        f"not choose which values stay unencrypted (rules[{rule.index}]; decrypt and re-encrypt it)"
     ]
 
 
@@ -121,7 +121,7 @@ def plaintext_problems(rule: Rule, vault: VaultFile) -> list[str]:
         return []
     named = ", ".join(_printable(p) for p in paths[:_NAMED])
     more = f" and {len(paths) - _NAMED} more" if len(paths) > _NAMED else ""
-    return [f"stored in plaintext although rules[{rule.index}] requires encryption: {named}{more}"]
+    return [f"not encrypted although the rule says it must be: {named}{more}"]
 
 
 def _printable(name: str) -> str:

@@ -144,5 +144,5 @@ def test_pre_commit_hook_refuses_a_pasted_sops_block(vault: Vault) -> None:
     proc = git(vault.root, "commit", "-qm", "pasted", check=False)
     assert proc.returncode != 0
     assert git(vault.root, "rev-parse", "HEAD").stdout == before
-    assert "db.password" in proc.stderr and "plaintext" in proc.stderr
+    assert "db.password" in proc.stderr and "not encrypted" in proc.stderr
     assert "hook-Plain-Pa55" not in proc.stderr + proc.stdout
