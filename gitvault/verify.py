@@ -1,9 +1,14 @@
 """``verify``: is every vault file well-formed, encrypted to the right people, intact and valid?
 
-Checks per file: structure (a valid SOPS file), the policy rule (exactly one
-should match; the first wins), recipients equal to the rule's, the MAC (when
-an identity can open the file) and the rule's JSON Schema. Files a rule
-covers that are not encrypted at all are reported too.
+Checks per file: structure (a valid SOPS file whose selection metadata is
+the rule's and whose values the rule encrypts are encrypted, see
+:mod:`gitvault.selection`), the policy rule (exactly one should match; the
+first wins), recipients equal to the rule's, the MAC and the rule's JSON
+Schema. Files a rule covers that are not encrypted at all are reported too.
+
+A gate that checked no MAC has not checked the values: :func:`verify` makes a
+file whose MAC no identity could check a problem of that file, unless the
+caller asked for a structure-only check (``structure_only``).
 
 :func:`check_history` adds what a file cannot say about itself, from git
 history (:mod:`gitvault.history.freshness`): rollbacks, substitutions and,
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from gitvault.git.repo import Repository
 
 NOT_CHECKED = "not checked"
+STRUCTURE_ONLY = NOT_CHECKED + " (--structure-only)"
 
 
 @dataclass
@@ -38,10 +44,23 @@ class FileReport:
     checks: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Which check found each problem (structure, selection, plaintext, recipients,
+    # mac, schema, unchecked); problems added elsewhere (history) have none.
+    kinds: dict[str, str] = field(default_factory=dict)
+    readers: str = ""  # who can open the file, by policy name, when none of ours could
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def mac_checked(self) -> bool:
+        return not self.checks.get("mac", NOT_CHECKED).startswith(NOT_CHECKED)
+
+    def problem(self, kind: str, text: str) -> None:
+        """Record a problem found by the check ``kind``."""
+        self.problems.append(text)
+        self.kinds.setdefault(text, kind)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,16 +108,37 @@ class HistoryReport:
 class VerifyReport:
     files: list[FileReport]
     history: HistoryReport | None = None
+    structure_only: bool = False
 
     @property
     def ok(self) -> bool:
         history_ok = self.history is None or not self.history.problems
         return all(f.ok for f in self.files) and history_ok
 
+    @property
+    def unchecked(self) -> list[str]:
+        """Files whose MAC was not checked (by choice under ``structure_only``, else a problem)."""
+        return [f.file for f in self.files if "mac" in f.checks and not f.mac_checked]
+
+    @property
+    def nothing_decrypted(self) -> bool:
+        """True when MACs were wanted, some file needed one, and no identity opened any file.
+
+        The CLI exits 3 (no identity can decrypt) instead of 1 when this is the
+        only reason the report is not ok.
+        """
+        if self.structure_only or not self.unchecked or any(f.mac_checked for f in self.files):
+            return False
+        return all(all(f.kinds.get(p) == "unchecked" for p in f.problems) for f in self.files) and (
+            self.history is None or not self.history.problems
+        )
+
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
             "schema": "gitvault.verify/v1",
             "ok": self.ok,
+            "structure_only": self.structure_only,
+            "unchecked": self.unchecked,
             "files": [f.to_json() for f in self.files],
         }
         if self.history is not None:
@@ -148,13 +188,26 @@ def _short(key: str) -> str:
 
 
 def check_file(
-    pol: Policy, relpath: str, data: bytes, ids: Identities | None, *, check_schema: bool = True
+    pol: Policy,
+    relpath: str,
+    data: bytes,
+    ids: Identities | None,
+    *,
+    check_schema: bool = True,
+    structure_only: bool = False,
 ) -> FileReport:
-    """All checks for one file's bytes."""
+    """All checks for one file's bytes (no MAC or schema under ``structure_only``).
+
+    Without an identity that opens the file, ``checks["mac"]`` says why it was
+    not checked; whether that is a problem is the caller's decision (``verify``
+    says it is, the pre-commit hook and ``review`` without keys say it is not).
+    """
+    from gitvault.selection import plaintext_problems, selection_problems
+
     report = FileReport(relpath)
     rules = pol.rules_for(relpath)
     if not rules:
-        report.problems.append("no policy rule covers this file")
+        report.problem("structure", "no policy rule covers this file")
         return report
     rule = rules[0]
     report.rule = rule.index
@@ -167,16 +220,31 @@ def check_file(
         text = data.decode("utf-8", "replace")
         plaintext = "sops:" not in text
         report.checks["structure"] = "plaintext" if plaintext else "invalid"
-        report.problems.append(
+        report.problem(
+            "structure",
             "not encrypted: plaintext in a path the policy says must be encrypted"
             if plaintext
-            else err.message.removeprefix(relpath + ": ")
+            else err.message.removeprefix(relpath + ": "),
         )
         return report
-    report.checks["structure"] = "ok"
+    # The rule, not the file, decides what is encrypted: a file that chose its own
+    # selection, or holds plaintext where the rule encrypts, is malformed for us.
+    mismatch = selection_problems(rule, vault.meta)
+    in_plaintext = plaintext_problems(rule, vault)
+    for text in mismatch:
+        report.problem("selection", text)
+    for text in in_plaintext:
+        report.problem("plaintext", text)
+    report.checks["structure"] = (
+        "selection mismatch" if mismatch else "plaintext values" if in_plaintext else "ok"
+    )
     rp = recipient_problems(pol, relpath, vault)
     report.checks["recipients"] = "ok" if not rp else "mismatch"
-    report.problems.extend(rp)
+    for text in rp:
+        report.problem("recipients", text)
+    if structure_only:
+        report.checks["mac"] = STRUCTURE_ONLY
+        return report
     if ids is None or not ids.items:
         report.checks["mac"] = NOT_CHECKED + " (no identity)"
         return report
@@ -184,10 +252,11 @@ def check_file(
         plain = sopsfile.open_file(vault, ids.keys, ids.describe_tried())
     except AccessDenied:
         report.checks["mac"] = NOT_CHECKED + " (no identity can open it)"
+        report.readers = ", ".join(pol.name_of(r) or _short(r) for r in vault.recipients)
         return report
     except IntegrityError as err:
         report.checks["mac"] = "failed"
-        report.problems.append(err.message)
+        report.problem("mac", err.message)
         return report
     report.checks["mac"] = "ok"
     if check_schema and rule.schema:
@@ -198,12 +267,22 @@ def check_file(
             report.checks["schema"] = "ok"
         except GitvaultError as err:
             report.checks["schema"] = "failed"
-            report.problems.append(err.message.removeprefix(relpath + ": "))
+            report.problem("schema", err.message.removeprefix(relpath + ": "))
     return report
 
 
-def verify(pol: Policy, relpaths: list[str] | None, ids: Identities | None) -> VerifyReport:
-    """Verify the given files (relative to the policy root), or every covered file."""
+def verify(
+    pol: Policy,
+    relpaths: list[str] | None,
+    ids: Identities | None,
+    *,
+    structure_only: bool = False,
+) -> VerifyReport:
+    """Verify the given files (relative to the policy root), or every covered file.
+
+    Unless ``structure_only``, a file whose MAC no identity could check is a
+    problem of that file: a gate that read no value must not pass it.
+    """
     targets = relpaths if relpaths else covered_files(pol)
     reports = []
     for rel in targets:
@@ -214,8 +293,17 @@ def verify(pol: Policy, relpaths: list[str] | None, ids: Identities | None) -> V
         except BadInput as err:
             reports.append(FileReport(rel, problems=[err.message.removeprefix(f"{path}: ")]))
             continue
-        reports.append(check_file(pol, rel, data, ids))
-    return VerifyReport(reports)
+        report = check_file(pol, rel, data, ids, structure_only=structure_only)
+        if not structure_only and "mac" in report.checks and not report.mac_checked:
+            why = report.checks["mac"].removeprefix(NOT_CHECKED).strip(" ()")
+            who = f"; readable by: {report.readers}" if report.readers else ""
+            report.problem(
+                "unchecked",
+                f"MAC not checked: {why}{who} (verify it with an identity that can, "
+                "or pass --structure-only for a check without keys)",
+            )
+        reports.append(report)
+    return VerifyReport(reports, structure_only=structure_only)
 
 
 # --- freshness and authorship (history) -----------------------------------------

@@ -51,8 +51,9 @@ def parse_fail_on(text: str | None) -> frozenset[str]:
     metavar="KINDS",
     default=None,
     help="Comma-separated finding kinds that make the exit code 1 "
-    "(default: leak,plaintext,recipients,freshness,bad-signature,trailer-mismatch,mac,schema; "
-    "also: access-expansion, unsigned, overdue, rollback, substitution; all; none).",
+    "(default: leak,plaintext,selection,recipients,freshness,bad-signature,trailer-mismatch,"
+    "mac,schema; also: access-expansion, policy, unsigned, overdue, rollback, substitution; "
+    "all; none).",
 )
 @click.option("--no-scan", is_flag=True, help="Skip the leak scan of the range's added lines.")
 @click.option(
@@ -77,6 +78,11 @@ def review(
     signatures that do not verify against the policy's signing keys;
     rollbacks and substitutions; rotation ages at HEAD. With an identity it
     also checks MACs and schemas at HEAD. No identity is needed otherwise.
+
+    The range is judged as a whole too (a merge that brings back an old vault
+    file is a rollback) and by the policy at the merge base: a range cannot
+    loosen the scan excludes, signing keys, rotation periods or encryption
+    selection it is judged by; its policy changes are findings (kind policy).
 
     BASE..HEAD: commits in HEAD not in BASE; files and the policy are compared
     between the merge base of BASE and HEAD and HEAD. BASE...HEAD and a single

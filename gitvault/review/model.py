@@ -19,7 +19,9 @@ SCHEMA = "gitvault.review/v1"
 # Every kind of finding a review can report, with a one-line meaning.
 KINDS: dict[str, str] = {
     "leak": "the scanner found a secret in a line the range adds",
-    "plaintext": "a file a policy rule covers is not a valid vault file at HEAD",
+    "plaintext": "a file a policy rule covers is not a valid vault file at HEAD, or holds "
+    "plaintext where its rule (at HEAD or at the base) encrypts",
+    "selection": "a vault file's sops selection metadata is not its policy rule's",
     "recipients": "a vault file at HEAD is not encrypted to exactly the policy's readers",
     "access-expansion": "someone gains read access (policy or file recipients) or a signing key",
     "freshness": "a rollback or substitution in the range (see rollback, substitution)",
@@ -31,12 +33,14 @@ KINDS: dict[str, str] = {
     "mac": "a vault file at HEAD fails its MAC check (needs an identity)",
     "schema": "a vault file at HEAD fails its JSON Schema (needs an identity)",
     "overdue": "a key changed or kept by the range is overdue for rotation at HEAD",
+    "policy": "the range changes the policy (the review judges it by the base's policy)",
 }
 # What fails a review when --fail-on is not given: things that are wrong, not
 # merely worth a look (access expansions and unsigned commits are often intended).
 DEFAULT_FAIL_ON = (
     "leak",
     "plaintext",
+    "selection",
     "recipients",
     "freshness",
     "bad-signature",

@@ -82,6 +82,10 @@ def _change(kind: str, value_changed: bool | None) -> str:
     )
 
 
+# Finding kinds about the vault files at HEAD (the "Files at HEAD" row).
+_FILE_KINDS = ("plaintext", "selection", "recipients", "mac", "schema")
+
+
 def _summary(review: Review, failing: frozenset[str]) -> list[str]:
     def has(*kinds: str) -> int:
         return sum(1 for f in review.findings if f.kind in kinds)
@@ -124,7 +128,15 @@ def _summary(review: Review, failing: frozenset[str]) -> list[str]:
                 f"**{len(gains)} access expansion(s)**",
             ),
         ),
-        ("Policy", f"{len(review.policy)} change(s)" if review.policy else "unchanged"),
+        (
+            "Policy",
+            mark(
+                has("policy"),
+                ["policy"],
+                "unchanged",
+                f"**{has('policy')} change(s)** (judged by the base's policy)",
+            ),
+        ),
         (
             "Freshness and authorship",
             mark(
@@ -161,11 +173,11 @@ def _summary(review: Review, failing: frozenset[str]) -> list[str]:
         (
             "Files at HEAD",
             mark(
-                has("plaintext", "recipients", "mac", "schema"),
-                ["plaintext", "recipients", "mac", "schema"],
+                has(*_FILE_KINDS),
+                _FILE_KINDS,
                 "valid, encrypted to the policy's readers"
                 + ("" if review.identity else "; MAC and schema not checked (no identity)"),
-                f"{has('plaintext', 'recipients', 'mac', 'schema')} problem(s)",
+                f"{has(*_FILE_KINDS)} problem(s)",
             ),
         ),
         (

@@ -116,12 +116,15 @@ def test_development_identity_cannot_deploy_production(
     github: GithubRun, prod: None, keys: dict[str, AgeKey], calls: Calls
 ) -> None:
     inputs = {"identity": keys["ci-dev"].secret, "paths": "secrets/production", "install": "false"}
-    # verify cannot check the MAC without a key that opens the files; export refuses (exit 3).
+    # verify cannot check the MAC without a key that opens the files: the gate refuses (exit 3)
+    # and export never runs.
     assert github.run_action(inputs) == 3
-    export = github.steps[-1]
-    assert "secrets/production/api.yaml" in export.stderr
-    assert "readable by: alice, ci-production" in export.stderr
-    assert export.stdout == "" and Path(github.env["GITHUB_ENV"]).read_text() == ""
+    verify = github.steps[-1]
+    assert "secrets/production/api.yaml" in verify.stderr
+    assert "readable by: alice, ci-production" in verify.stderr
+    assert "no MAC was checked" in verify.stderr
+    assert [c[0] for c in calls("gitvault")][-1] == "verify"
+    assert Path(github.env["GITHUB_ENV"]).read_text() == ""
 
 
 def test_failed_verify_stops_before_export(

@@ -130,13 +130,21 @@ def test_verify_with_the_ops_identity_checks_everything() -> None:
     [("ci-production", PRODUCTION), ("ci-dev", DEVELOPMENT), ("carol", DEVELOPMENT)],
 )
 def test_verify_with_each_environment_identity(key: str, readable: tuple[str, ...]) -> None:
-    report = verify_report(key)
-    for file, checks in report.items():
-        assert checks["recipients"] == "ok"
-        if file in readable:
-            assert checks["mac"] == "ok" and checks["schema"] == "ok"
+    # The whole vault: files this identity cannot open were not checked, which fails the gate.
+    result = gv("verify", "--json", key=key)
+    assert result.returncode == 1, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert sorted(data["unchecked"]) == sorted(set(PRODUCTION + DEVELOPMENT) - set(readable))
+    for f in data["files"]:
+        assert f["checks"]["recipients"] == "ok"
+        if f["file"] in readable:
+            assert f["checks"]["mac"] == "ok" and f["checks"]["schema"] == "ok" and f["ok"]
         else:
-            assert checks["mac"].startswith("not checked")
+            assert f["checks"]["mac"].startswith("not checked") and not f["ok"]
+    # What the identity is for: its environment's files pass.
+    environment = "secrets/production" if readable == PRODUCTION else "secrets/development"
+    result = gv("verify", environment, key=key)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ci_dev_cannot_read_production() -> None:

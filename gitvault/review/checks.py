@@ -1,0 +1,183 @@
+"""The state of the range's vault files: freshness, rotation ages, ``verify``'s file checks.
+
+Freshness (:func:`gitvault.history.freshness.analyze`) judges the range's
+commits by the base's policy; the file checks judge HEAD's files by the head's
+policy (is the file what the proposed policy says) and by the base's selection
+rule (a pull request cannot make its own plaintext acceptable). No plaintext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from gitvault.errors import GitvaultError
+from gitvault.git.log import CommitRecord
+from gitvault.review.context import Collector, walk_dirs
+from gitvault.review.model import FileCheck, FreshnessNote, KeyAge
+
+if TYPE_CHECKING:
+    from gitvault.history.audit import AuditLog
+    from gitvault.history.freshness import CommitTrust
+    from gitvault.policy import Policy
+
+
+def freshness_notes(
+    c: Collector,
+    changed: list[str],
+    trust: Callable[[CommitRecord], Policy | None],
+    trusts: dict[str, CommitTrust],
+    range_ids: set[str],
+) -> list[FreshnessNote]:
+    """Rollbacks and substitutions the range's commits make (judged by the base's policy)."""
+    from gitvault.history.freshness import analyze
+
+    wanted = frozenset(changed)
+    report = analyze(
+        c.repo,
+        paths=walk_dirs(changed),
+        include=wanted.__contains__,
+        policies=c.policies,
+        rev=c.rng.head,
+        since=c.rng.base,
+        trust=trust,
+        signatures=False,
+        known=trusts,
+        parse=c.parse,
+    )
+    c.problems.extend(report.problems)
+    out = []
+    for f in report.findings:
+        if f.commit not in range_ids:
+            continue
+        out.append(
+            FreshnessNote(
+                kind=f.kind,
+                file=f.file,
+                commit=f.commit,
+                author=f.author,
+                basis=f.basis,
+                reason=f.reason,
+                keys=f.keys,
+                writer=f.writer,
+                current=f.current,
+            )
+        )
+        c.find(f.kind, f"{f.file} in {f.commit[:12]}: {f.reason}", file=f.file, commit=f.commit)
+    return out
+
+
+def key_ages(c: Collector, changed: list[str], log: AuditLog) -> list[KeyAge]:
+    """How old each key of the changed files is at HEAD, against its rotation period."""
+    from gitvault.history.audit import last_changes
+    from gitvault.history.due import due_report
+    from gitvault.history.schedule import key_settings, seconds
+
+    last = last_changes(log)
+    out: list[KeyAge] = []
+    periods = []
+    plain: list[tuple[str, str]] = []
+    for path in changed:
+        _blob, view = c.view(c.rng.head, path)
+        if view is None:
+            continue
+        # Rotation periods as the base has them: a range cannot lengthen its own.
+        rule = c.policies.rule(c.trusted_pol, path) or c.policies.rule(c.head_pol, path)
+        for key in view.leaves:
+            period = key_settings(rule, key).rotate_after if rule is not None else None
+            if period:
+                try:
+                    periods.append((path, key, seconds(period)))
+                    continue
+                except GitvaultError:
+                    pass
+            plain.append((path, key))
+    report = due_report(c.now, periods, last, within=timedelta(days=7))
+    for item in report.items:
+        out.append(
+            KeyAge(
+                file=item.file,
+                key=item.key,
+                last_change=int(item.last_change.timestamp()) if item.last_change else None,
+                age_seconds=int(item.age.total_seconds()) if item.age is not None else None,
+                period_seconds=int(item.period.total_seconds()),
+                status=item.status,
+            )
+        )
+        if item.status == "overdue":
+            c.find(
+                "overdue",
+                f"{item.file}:{item.key} is overdue for rotation",
+                file=item.file,
+                key=item.key,
+            )
+    now = int(c.now.timestamp())
+    for path, key in plain:
+        when = last.get((path, key))
+        out.append(
+            KeyAge(path, key, when, now - when if when is not None else None, None, "no-period")
+        )
+    return out
+
+
+def file_checks(c: Collector, changed: list[str]) -> list[FileCheck]:
+    """``verify``'s checks of each file at HEAD by the head's policy, plus the base's selection."""
+    from gitvault.verify import check_file
+
+    out: list[FileCheck] = []
+    pol = c.head_pol
+    if pol is None:
+        return out
+    for path in changed:
+        rel = c.policies.rel(path)
+        if rel is None or pol.rule_for(rel) is None:
+            continue
+        blob = c.repo.blob_id_at(c.rng.head, path)
+        if blob is None:
+            continue
+        data = c.repo.read_blob(blob)
+        report = check_file(pol, rel, data, c.ids)
+        out.append(FileCheck(path, dict(report.checks), tuple(report.problems)))
+        for problem in report.problems:
+            kind = _KINDS.get(report.kinds.get(problem, ""), "recipients")
+            c.find(kind, f"{path}: {problem}", file=path)
+        if report.checks.get("structure") not in ("plaintext", "invalid"):
+            _base_selection(c, path, data)
+    return out
+
+
+# verify's check names -> review's finding kinds.
+_KINDS = {
+    "structure": "plaintext",
+    "plaintext": "plaintext",
+    "selection": "selection",
+    "recipients": "recipients",
+    "mac": "mac",
+    "schema": "schema",
+}
+
+
+def _base_selection(c: Collector, path: str, data: bytes) -> None:
+    """Plaintext the base's rule would encrypt, when the range changes what the rule encrypts.
+
+    A pull request that loosens its rule's selection and commits a file to
+    match passes the head's checks; the base's rule is what the reviewer trusts.
+    """
+    from gitvault.selection import plaintext_problems
+    from gitvault.sops.file import parse_vault
+
+    base_rule = c.policies.rule(c.base_pol, path)
+    head_rule = c.policies.rule(c.head_pol, path)
+    if base_rule is None or (head_rule is not None and head_rule.selection == base_rule.selection):
+        return
+    try:
+        vault = parse_vault(data, path)
+    except GitvaultError:
+        return
+    for problem in plaintext_problems(base_rule, vault):
+        c.find(
+            "plaintext",
+            f"{path}: {problem} (the base's rule; the range changes what it encrypts)",
+            file=path,
+        )
