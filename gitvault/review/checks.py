@@ -32,6 +32,7 @@ def freshness_notes(
 ) -> list[FreshnessNote]:
     """Rollbacks and substitutions the range's commits make (judged by the base's policy)."""
     from gitvault.history.freshness import analyze
+    from gitvault.sops.view import decryptor_for
 
     wanted = frozenset(changed)
     report = analyze(
@@ -45,6 +46,8 @@ def freshness_notes(
         signatures=False,
         known=trusts,
         parse=c.parse,
+        # With the reviewer's identity a re-key is proven by its values, as in verify.
+        decrypt=decryptor_for(c.ids) if c.ids is not None else None,
     )
     c.problems.extend(report.problems)
     out = []
