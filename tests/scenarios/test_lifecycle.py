@@ -398,7 +398,7 @@ def test_06_edit_into_new_folders(team: Scenario) -> None:
         step.expect_event(
             log, file=S3, key="s3.secret_access_key", kind="added", by=alice, commits=[s3_commit]
         )
-        step.no_value_events_in(log, merge, "alice's clean merge")
+        step.no_value_events_in(log, other, merge, "alice's clean merge")
 
         step.git(me, "pull", "-q", "--no-edit")
         step.after(me, base)
@@ -500,12 +500,12 @@ def test_08_parallel_per_key_edits_merge(team: Scenario) -> None:
         step.expect_event(
             log, file=PROD, key="api.token", kind="rotated", by=bob, commits=[bob_commit]
         )
-        step.no_value_events_in(log, merge, "bob's clean merge")
+        step.no_value_events_in(log, b, merge, "bob's clean merge")
         step.git(b, "push", "-q")
 
         step.git(a, "pull", "-q", "--no-edit")
         log = step.after(a, base)
-        step.no_value_events_in(log, merge, "bob's clean merge (seen from alice's clone)")
+        step.no_value_events_in(log, a, merge, "bob's clean merge (seen from alice's clone)")
         same_values(step, a, b, PROD)
 
 
@@ -537,7 +537,7 @@ def test_09_merge_across_a_rekey(team: Scenario) -> None:
             log, file=PROD, key="db.password", kind="rekeyed", by=alice, commits=[rekey]
         )
         step.no_rotation_in(log, rekey, "alice's re-key")
-        step.no_value_events_in(log, merge, "bob's clean merge across the re-key")
+        step.no_value_events_in(log, b, merge, "bob's clean merge across the re-key")
         # bob's next write goes through his own pre-commit hook.
         step.gv(
             b,
@@ -567,6 +567,7 @@ def test_10_offboard_carol(team: Scenario) -> None:
         alice, carol = team.people["alice"], team.people["carol"]
         a = team.clones["alice"]
         base = a.head()
+        team.marks["before-offboard"] = base
         before = {rel: values(step, a, rel) for rel in (DEV, STRIPE, S3)}
         step.gv(a, "recipients", "remove", "carol")
         step.gv(a, "offboard", "carol", "--rotate", "--commit")
@@ -617,7 +618,7 @@ def test_11_ci_deploys(team: Scenario) -> None:
         step.check(prod.head() == a.head(), "the CI clone is not at alice's HEAD")
 
         step.verify_clean(prod, "secrets/production")
-        step.review_clean(prod, team.marks["policy-commit"])
+        step.review_clean(prod, team.marks["before-offboard"])  # the deploy's change set
         expected = values(step, a, PROD)
         r = step.gv(prod, "export", "secrets/production", "--format", "json")
         if r.code == 0:
