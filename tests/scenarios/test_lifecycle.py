@@ -228,6 +228,7 @@ def test_02_alice_inits_the_vault(team: Scenario) -> None:
         step.git(me, "add", "-A")
         step.git(me, "commit", "-qm", "Set up gitvault")
         team.marks["policy-commit"] = me.head()
+        step.git(me, "push", "-q", "-u", "origin", "main")  # the policy first: the team can clone
 
         step.gv(me, "edit", PROD, extra=team.edit_env({"write": PROD_TEXT}))
         step.gv(me, "edit", DEV, extra=team.edit_env({"write": DEV_TEXT}))
@@ -237,7 +238,7 @@ def test_02_alice_inits_the_vault(team: Scenario) -> None:
         )
         step.git(me, "add", "-A")
         step.git(me, "commit", "-qm", "Add the first secrets")  # through the pre-commit hook
-        step.git(me, "push", "-q", "-u", "origin", "main")
+        step.git(me, "push", "-q")
         log = step.after(me, team.marks["policy-commit"])
         step.expect_event(log, file=PROD, key="db.password", kind="added", by=alice)
         step.expect_event(log, file=DEV, key="db.password", kind="added", by=alice)
