@@ -296,7 +296,7 @@ def test_05_carol_joins(team: Scenario) -> None:
     with team.step(
         "05 carol joins (added by bob)", after="04 recipients add bob + rekey --commit"
     ) as step:
-        alice, bob, carol = team.people["alice"], team.people["bob"], team.people["carol"]
+        carol = team.people["carol"]
         step.git(Clone(carol, team.base), "clone", "-q", str(team.origin), "carol")
         mine = Clone(carol, team.base / "carol")
         team.clones["carol"] = mine
@@ -337,7 +337,6 @@ def test_05_carol_joins(team: Scenario) -> None:
             log, file=DEV, key="db.password", kind="rotated", by=carol, commits=[rotated]
         )
         same_values(step, alice_clone, mine, DEV)
-        del alice, bob
 
 
 def test_06_edit_into_new_folders(team: Scenario) -> None:
@@ -610,7 +609,6 @@ def test_11_ci_deploys(team: Scenario) -> None:
     with team.step(
         "11 CI: verify, export, exec", after="10 offboard carol --rotate --commit"
     ) as step:
-        alice = team.people["alice"]
         a = team.clones["alice"]
         prod_ci, dev_ci = team.ci["production"], team.ci["development"]
         step.git(Clone(prod_ci, team.base), "clone", "-q", str(team.origin), "ci")
@@ -660,4 +658,3 @@ def test_11_ci_deploys(team: Scenario) -> None:
             )
         step.gv(dev, "export", "secrets/production", expect=3)
         step.clean_tree(prod)
-        del alice
