@@ -107,14 +107,22 @@ def _vault_file_problems(root: Path) -> list[Problem]:
     )
     paths = [p.decode("utf-8", "surrogateescape") for p in staged.split(b"\0") if p]
     return [
-        Problem(
-            rel,
-            f"not a valid vault file: {text}",
-            f"encrypt it with `gitvault encrypt --in-place {rel}` (or edit it with "
-            "`gitvault edit`), then git add it again",
-        )
+        Problem(rel, f"not a valid vault file: {text}", _fix_for(rel, text))
         for rel, text in staged_problems(root, paths)
     ]
+
+
+def _fix_for(rel: str, problem: str) -> str:
+    """The command that repairs this kind of problem (re-encrypting does not fix readers)."""
+    if "policy does not name" in problem or "not encrypted to" in problem:
+        return (
+            f"re-wrap its data key for the policy's readers with `gitvault rekey {rel}` "
+            "(commit the policy change with it), then git add it again"
+        )
+    return (
+        f"encrypt it with `gitvault encrypt --in-place {rel}` (or edit it with "
+        "`gitvault edit`), then git add it again"
+    )
 
 
 def _push_ranges(root: Path, remote: str, lines: Iterable[str]) -> list[list[str]]:
