@@ -61,7 +61,10 @@ def _commit(
     text = commits.commit_message(
         action, target.relpath, keys, message=message, default_subject=subject
     )
-    result = commits.write_and_commit(target, data, text, allow_staged=allow_staged)
+    from gitvault.locking import commit_lock
+
+    with commit_lock(target.repo.root, action):
+        result = commits.write_and_commit(target, data, text, allow_staged=allow_staged)
     return commits.describe_commit(result)
 
 
@@ -90,7 +93,10 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
     rule = vault.rule_for(pol, loc)
     encrypted = vault.encrypt_plaintext(data, str(path), pol, rule)
     if in_place or output is not None:
-        fsutil.atomic_write(dest, encrypted)
+        from gitvault.locking import file_lock
+
+        with file_lock(dest, "encrypt"):
+            fsutil.atomic_write(dest, encrypted)
         names = ", ".join(pol.reader_names(rule))
         say(f"encrypted {dest} for {names}")
     else:
@@ -197,8 +203,9 @@ def edit(
     pol = vault.load_policy_for(loc) if (loc.root is not None) else None
     rule = vault.rule_for(pol, loc) if pol is not None else None
     plain = None
-    if exists:
-        vf = vault.read_vault(path)
+    original = fsutil.read_input(path) if exists else None
+    if original is not None:
+        vf = vault.read_vault(path, original)
         plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
         initial = emit_documents(plain.documents)
     else:
@@ -229,12 +236,18 @@ def edit(
     else:
         assert pol is not None and rule is not None
         data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
-    if target is not None:
-        subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
-        done = _commit(target, data, "edit", message, allow_staged, subject)
-        say(f"{'updated' if exists else 'created'} {path}; {done}")
-        return
-    fsutil.atomic_write(path, data)
+    from gitvault.concurrent import rebase_edit
+    from gitvault.locking import file_lock
+
+    with file_lock(path, "edit"):  # only now: never while the editor is open
+        data = rebase_edit(path, original, data, load_ids(identity))
+        target = _prepare_commit(path, do_commit, allow_staged)
+        if target is not None:
+            subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
+            done = _commit(target, data, "edit", message, allow_staged, subject)
+            say(f"{'updated' if exists else 'created'} {path}; {done}")
+            return
+        fsutil.atomic_write(path, data)
     if conflict is not None:
         from gitvault.drivers import clear_record
 
@@ -309,7 +322,7 @@ def set_(
     if sources != 1:
         raise UsageError("give exactly one of VALUE, --stdin or --generate")
     _check_commit_flags(do_commit, message, allow_staged)
-    target = _prepare_commit(path, do_commit, allow_staged)
+    _prepare_commit(path, do_commit, allow_staged)  # refuse early, before reading stdin
     if from_stdin:
         raw = sys.stdin.read()
         if raw.endswith("\n"):
@@ -324,18 +337,22 @@ def set_(
     else:
         assert value is not None
         new_value = vault.parse_value(value, type_)
-    vf = vault.read_vault(path)
-    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.set_key(vf, plain, key, new_value)
-    if change.data is None:
-        say(f"{path}: {change.key} already has that value; nothing written")
-        return
-    if target is not None:
-        subject = f"gitvault: set {change.key} in {target.relpath}"
-        done = _commit(target, change.data, "set", message, allow_staged, subject)
-        say(f"{path}: {change.key} {change.action}; {done}")
-        return
-    fsutil.atomic_write(path, change.data)
+    from gitvault.locking import file_lock
+
+    with file_lock(path, "set"):  # read, change and write as one step
+        target = _prepare_commit(path, do_commit, allow_staged)
+        vf = vault.read_vault(path)
+        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+        change = vault.set_key(vf, plain, key, new_value)
+        if change.data is None:
+            say(f"{path}: {change.key} already has that value; nothing written")
+            return
+        if target is not None:
+            subject = f"gitvault: set {change.key} in {target.relpath}"
+            done = _commit(target, change.data, "set", message, allow_staged, subject)
+            say(f"{path}: {change.key} {change.action}; {done}")
+            return
+        fsutil.atomic_write(path, change.data)
     say(f"{path}: {change.key} {change.action}")
 
 
@@ -362,15 +379,18 @@ def unset(
     from gitvault import fsutil, vault
 
     _check_commit_flags(do_commit, message, allow_staged)
-    target = _prepare_commit(path, do_commit, allow_staged)
-    vf = vault.read_vault(path)
-    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.unset_key(vf, plain, key)
-    assert change.data is not None
-    if target is not None:
-        subject = f"gitvault: unset {change.key} in {target.relpath}"
-        done = _commit(target, change.data, "unset", message, allow_staged, subject)
-        say(f"{path}: {change.key} removed; {done}")
-        return
-    fsutil.atomic_write(path, change.data)
+    from gitvault.locking import file_lock
+
+    with file_lock(path, "unset"):  # read, change and write as one step
+        target = _prepare_commit(path, do_commit, allow_staged)
+        vf = vault.read_vault(path)
+        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+        change = vault.unset_key(vf, plain, key)
+        assert change.data is not None
+        if target is not None:
+            subject = f"gitvault: unset {change.key} in {target.relpath}"
+            done = _commit(target, change.data, "unset", message, allow_staged, subject)
+            say(f"{path}: {change.key} removed; {done}")
+            return
+        fsutil.atomic_write(path, change.data)
     say(f"{path}: {change.key} removed")

@@ -261,7 +261,39 @@ def rekey(
     message: str | None = None,
     allow_staged: bool = False,
 ) -> RekeyReport:
-    """Re-key files (see the module docstring); write them, and commit them if asked."""
+    """Re-key files (see the module docstring); write them, and commit them if asked.
+
+    Runs under the work tree's exclusive lock: every file is read after the
+    lock is held, so a concurrent ``set`` lands either before (and is
+    re-keyed) or after (on the new key); neither is lost.
+    """
+    from gitvault.locking import tree_lock
+
+    with tree_lock(pol.root, "rekey"):
+        from gitvault import policy as policy_mod
+
+        pol = policy_mod.load(pol.root)  # the policy as it is now, not as it was
+        return _rekey_locked(
+            pol,
+            relpaths,
+            ids,
+            recipients_only=recipients_only,
+            commit=commit,
+            message=message,
+            allow_staged=allow_staged,
+        )
+
+
+def _rekey_locked(
+    pol: Policy,
+    relpaths: Sequence[str] | None,
+    ids: Identities,
+    *,
+    recipients_only: bool,
+    commit: bool,
+    message: str | None,
+    allow_staged: bool,
+) -> RekeyReport:
     files = targets(pol, relpaths)
     prepared = None
     if commit:
