@@ -176,6 +176,8 @@ def skip_temp(path: Path) -> bool:
     target exists beside it.
     """
     name = path.name
+    if not name.endswith(".tmp"):
+        return False
     side = _SIDE_TEMP.match(name)
     if side is not None:
         if not process_alive(int(side.group(1)), side.group(2)):

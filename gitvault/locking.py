@@ -31,8 +31,8 @@ processes do not inherit them (Python opens files close-on-exec), so a hook or
 an apply command that runs gitvault does not deadlock against its parent for
 longer than the wait.
 
-The wait is ``$GITVAULT_LOCK_TIMEOUT`` seconds (default 10). Taking the first
-lock of a repository also removes temp files that killed writers left in
+The wait is ``$GITVAULT_LOCK_TIMEOUT`` seconds (default 10). Taking a work tree
+lock (shared or exclusive) also removes temp files that killed writers left in
 ``$GIT_DIR/gitvault/tmp`` (:func:`gitvault.fsutil.clean_stale_temps`).
 
 This module never reads or writes vault data; it only serialises writers.
@@ -72,7 +72,6 @@ class _Held:
 
 
 _HELD: dict[str, _Held] = {}
-_CLEANED: set[str] = set()
 
 
 def timeout() -> float:
@@ -196,19 +195,12 @@ def _note(fd: int, what: str) -> None:
         os.pwrite(fd, f"{os.getpid()} {what}\n".encode("utf-8", "replace"), 0)
 
 
-def _clean_once(root: Path) -> None:
-    key = str(root)
-    if key not in _CLEANED:
-        _CLEANED.add(key)
-        fsutil.clean_stale_temps(root)
-
-
 @contextlib.contextmanager
 def tree_lock(start: Path, what: str) -> Iterator[None]:
     """Exclusive lock on every vault file of the work tree holding ``start``."""
     root, locks = _root_and_lock_dir(start)
     with _lock(locks / _TREE, fcntl.LOCK_EX, what, f"the vault in {root}"):
-        _clean_once(root)
+        fsutil.clean_stale_temps(root)
         yield
 
 
@@ -222,7 +214,7 @@ def file_lock(path: Path, what: str) -> Iterator[None]:
     label = _label(root, path)
     name = "file-" + hashlib.sha256(label.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     with _lock(locks / _TREE, fcntl.LOCK_SH, what, f"the vault in {root}"):
-        _clean_once(root)
+        fsutil.clean_stale_temps(root)
         with _lock(locks / f"{name}.lock", fcntl.LOCK_EX, what, label):
             yield
 

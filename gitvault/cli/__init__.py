@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     handled = [s for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) if s is not None]
     previous = {s: signal.signal(s, _on_sigterm) for s in handled}
     try:
+        _clean_dead_private_dirs()  # a killed edit's plaintext, wherever it was
         if _fast_decrypt(args):
             sys.exit(int(ExitCode.OK))
         sys.exit(_run_click(args))
@@ -140,6 +141,12 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _clean_dead_private_dirs() -> None:
+    from gitvault.fsutil import clean_dead_private_dirs
+
+    clean_dead_private_dirs()
 
 
 def _run_click(args: list[str]) -> int:

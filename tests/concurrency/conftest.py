@@ -34,7 +34,7 @@ class Finished:
     stderr: str
 
 
-def _env(extra: Mapping[str, str]) -> dict[str, str]:
+def racer_env(extra: Mapping[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
@@ -67,7 +67,7 @@ def start(
                 *args,
             ],
             cwd=cwd,
-            env=_env(env),
+            env=racer_env(env),
             stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
