@@ -129,9 +129,13 @@ def recipients_add(name: str, key: str, group: str | None, as_json: bool) -> Non
       gitvault recipients add dave age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
       gitvault recipients add ci-staging "$(cat ci.pub)" --group deploy
     """
+    from gitvault.locking import file_lock
     from gitvault.team.recipients import add
 
-    _render_change(add(_policy(), name, key, group), as_json)
+    path = _policy().path
+    with file_lock(path, "recipients add"):  # read-modify-write of the policy
+        change = add(_policy(path.parent), name, key, group)
+    _render_change(change, as_json)
 
 
 @recipients.command(name="remove")
@@ -149,9 +153,13 @@ def recipients_remove(name: str, as_json: bool) -> None:
       gitvault recipients remove bob
       gitvault rekey --commit -m "remove bob"
     """
+    from gitvault.locking import file_lock
     from gitvault.team.recipients import remove
 
-    _render_change(remove(_policy(), name), as_json)
+    path = _policy().path
+    with file_lock(path, "recipients remove"):  # read-modify-write of the policy
+        change = remove(_policy(path.parent), name)
+    _render_change(change, as_json)
 
 
 # ----------------------------------------------------------------- rekey
@@ -349,9 +357,24 @@ def _offboard_exit(report: Any) -> None:
         raise RotationFailed(f"{failed} rotation(s) failed; see above")
     human = report.count(ob.NEEDS_HUMAN) + report.count(ob.NOT_ROTATED)
     if human:
+        import shlex
+
+        from gitvault.team.offboard_report import rotate_commands
+
+        if report.commit is None and (report.policy_changed or report.rekeyed):
+            hint(
+                f"commit the offboarding first: `gitvault offboard {shlex.quote(report.name)} "
+                "--commit`"
+            )
+        commands = rotate_commands(report, Path.cwd())
+        for line in commands:
+            hint(f"`{line}`")
+        more = human - len(commands)
         raise CheckFailed(
             f"{human} key(s) {report.name} could read still hold values they may know",
-            hint="rotate them: gitvault rotate FILE KEY (or --rotate, for keys with a generator)",
+            hint=(f"{more} more in `--json`; " if more > 0 else "")
+            + "run each command above with NEW_VALUE set to the new value (or --generate SPEC "
+            "instead of --stdin); keys with a generator: offboard again with --rotate",
         )
 
 

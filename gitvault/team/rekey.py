@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil
-from gitvault.errors import AccessDenied, BadInput, GitError
+from gitvault.errors import AccessDenied, BadInput
 from gitvault.policy import Policy, normalize_key
 
 if TYPE_CHECKING:
@@ -295,22 +295,44 @@ def _rekey_locked(
     allow_staged: bool,
 ) -> RekeyReport:
     files = targets(pol, relpaths)
-    prepared = None
-    if commit:
-        prepared = prepare_commit(pol, files, allow_staged=allow_staged)
-    results = plan(pol, load_all(pol, files, ids), recipients_only=recipients_only)
-    changed = [r for r in results if r.changed]
-    if prepared is None:
-        write_all([(pol.root / r.file, r.data) for r in changed])
+    if not commit:
+        results = plan(pol, load_all(pol, files, ids), recipients_only=recipients_only)
+        write_all([(pol.root / r.file, r.data) for r in results if r.changed])
         return RekeyReport(tuple(results), recipients_only)
-    if not changed:
+
+    from gitvault.team import commitplan
+
+    target = commitplan.plan(pol, files, allow_staged=allow_staged)
+    loaded = load_all(pol, files, ids)
+    commitplan.require_only_rekeyed(
+        target, [(target.prefix + item.relpath, item.plain) for item in loaded], ids
+    )
+    results = plan(pol, loaded, recipients_only=recipients_only)
+    # The commit holds what this run changes, what an earlier plain re-key left
+    # uncommitted (checked above: no value changed), and, when every file was
+    # re-keyed, the policy change that asked for it.
+    committed = [r for r in results if r.changed or target.prefix + r.file in target.changed]
+    with_policy = relpaths is None and target.policy_changed
+    if not committed and not with_policy:
         return RekeyReport(tuple(results), recipients_only)
-    repo, prefix = prepared
-    text = commit_message(pol, changed, message, recipients_only=recipients_only, prefix=prefix)
-    result = write_and_commit(
-        repo,
-        [(prefix + r.file, pol.root / r.file, r.data) for r in changed],
+    text = commit_message(
+        pol,
+        committed,
+        message,
+        recipients_only=recipients_only,
+        prefix=target.prefix,
+        policy=target.policy_rel if with_policy else None,
+    )
+    originals = {item.relpath: item.original for item in loaded}
+    changed = [r for r in committed if r.changed]
+    result = commitplan.write_and_commit(
+        target,
+        [(target.prefix + r.file, pol.root / r.file, r.data) for r in changed],
+        [(pol.root / r.file, originals[r.file]) for r in changed],
         text,
+        extra=[target.prefix + r.file for r in committed]
+        + ([target.policy_rel] if with_policy else []),
+        plain=[target.policy_rel] if with_policy else [],
         allow_staged=allow_staged,
     )
     return RekeyReport(tuple(results), recipients_only, result)
@@ -324,37 +346,6 @@ def write_all(items: Sequence[tuple[Path, bytes]]) -> None:
     fsutil.write_many(items)
 
 
-def restore_all(done: Sequence[tuple[Path, bytes | None]]) -> None:
-    from gitvault.commits import restore
-
-    for path, before in reversed(done):
-        restore(path, before)
-
-
-def prepare_commit(pol: Policy, relpaths: Sequence[str], *, allow_staged: bool) -> Any:
-    """Check before anything is written that the files can be committed on their own."""
-    from gitvault.commits import check_repository
-    from gitvault.git.repo import Repository
-    from gitvault.git.worktree import uncommitted
-    from gitvault.history.schedule import policy_prefix
-
-    repo = Repository.discover(pol.root)
-    prefix = policy_prefix(pol, repo.root)
-    paths = [prefix + rel for rel in relpaths]
-    check_repository(repo, paths, allow_staged=allow_staged)
-    if not repo.state().is_empty:
-        for path in paths:
-            if repo.blob_id_at("HEAD", path) is None:
-                continue  # a new file: committing it is the point
-            change = uncommitted(repo, path)
-            if change is not None:
-                raise GitError(
-                    f"{path} has uncommitted changes ({change}): refusing to commit them unseen",
-                    hint="commit or discard them first, or run without --commit",
-                )
-    return repo, prefix
-
-
 def commit_message(
     pol: Policy,
     changed: Sequence[Rekeyed],
@@ -362,6 +353,7 @@ def commit_message(
     *,
     recipients_only: bool,
     prefix: str,
+    policy: str | None = None,
 ) -> str:
     from gitvault.commits import split_message
     from gitvault.git.trailers import VaultTrailers, build_vault_message
@@ -369,52 +361,21 @@ def commit_message(
     what = "update recipients of" if recipients_only else "rekey"
     default = (
         f"gitvault: {what} {prefix}{changed[0].file}"
-        if len(changed) == 1
+        if len(changed) == 1 and policy is None
         else f"gitvault: {what} {len(changed)} files"
     )
     subject, body = split_message(message, default)
-    lines = []
+    lines = [f"- {policy}: the recipients changed"] if policy is not None else []
+    plainly = "recipients updated" if recipients_only else "new data key"
     for r in changed:
         delta = [f"+{n}" for n in r.added] + [f"-{n}" for n in r.removed]
-        lines.append(f"- {prefix}{r.file}: " + (" ".join(delta) if delta else "new data key"))
+        lines.append(f"- {prefix}{r.file}: " + (" ".join(delta) if delta else plainly))
     body = "\n".join(filter(None, [body, "\n".join(lines)]))
     files = tuple(prefix + r.file for r in changed)
     trailers = VaultTrailers(
         action="recipients" if recipients_only else "rekey",
-        files=files,
+        files=((policy,) if policy is not None else ()) + files,
         rekeyed=() if recipients_only else files,
         recipients={prefix + r.file: r.recipients for r in changed},
     )
     return build_vault_message(subject, trailers, body)
-
-
-def write_and_commit(
-    repo: Any,
-    items: Sequence[tuple[str, Path, bytes]],
-    message: str,
-    *,
-    allow_staged: bool = False,
-    plain: Sequence[str] = (),
-) -> CommitResult:
-    """Write ``(repo path, file, bytes)`` items and commit them together, or restore them."""
-    from gitvault.git.commit import commit_paths
-
-    done: list[tuple[Path, bytes | None]] = []
-    try:
-        for _rel, path, data in items:
-            try:
-                before: bytes | None = path.read_bytes()
-            except FileNotFoundError:
-                before = None
-            fsutil.atomic_write(path, data)
-            done.append((path, before))
-        return commit_paths(
-            repo,
-            [rel for rel, _p, _d in items],
-            message,
-            allow_other_staged=allow_staged,
-            plain=plain,
-        )
-    except BaseException:
-        restore_all(done)
-        raise

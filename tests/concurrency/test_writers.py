@@ -111,3 +111,23 @@ def test_rekey_report_and_set_agree_on_recipients(team: Team, tmp_path: Path) ->
     files = {f["file"]: f for f in json.loads(r.stdout)["files"]}
     assert files[DB]["checks"]["recipients"] == "ok"
     assert team.values(DB)["db"] == {"password": "p1", "extra": "x", "other": "y"}
+
+
+def test_parallel_recipients_add_both_land(team: Team, tmp_path: Path) -> None:
+    import pyrage
+
+    barrier = tmp_path / "go"
+    for trial in range(4):
+        keys = [str(pyrage.x25519.Identity.generate().to_public()) for _ in range(2)]
+        names = [f"p{trial}x{i}" for i in range(2)]
+        results = race(
+            [["recipients", "add", n, k] for n, k in zip(names, keys, strict=True)],
+            cwd=team.root,
+            barrier=barrier,
+            env=team.alice.env,
+        )
+        policy = (team.root / ".gitvault.yaml").read_text()
+        for name, f in zip(names, results, strict=True):
+            assert _loud_or_ok(f), f.stderr
+            if f.code == 0:
+                assert f"{name}:" in policy, (trial, name)
