@@ -186,6 +186,10 @@ def edit(
     With --commit the file is committed on its own (the repository is checked
     before the editor opens), with trailers naming the keys that changed.
 
+    If someone else changes the file while the editor is open, your edit is
+    merged per key onto their version at save; on the same key it is refused
+    (exit 6) and their version stays (docs/concurrency.md).
+
     \b
     Example:
       EDITOR=nano gitvault edit secrets/dev/app.yaml

@@ -196,6 +196,12 @@ def rekey(
     --recipients-only keeps the data key (like `sops updatekeys`): enough when
     adding people, NOT when removing them.
 
+    --commit makes one commit of the re-keyed files; without PATHs it also
+    holds the policy when it differs from HEAD (the change that asked for the
+    re-key) and files an earlier `gitvault rekey` left uncommitted. A value
+    change not yet committed is refused (exit 6). Concurrent writers wait for
+    a re-key (see docs/concurrency.md).
+
     \b
     Example:
       gitvault rekey --commit
@@ -272,7 +278,10 @@ def offboard(
        generator in the policy (running their apply/verify commands), and
        lists the rest as needing a human.
 
-    Exit 1 when keys still need a human or a rotation failed.
+    With --commit the policy (also when edited by hand before) and every
+    re-keyed file go into one commit. Exit 1 when keys still need a human
+    (a working `gitvault rotate` command is printed for each), 7 when a
+    rotation failed.
 
     \b
     Example:
