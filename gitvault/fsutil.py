@@ -151,7 +151,27 @@ def _temp_home(directory: Path) -> Path | None:
 
 def _side_temp(path: Path) -> Path:
     directory = path.parent if str(path.parent) else Path(".")
+    gitdir = git_dir(directory)
+    if gitdir is not None:
+        _exclude_side_temps(gitdir)
     return directory / f".{path.name[:100]}.gitvault-{process_token()}-{os.urandom(6).hex()}.tmp"
+
+
+_EXCLUDE = "/**/.*.gitvault-*.tmp"
+
+
+def _exclude_side_temps(gitdir: Path) -> None:
+    """Make git ignore temp files beside their targets (``info/exclude``; never the work tree)."""
+    common = gitdir
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        common = gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()
+    exclude = common / "info" / "exclude"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if _EXCLUDE not in text.splitlines():
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            with open(exclude, "a", encoding="utf-8") as fh:
+                fh.write(("" if not text or text.endswith("\n") else "\n") + _EXCLUDE + "\n")
 
 
 def temp_path(path: Path) -> Path:

@@ -170,3 +170,23 @@ def test_a_killed_edits_plaintext_is_removed_by_any_next_command(
     )
     assert r.returncode == 0, r.stderr
     assert list(first_runtime.iterdir()) == []
+
+
+def test_temp_files_beside_their_target_when_git_dir_cannot_hold_them_are_git_ignored(
+    team: Team,
+) -> None:
+    team.write(f"{DEV}/app.yaml", "api:\n    token: t\n")
+    team.commit("seed")
+    blocked = team.root / ".git" / "gitvault" / "tmp"
+    if blocked.is_dir():
+        blocked.rmdir()
+    blocked.write_text("not a directory: writes fall back to temp files beside their target\n")
+    r = team.cli(["set", f"{DEV}/app.yaml", "api.token", "t2"])
+    assert r.code == 0, r.output
+    assert team.values(f"{DEV}/app.yaml") == {"api": {"token": "t2"}}
+    # what a write killed at that moment would leave: git does not see it
+    (team.root / DEV / f".app.yaml.gitvault-{_dead_pid()}-0-0123456789ab.tmp").write_bytes(b"x")
+    status = team.git("status", "--porcelain", "--untracked-files=all").stdout
+    assert status.splitlines() == [f" M {DEV}/app.yaml"]
+    assert _verify_files(team) == {f"{DEV}/app.yaml"}
+    assert not list((team.root / DEV).glob(".*.tmp"))  # and the walk removed it
