@@ -33,7 +33,7 @@ longer than the wait.
 
 The wait is ``$GITVAULT_LOCK_TIMEOUT`` seconds (default 10). Taking a work tree
 lock (shared or exclusive) also removes temp files that killed writers left in
-``$GIT_DIR/gitvault/tmp`` (:func:`gitvault.fsutil.clean_stale_temps`).
+``$GIT_DIR/gitvault/tmp`` (:func:`gitvault.tempfiles.clean_stale_temps`).
 
 This module never reads or writes vault data; it only serialises writers.
 """
@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitvault import fsutil
+from gitvault import fsutil, tempfiles
 from gitvault.errors import GitError
 
 DEFAULT_TIMEOUT = 10.0
@@ -93,11 +93,11 @@ def _root_and_lock_dir(path: Path) -> tuple[Path, Path]:
     """
     absolute = Path(os.path.abspath(path))
     start = absolute if absolute.is_dir() else absolute.parent
-    gitdir = fsutil.git_dir(start)
+    gitdir = tempfiles.git_dir(start)
     if gitdir is not None:
         root = _work_tree_of(start)
         with contextlib.suppress(OSError):
-            return root, fsutil.gitvault_dir(gitdir, "locks")
+            return root, tempfiles.gitvault_dir(gitdir, "locks")
     root = next((d for d in (start, *start.parents) if (d / ".gitvault.yaml").is_file()), start)
     key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:24]
     directory = fsutil.state_dir() / "locks" / key
@@ -200,7 +200,7 @@ def tree_lock(start: Path, what: str) -> Iterator[None]:
     """Exclusive lock on every vault file of the work tree holding ``start``."""
     root, locks = _root_and_lock_dir(start)
     with _lock(locks / _TREE, fcntl.LOCK_EX, what, f"the vault in {root}"):
-        fsutil.clean_stale_temps(root)
+        tempfiles.clean_stale_temps(root)
         yield
 
 
@@ -214,7 +214,7 @@ def file_lock(path: Path, what: str) -> Iterator[None]:
     label = _label(root, path)
     name = "file-" + hashlib.sha256(label.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     with _lock(locks / _TREE, fcntl.LOCK_SH, what, f"the vault in {root}"):
-        fsutil.clean_stale_temps(root)
+        tempfiles.clean_stale_temps(root)
         with _lock(locks / f"{name}.lock", fcntl.LOCK_EX, what, label):
             yield
 

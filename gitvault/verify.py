@@ -107,7 +107,7 @@ class VerifyReport:
 
 def covered_files(pol: Policy) -> list[str]:
     """Every file in the work tree (outside .git) that some rule covers, sorted."""
-    from gitvault.fsutil import skip_temp  # temp files of writes are never vault files
+    from gitvault.tempfiles import skip_temp  # temp files of writes are never vault files
 
     root = pol.root
     out = []
