@@ -101,7 +101,13 @@ def _root_and_lock_dir(path: Path) -> tuple[Path, Path]:
     root = next((d for d in (start, *start.parents) if (d / ".gitvault.yaml").is_file()), start)
     key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:24]
     directory = fsutil.state_dir() / "locks" / key
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise GitError(
+            f"cannot create a lock directory in {directory.parent} ({exc.strerror})",
+            hint="make it writable, or set XDG_STATE_HOME to a writable directory",
+        ) from None
     return root, directory
 
 
@@ -152,7 +158,10 @@ def _lock(lock_file: Path, mode: int, what: str, subject: str) -> Iterator[None]
             fcntl.flock(held.fd, previous)
             held.mode = previous
         return
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise GitError(f"cannot open the lock file {lock_file} ({exc.strerror})") from None
     try:
         _acquire(fd, mode, lock_file, subject)
         if mode == fcntl.LOCK_EX:

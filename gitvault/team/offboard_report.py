@@ -179,20 +179,19 @@ def commit_message(
     body = "\n".join(filter(None, [body, "\n".join(lines)]))
     files = tuple(rekeyed)
     policy_files = (base["policy_file"],) if with_policy else ()
+    # grouped in one pass: linear in jobs, whatever the number of files
+    keys: dict[str, list[str]] = {}
+    verified: dict[str, list[str]] = {}
+    for j in rotated:
+        keys.setdefault(j.file, []).append(j.key)
+        if j.verified:
+            verified.setdefault(j.file, []).append(j.key)
     trailers = VaultTrailers(
         action="offboard",
         files=policy_files + files,
-        keys={
-            f: tuple(j.key for j in rotated if j.file == f)
-            for f in files
-            if any(j.file == f for j in rotated)
-        },
+        keys={f: tuple(keys[f]) for f in files if f in keys},
         generators={(j.file, j.key): j.spec for j in rotated},
-        verified={
-            f: tuple(j.key for j in rotated if j.file == f and j.verified)
-            for f in files
-            if any(j.file == f and j.verified for j in rotated)
-        },
+        verified={f: tuple(verified[f]) for f in files if f in verified},
         rekeyed=files,
         recipients={f: tuple(display_name(new_pol, r) for r in rs) for f, rs in rekeyed.items()},
         offboarded=(name,),
