@@ -86,8 +86,12 @@ def drop_bob(root: Path) -> None:
     policy.write_text("\n".join(lines).replace("team: [alice, bob, ", "team: [alice, ") + "\n")
 
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit status of one process."""
+def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds, peak RSS (MiB) and exit status of one process.
+
+    CPU time (user + system, the process and the git processes it waited for)
+    is the steadier number on a shared machine; wall time is what a user waits.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -99,7 +103,7 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, flo
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"bench: {' '.join(argv[3:])} exited {code}: {err[:300]}")
-    return elapsed, usage.ru_maxrss / 1024, code
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code
 
 
 CASES = {
@@ -141,9 +145,15 @@ def main() -> None:
                 if remove_first:
                     drop_bob(work)
                 argv = [sys.executable, "-m", "gitvault", *command]
-                seconds, peak, _code = measure(argv, work, env)
-                rows.append({"case": name, "files": size, "seconds": seconds, "peak_mib": peak})
-                print(f"{name:18} {size:6} files  {seconds:8.2f} s  {peak:7.1f} MiB", flush=True)
+                seconds, cpu, peak, _code = measure(argv, work, env)
+                rows.append(
+                    {"case": name, "files": size, "seconds": seconds, "cpu": cpu, "peak_mib": peak}
+                )
+                print(
+                    f"{name:18} {size:6} files  {seconds:8.2f} s wall  {cpu:8.2f} s cpu"
+                    f"  {peak:7.1f} MiB",
+                    flush=True,
+                )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
