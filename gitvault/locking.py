@@ -42,13 +42,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from gitvault import fsutil, tempfiles
 from gitvault.errors import GitError
@@ -226,6 +228,27 @@ def file_lock(path: Path, what: str) -> Iterator[None]:
         tempfiles.clean_stale_temps(root)
         with _lock(locks / f"{name}.lock", fcntl.LOCK_EX, what, label):
             yield
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def hold_file_lock(what: str, param: str = "path") -> Callable[[F], F]:
+    """Decorator: run the function holding :func:`file_lock` on its ``param`` argument.
+
+    For the one-file writers (``set``, ``unset``): everything they read, they
+    read under the lock, so their read-modify-write is one step.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with file_lock(Path(kwargs[param]), what):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 @contextlib.contextmanager

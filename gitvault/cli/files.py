@@ -12,6 +12,7 @@ import click
 
 from gitvault.cli.common import hint, identity_option, load_ids, say, write_stdout
 from gitvault.errors import BadInput, UsageError
+from gitvault.locking import hold_file_lock
 
 PATH = click.Path(path_type=Path, dir_okay=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -296,6 +297,7 @@ def _merge_conflict(path: Path) -> dict[str, Any] | None:
 )
 @identity_option
 @commit_options
+@hold_file_lock("set")  # read, change and write as one step: no lost update
 def set_(
     path: Path,
     key: str,
@@ -326,7 +328,7 @@ def set_(
     if sources != 1:
         raise UsageError("give exactly one of VALUE, --stdin or --generate")
     _check_commit_flags(do_commit, message, allow_staged)
-    _prepare_commit(path, do_commit, allow_staged)  # refuse early, before reading stdin
+    target = _prepare_commit(path, do_commit, allow_staged)
     if from_stdin:
         raw = sys.stdin.read()
         if raw.endswith("\n"):
@@ -341,22 +343,18 @@ def set_(
     else:
         assert value is not None
         new_value = vault.parse_value(value, type_)
-    from gitvault.locking import file_lock
-
-    with file_lock(path, "set"):  # read, change and write as one step
-        target = _prepare_commit(path, do_commit, allow_staged)
-        vf = vault.read_vault(path)
-        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-        change = vault.set_key(vf, plain, key, new_value)
-        if change.data is None:
-            say(f"{path}: {change.key} already has that value; nothing written")
-            return
-        if target is not None:
-            subject = f"gitvault: set {change.key} in {target.relpath}"
-            done = _commit(target, change.data, "set", message, allow_staged, subject)
-            say(f"{path}: {change.key} {change.action}; {done}")
-            return
-        fsutil.atomic_write(path, change.data)
+    vf = vault.read_vault(path)
+    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+    change = vault.set_key(vf, plain, key, new_value)
+    if change.data is None:
+        say(f"{path}: {change.key} already has that value; nothing written")
+        return
+    if target is not None:
+        subject = f"gitvault: set {change.key} in {target.relpath}"
+        done = _commit(target, change.data, "set", message, allow_staged, subject)
+        say(f"{path}: {change.key} {change.action}; {done}")
+        return
+    fsutil.atomic_write(path, change.data)
     say(f"{path}: {change.key} {change.action}")
 
 
@@ -365,6 +363,7 @@ def set_(
 @click.argument("key")
 @identity_option
 @commit_options
+@hold_file_lock("unset")  # read, change and write as one step: no lost update
 def unset(
     path: Path,
     key: str,
@@ -383,18 +382,15 @@ def unset(
     from gitvault import fsutil, vault
 
     _check_commit_flags(do_commit, message, allow_staged)
-    from gitvault.locking import file_lock
-
-    with file_lock(path, "unset"):  # read, change and write as one step
-        target = _prepare_commit(path, do_commit, allow_staged)
-        vf = vault.read_vault(path)
-        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-        change = vault.unset_key(vf, plain, key)
-        assert change.data is not None
-        if target is not None:
-            subject = f"gitvault: unset {change.key} in {target.relpath}"
-            done = _commit(target, change.data, "unset", message, allow_staged, subject)
-            say(f"{path}: {change.key} removed; {done}")
-            return
-        fsutil.atomic_write(path, change.data)
+    target = _prepare_commit(path, do_commit, allow_staged)
+    vf = vault.read_vault(path)
+    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+    change = vault.unset_key(vf, plain, key)
+    assert change.data is not None
+    if target is not None:
+        subject = f"gitvault: unset {change.key} in {target.relpath}"
+        done = _commit(target, change.data, "unset", message, allow_staged, subject)
+        say(f"{path}: {change.key} removed; {done}")
+        return
+    fsutil.atomic_write(path, change.data)
     say(f"{path}: {change.key} removed")
