@@ -245,7 +245,8 @@ def edit(
     from gitvault.locking import file_lock
 
     with file_lock(path, "edit"):  # only now: never while the editor is open
-        data = rebase_edit(path, original, data, load_ids(identity))
+        base = plain.documents if plain is not None else None
+        data = rebase_edit(path, original, data, base, docs, load_ids(identity))
         target = _prepare_commit(path, do_commit, allow_staged)
         if target is not None:
             subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"

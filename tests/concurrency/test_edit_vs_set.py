@@ -91,3 +91,24 @@ def test_edit_saved_after_a_rekey_keeps_the_rekey(team: Team, tmp_path: Path) ->
     assert team.values(DB) == {"db": {"password": "p1", "user": "admin"}}
     recipients = parse_vault((team.root / DB).read_bytes(), DB).recipients
     assert team.bob.public not in recipients
+
+
+def test_edit_merge_keeps_typed_values_and_lists(team: Team, tmp_path: Path) -> None:
+    team.write(
+        APP,
+        "region: eu\ndb:\n    port: 5432\n    tls: true\n    ratio: 0.5\nhosts:\n    - a\n    - b\n",
+    )
+    code, err = _edit_while(
+        team,
+        tmp_path,
+        APP,
+        "region: eu",
+        "region: us",
+        ["set", APP, "db.port", "6543", "--type", "int"],
+    )
+    assert code == 0, err
+    assert team.values(APP) == {
+        "region": "us",
+        "db": {"port": 6543, "tls": True, "ratio": 0.5},
+        "hosts": ["a", "b"],
+    }
