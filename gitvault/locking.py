@@ -27,9 +27,15 @@ writer never leaves a stale lock behind: the lock *files* stay (they are empty
 markers with the last holder's pid and command, for the error message) and
 the next writer simply locks them again. Locks are re-entrant within a process
 (a ``set --commit`` holding the file lock may ask for it again). Child
-processes do not inherit them (Python opens files close-on-exec), so a hook or
-an apply command that runs gitvault does not deadlock against its parent for
-longer than the wait.
+processes do not inherit them (the lock files are opened close-on-exec): a
+hook or an apply command that runs a gitvault *writer* on a file its parent
+holds waits like any other process and fails after the wait; readers
+(``verify``, ``decrypt``, the hooks' checks) take no lock at all.
+
+For other writers (``rotate`` above all): take :func:`file_lock` for one file
+or :func:`tree_lock` for many, read the files inside it, and hold
+:func:`commit_lock` around staging and ``git commit``; always in the order
+tree, file, commit.
 
 The wait is ``$GITVAULT_LOCK_TIMEOUT`` seconds (default 10). Taking a work tree
 lock (shared or exclusive) also removes temp files that killed writers left in
