@@ -25,8 +25,8 @@ rekey`` (``recipients`` for ``--recipients-only``), one ``Gitvault-File`` and
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +68,8 @@ class Rekeyed:
     new_data_key: bool
     values: int  # encrypted values (re-encrypted under the new key)
     changed: bool
-    data: bytes
+    data: bytes = field(repr=False)
+    original: bytes = field(default=b"", repr=False)  # the bytes it replaces
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,10 +137,20 @@ def load(
 
 def load_all(pol: Policy, relpaths: Sequence[str], ids: Identities) -> list[Loaded]:
     """Load every file; one AccessDenied naming every file no identity can open."""
-    loaded, denied = [], []
+    return list(load_each(pol, relpaths, ids))
+
+
+def load_each(pol: Policy, relpaths: Sequence[str], ids: Identities) -> Iterator[Loaded]:
+    """Load the files one at a time (each can be dropped before the next is decrypted).
+
+    Files no identity can open are collected and, at the end, reported in one
+    AccessDenied naming them all: the caller must write nothing before the
+    iteration has finished.
+    """
+    denied = []
     for rel in relpaths:
         try:
-            loaded.append(load(pol, rel, ids))
+            yield load(pol, rel, ids)
         except AccessDenied:
             denied.append(rel)
     if denied:
@@ -148,7 +159,6 @@ def load_all(pol: Policy, relpaths: Sequence[str], ids: Identities) -> list[Load
             f"none of your identities can decrypt {shown}; nothing was changed",
             hint="run it as someone who can read those files, or name fewer paths",
         )
-    return loaded
 
 
 def encrypt_under_new_key(
@@ -232,8 +242,32 @@ def plan(pol: Policy, loaded: Sequence[Loaded], *, recipients_only: bool = False
                 values=_count_values(item.vault),
                 changed=data != item.original,
                 data=data,
+                original=item.original,
             )
         )
+    return out
+
+
+def plan_each(
+    pol: Policy,
+    relpaths: Sequence[str],
+    ids: Identities,
+    *,
+    recipients_only: bool = False,
+    check: Callable[[Loaded], None] | None = None,
+) -> list[Rekeyed]:
+    """:func:`plan` file by file: only the old and new bytes of each file stay in memory.
+
+    Decrypted documents are dropped as soon as a file's new bytes exist, so the
+    peak memory of re-keying thousands of files is their ciphertext, not their
+    parsed plaintext. ``check`` sees each decrypted file first. Nothing is
+    written here: the caller writes after every file has been planned.
+    """
+    out: list[Rekeyed] = []
+    for item in load_each(pol, relpaths, ids):
+        if check is not None:
+            check(item)
+        out += plan(pol, [item], recipients_only=recipients_only)
     return out
 
 
@@ -296,18 +330,18 @@ def _rekey_locked(
 ) -> RekeyReport:
     files = targets(pol, relpaths)
     if not commit:
-        results = plan(pol, load_all(pol, files, ids), recipients_only=recipients_only)
+        results = plan_each(pol, files, ids, recipients_only=recipients_only)
         write_all([(pol.root / r.file, r.data) for r in results if r.changed])
         return RekeyReport(tuple(results), recipients_only)
 
     from gitvault.team import commitplan
 
     target = commitplan.plan(pol, files, allow_staged=allow_staged)
-    loaded = load_all(pol, files, ids)
-    commitplan.require_only_rekeyed(
-        target, [(target.prefix + item.relpath, item.plain) for item in loaded], ids
-    )
-    results = plan(pol, loaded, recipients_only=recipients_only)
+
+    def only_rekeyed(item: Loaded) -> None:
+        commitplan.require_only_rekeyed(target, [(target.prefix + item.relpath, item.plain)], ids)
+
+    results = plan_each(pol, files, ids, recipients_only=recipients_only, check=only_rekeyed)
     # The commit holds what this run changes, what an earlier plain re-key left
     # uncommitted (checked above: no value changed), and, when every file was
     # re-keyed, the policy change that asked for it.
@@ -323,12 +357,11 @@ def _rekey_locked(
         prefix=target.prefix,
         policy=target.policy_rel if with_policy else None,
     )
-    originals = {item.relpath: item.original for item in loaded}
     changed = [r for r in committed if r.changed]
     result = commitplan.write_and_commit(
         target,
         [(target.prefix + r.file, pol.root / r.file, r.data) for r in changed],
-        [(pol.root / r.file, originals[r.file]) for r in changed],
+        [(pol.root / r.file, r.original) for r in changed],
         text,
         extra=[target.prefix + r.file for r in committed]
         + ([target.policy_rel] if with_policy else []),
