@@ -20,6 +20,13 @@ AES-GCM pass over the values.
 ``commit=True`` commits every changed file in one commit with ``Gitvault-Action:
 rekey`` (``recipients`` for ``--recipients-only``), one ``Gitvault-File`` and
 ``Gitvault-Rekey`` per file, and ``Gitvault-Recipients`` naming the readers.
+Re-keying every file also commits the policy when it differs from HEAD, and
+files an earlier plain re-key left uncommitted (:mod:`gitvault.team.commitplan`
+checks that their uncommitted change is only a re-key).
+
+The whole run holds the work tree's lock (:func:`gitvault.locking.tree_lock`)
+and reads the policy and every file after taking it. Files are planned one at
+a time (:func:`plan_each`), so only old and new bytes stay in memory.
 """
 
 from __future__ import annotations
