@@ -1,52 +1,154 @@
 """File-system helpers with the safety properties DESIGN §11 asks for.
 
-- :func:`atomic_write`: temp file in the same directory, fsync, rename, fsync
+- :func:`atomic_write` / :func:`write_many`: a temp file, fsync, rename, fsync
   the directory; a crash leaves the old file or the new one, never a torn one.
+- Temp files never sit in the work tree: inside a git repository they live in
+  ``$GIT_DIR/gitvault/tmp/`` (renamed across directories on one file system);
+  :mod:`gitvault.tempfiles` names them and removes those of dead writers.
 - :func:`private_dir`: a 0700 directory for plaintext, on tmpfs when there is
   one, never inside the work tree or the system temp directory, removed on
-  every exit path; leftovers of killed runs are removed by the next run.
+  every exit path. Each one is also recorded (its path only) in a per-user
+  registry, so that any later gitvault command removes the directory of a
+  killed run wherever its runtime directory was (:func:`clean_dead_private_dirs`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gitvault.errors import BadInput
+from gitvault.tempfiles import _pid_alive, process_alive, process_token, side_temp, temp_path
 
 _PREFIX = "gitvault-"
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically, keeping its permissions if it exists."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if mode is None:
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except FileNotFoundError:
-            mode = 0o644
-    tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+# ----------------------------------------------------------------- atomic writes
+
+
+def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         dfd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _mode_of(path: Path, mode: int | None) -> int:
+    if mode is not None:
+        return mode
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o644
+
+
+def _write_temp(tmp: Path, data: bytes, mode: int, *, sync: bool) -> None:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _replace(tmp: Path, path: Path, data: bytes, mode: int, *, sync: bool) -> None:
+    """Rename ``tmp`` over ``path``; across mount points, retry with a temp beside it."""
+    try:
+        os.replace(tmp, path)
+        return
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if exc.errno != errno.EXDEV:
+            raise
+    beside = side_temp(path)
+    _write_temp(beside, data, mode, sync=sync)
+    try:
+        os.replace(beside, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(beside)
+        raise
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping its permissions if it exists."""
+    directory = path.parent if str(path.parent) else Path(".")
+    mode = _mode_of(path, mode)
+    tmp = temp_path(path)
+    _write_temp(tmp, data, mode, sync=True)
+    try:
+        _replace(tmp, path, data, mode, sync=True)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def write_many(items: Sequence[tuple[Path, bytes]]) -> None:
+    """Write every file atomically (each is the old or the new one after a crash).
+
+    :func:`atomic_write` per file would cost two ``fsync`` calls each, which
+    dominate re-keying a thousand files (~3 ms apiece). The batch keeps its
+    guarantees with far fewer: every new file is written to a temp file, ONE
+    ``sync()`` makes them all durable, then each is renamed over its target and
+    each directory is synced once. On a failure before the renames, the temp
+    files are removed and nothing changed; during the renames, the files
+    already renamed are put back.
+    """
+    staged: list[tuple[Path, Path, bytes, int]] = []
+    try:
+        for path, data in items:
+            mode = _mode_of(path, None)
+            tmp = temp_path(path)
+            _write_temp(tmp, data, mode, sync=False)
+            staged.append((path, tmp, data, mode))
+        os.sync()
+    except BaseException:
+        _unlink_all(staged)
+        raise
+    done: list[tuple[Path, bytes | None]] = []
+    try:
+        for path, tmp, data, mode in staged:
+            try:
+                before: bytes | None = path.read_bytes()
+            except FileNotFoundError:
+                before = None
+            _replace(tmp, path, data, mode, sync=True)
+            done.append((path, before))
+    except BaseException:
+        for path, before in reversed(done):
+            if before is None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            else:
+                atomic_write(path, before)
+        _unlink_all(staged)
+        raise
+    for directory in {path.parent for path, _tmp, _data, _mode in staged}:
+        _fsync_dir(directory)
+
+
+def _unlink_all(staged: Sequence[tuple[Path, Path, bytes, int]]) -> None:
+    for _path, tmp, _data, _mode in staged:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+# ----------------------------------------------------------------- private dirs
 
 
 def _rmtree(path: Path) -> None:
@@ -68,14 +170,15 @@ def _private_base() -> Path:
     return cache
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def state_dir() -> Path:
+    """gitvault's per-user state directory (``$XDG_STATE_HOME/gitvault``); not created here."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base, "gitvault")
+
+
+def _registry() -> Path:
+    """Where :func:`private_dir` records the paths of its directories (paths only)."""
+    return state_dir() / "private-dirs"
 
 
 def clean_stale(base: Path) -> None:
@@ -94,17 +197,63 @@ def clean_stale(base: Path) -> None:
             _rmtree(entry)
 
 
+def clean_dead_private_dirs() -> None:
+    """Remove the private dirs of killed runs recorded in the registry, wherever they are.
+
+    Cheap enough for every command: one ``scandir`` of a directory that is
+    missing or empty unless a run was killed. A recorded path is removed only
+    when its process is gone, it is named as :func:`private_dir` names them for
+    that pid, and it is a real directory (not a symlink) owned by this user.
+    Never raises.
+    """
+    uid = os.getuid()
+    with contextlib.suppress(OSError):
+        with os.scandir(_registry()) as entries:
+            records = [e for e in entries if e.is_file(follow_symlinks=False)]
+        for record in records:
+            with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
+                pid_text, start, _rest = record.name.split("-", 2)
+                pid = int(pid_text)
+                if process_alive(pid, start):
+                    continue
+                target = Path(Path(record.path).read_text(encoding="utf-8").strip())
+                name_ok = target.name.startswith(f"{_PREFIX}{pid}-")
+                if name_ok and target.is_absolute():
+                    with contextlib.suppress(FileNotFoundError):
+                        info = target.lstat()
+                        if stat.S_ISDIR(info.st_mode) and info.st_uid == uid:
+                            _rmtree(target)
+                os.unlink(record.path)
+
+
+def _register(path: Path) -> Path | None:
+    """Record ``path`` in the registry; None when the registry cannot be written."""
+    try:
+        registry = _registry()
+        registry.mkdir(parents=True, exist_ok=True, mode=0o700)
+        record = registry / f"{process_token()}-{path.name}"
+        write_private(record, str(path).encode("utf-8"))
+        return record
+    except OSError:
+        return None  # the tmpfs dir is still removed on every exit path of this run
+
+
 @contextlib.contextmanager
 def private_dir() -> Iterator[Path]:
     """A fresh 0700 directory for plaintext files, removed however the block exits."""
     base = _private_base()
     clean_stale(base)
+    clean_dead_private_dirs()
     path = base / f"{_PREFIX}{os.getpid()}-{os.urandom(8).hex()}"
-    path.mkdir(mode=0o700)
+    record = _register(path)  # before the directory exists: a kill leaves no orphan
     try:
+        path.mkdir(mode=0o700)
         yield path
     finally:
         _rmtree(path)
+        if record is not None:
+            with contextlib.suppress(OSError):
+                record.unlink()
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -148,13 +148,15 @@ class VerifyReport:
 
 def covered_files(pol: Policy) -> list[str]:
     """Every file in the work tree (outside .git) that some rule covers, sorted."""
+    from gitvault.tempfiles import skip_temp  # temp files of writes are never vault files
+
     root = pol.root
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         for name in filenames:
             rel = Path(dirpath, name).relative_to(root).as_posix()
-            if rel == ".gitvault.yaml":
+            if rel == ".gitvault.yaml" or skip_temp(Path(dirpath, name)):
                 continue
             if pol.rule_for(rel) is not None:
                 out.append(rel)

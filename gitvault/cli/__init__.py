@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_early_interrupt":
             signal.signal(signal.SIGINT, signal.default_int_handler)  # see gitvault.__main__
+        _clean_dead_private_dirs()  # a killed edit's plaintext, wherever it was
         if args[:1] != ["recover"]:
             _journal_hint()
         if _fast_decrypt(args):
@@ -158,6 +159,12 @@ def _journal_hint() -> None:
     if line:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+def _clean_dead_private_dirs() -> None:
+    from gitvault.fsutil import clean_dead_private_dirs
+
+    clean_dead_private_dirs()
 
 
 def _run_click(args: list[str]) -> int:

@@ -12,6 +12,7 @@ import click
 
 from gitvault.cli.common import hint, identity_option, load_ids, say, write_stdout
 from gitvault.errors import BadInput, UsageError
+from gitvault.locking import hold_file_lock
 
 PATH = click.Path(path_type=Path, dir_okay=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,7 +62,10 @@ def _commit(
     text = commits.commit_message(
         action, target.relpath, keys, message=message, default_subject=subject
     )
-    result = commits.write_and_commit(target, data, text, allow_staged=allow_staged)
+    from gitvault.locking import commit_lock
+
+    with commit_lock(target.repo.root, action):
+        result = commits.write_and_commit(target, data, text, allow_staged=allow_staged)
     return commits.describe_commit(result)
 
 
@@ -90,7 +94,10 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
     rule = vault.rule_for(pol, loc)
     encrypted = vault.encrypt_plaintext(data, str(path), pol, rule)
     if in_place or output is not None:
-        vault.write(dest, encrypted)
+        from gitvault.locking import file_lock
+
+        with file_lock(dest, "encrypt"):
+            vault.write(dest, encrypted)
         names = ", ".join(pol.reader_names(rule))
         say(f"encrypted {dest} for {names}")
     else:
@@ -183,13 +190,17 @@ def edit(
     With --commit the file is committed on its own (the repository is checked
     before the editor opens), with trailers naming the keys that changed.
 
+    If someone else changes the file while the editor is open, your edit is
+    merged per key onto their version at save; on the same key it is refused
+    (exit 6) and their version stays (docs/concurrency.md).
+
     \b
     Example:
       EDITOR=nano gitvault edit secrets/dev/app.yaml
       gitvault edit secrets/prod/db.yaml --commit -m "add the replica password"
     """
     from gitvault import edit as editflow
-    from gitvault import vault
+    from gitvault import fsutil, vault
     from gitvault.sops import file as sopsfile
     from gitvault.yamlio import emit_documents, load_documents
 
@@ -201,8 +212,9 @@ def edit(
     rule = vault.rule_for(pol, loc) if pol is not None else None
     plain = None
     header = ""
-    if exists:
-        vf = vault.read_vault(path)
+    original = fsutil.read_input(path) if exists else None
+    if original is not None:
+        vf = vault.read_vault(path, original)
         plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
         initial = emit_documents(plain.documents)
     else:
@@ -239,12 +251,20 @@ def edit(
         else:
             assert pol is not None and rule is not None
             data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
-        if target is None:
-            vault.write(path, data)
-            return
+        from gitvault.concurrent import rebase_edit
+        from gitvault.locking import file_lock
+
         vault.make_parents(path)
-        subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
-        committed.append(_commit(target, data, "edit", message, allow_staged, subject))
+        with file_lock(path, "edit"):  # only now: never while the editor is open
+            # Someone may have written the file while the editor was open: their
+            # change is kept (merged per key), never overwritten.
+            base = plain.documents if plain is not None else None
+            data = rebase_edit(path, original, data, base, docs, load_ids(identity))
+            if target is None:
+                vault.write(path, data)
+                return
+            subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
+            committed.append(_commit(target, data, "edit", message, allow_staged, subject))
 
     result = editflow.edit_text(initial, validate, header=header, save=save)
     if result is None:
@@ -297,6 +317,7 @@ def _merge_conflict(path: Path) -> dict[str, Any] | None:
 )
 @identity_option
 @commit_options
+@hold_file_lock("set")  # read, change and write as one step: no lost update
 def set_(
     path: Path,
     key: str,
@@ -363,6 +384,7 @@ def set_(
 @click.argument("key")
 @identity_option
 @commit_options
+@hold_file_lock("unset")  # read, change and write as one step: no lost update
 def unset(
     path: Path,
     key: str,

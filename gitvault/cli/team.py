@@ -141,9 +141,14 @@ def recipients_add(
       gitvault recipients add ci-staging "$(cat ci.pub)" --group deploy
       gitvault recipients add dave age1... --email dave@example.com --group ops
     """
+    from gitvault.locking import file_lock
     from gitvault.team.recipients import add
 
-    change = add(_policy(), name, key, group, email=email, signing_keys=signing_keys)
+    path = _policy().path
+    with file_lock(path, "recipients add"):  # read-modify-write of the policy
+        change = add(
+            _policy(path.parent), name, key, group, email=email, signing_keys=signing_keys
+        )
     _render_change(change, as_json)
 
 
@@ -162,9 +167,13 @@ def recipients_remove(name: str, as_json: bool) -> None:
       gitvault recipients remove bob
       gitvault rekey --commit -m "remove bob"
     """
+    from gitvault.locking import file_lock
     from gitvault.team.recipients import remove
 
-    _render_change(remove(_policy(), name), as_json)
+    path = _policy().path
+    with file_lock(path, "recipients remove"):  # read-modify-write of the policy
+        change = remove(_policy(path.parent), name)
+    _render_change(change, as_json)
 
 
 # ----------------------------------------------------------------- rekey
@@ -200,6 +209,12 @@ def rekey(
 
     --recipients-only keeps the data key (like `sops updatekeys`): enough when
     adding people, NOT when removing them.
+
+    --commit makes one commit of the re-keyed files; without PATHs it also
+    holds the policy when it differs from HEAD (the change that asked for the
+    re-key) and files an earlier `gitvault rekey` left uncommitted. A value
+    change not yet committed is refused (exit 6). Concurrent writers wait for
+    a re-key (see docs/concurrency.md).
 
     \b
     Example:
@@ -277,7 +292,10 @@ def offboard(
        generator in the policy (running their apply/verify commands), and
        lists the rest as needing a human.
 
-    Exit 1 when keys still need a human or a rotation failed.
+    With --commit the policy (also when edited by hand before) and every
+    re-keyed file go into one commit. Exit 1 when keys still need a human
+    (a working `gitvault rotate` command is printed for each), 7 when a
+    rotation failed.
 
     \b
     Example:
@@ -362,9 +380,24 @@ def _offboard_exit(report: Any) -> None:
         raise RotationFailed(f"{failed} rotation(s) failed; see above")
     human = report.count(ob.NEEDS_HUMAN) + report.count(ob.NOT_ROTATED)
     if human:
+        import shlex
+
+        from gitvault.team.offboard_report import rotate_commands
+
+        if report.commit is None and (report.policy_changed or report.rekeyed):
+            hint(
+                f"commit the offboarding first: `gitvault offboard {shlex.quote(report.name)} "
+                "--commit`"
+            )
+        commands = rotate_commands(report, Path.cwd())
+        for line in commands:
+            hint(f"`{line}`")
+        more = human - len(commands)
         raise CheckFailed(
             f"{human} key(s) {report.name} could read still hold values they may know",
-            hint="rotate them: gitvault rotate FILE KEY (or --rotate, for keys with a generator)",
+            hint=(f"{more} more in `--json`; " if more > 0 else "")
+            + "run each command above with NEW_VALUE set to the new value (or --generate SPEC "
+            "instead of --stdin); keys with a generator: offboard again with --rotate",
         )
 
 

@@ -49,93 +49,18 @@ from gitvault.rotate.engine import ROLLBACK_FAILED as ROLLBACK_FAILED
 from gitvault.rotate.engine import ROTATED as ROTATED
 from gitvault.rotate.engine import Secret
 from gitvault.team import exposure as exp
-from gitvault.team.rekey import Loaded, display_name, encrypt_under_new_key, load_all, write_all
+from gitvault.team.offboard_report import GONE as GONE
+from gitvault.team.offboard_report import NEEDS_HUMAN as NEEDS_HUMAN
+from gitvault.team.offboard_report import NOT_ROTATED as NOT_ROTATED
+from gitvault.team.offboard_report import ExposedKey as ExposedKey
+from gitvault.team.offboard_report import OffboardReport as OffboardReport
+from gitvault.team.offboard_report import commit_message
+from gitvault.team.rekey import Loaded, encrypt_under_new_key, load_all, write_all
 
 if TYPE_CHECKING:
     from gitvault.git.commit import CommitResult
     from gitvault.identities import Identities
     from gitvault.policy import Policy
-
-NOT_ROTATED = "not-rotated"  # listed; run with --rotate
-NEEDS_HUMAN = "needs-human"
-GONE = "gone"  # no longer in the vault: rotate it wherever it is still used
-
-
-@dataclass(frozen=True)
-class ExposedKey:
-    """A key the person could read; ``first``/``last`` are commit ids or ``work tree``."""
-
-    file: str  # relative to the repository root
-    key: str
-    first: str
-    last: str
-    via: str  # "recipient" or "data key"
-    status: str
-    generator: str | None = None
-    reason: str = ""
-    verified: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "key": self.key,
-            "first_readable": self.first,
-            "last_readable": self.last,
-            "via": self.via,
-            "status": self.status,
-            "generator": self.generator,
-            "reason": self.reason,
-            "verified": self.verified,
-        }
-
-
-@dataclass(frozen=True)
-class OffboardReport:
-    name: str
-    public_keys: tuple[str, ...]  # shortened
-    policy_file: str  # relative to the repository root
-    policy_changed: bool
-    layout: str | None
-    groups: tuple[str, ...]
-    rules: tuple[str, ...]
-    rekeyed: tuple[str, ...]  # relative to the repository root
-    exposed: tuple[ExposedKey, ...]
-    rotate: bool
-    commit: CommitResult | None = None
-    commit_error: str | None = None
-    uncommitted: tuple[str, ...] = ()
-    details: tuple[str, ...] = ()  # failed commands' output, values masked
-
-    @property
-    def ok(self) -> bool:
-        bad = (FAILED, ROLLBACK_FAILED)
-        return self.commit_error is None and not any(e.status in bad for e in self.exposed)
-
-    def count(self, status: str) -> int:
-        return sum(1 for e in self.exposed if e.status == status)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": "gitvault.offboard/v1",
-            "name": self.name,
-            "public_keys": list(self.public_keys),
-            "policy": {
-                "file": self.policy_file,
-                "changed": self.policy_changed,
-                "layout": self.layout,
-                "groups": list(self.groups),
-                "rules": list(self.rules),
-            },
-            "rekeyed": list(self.rekeyed),
-            "rotate": self.rotate,
-            "keys": [e.to_json() for e in self.exposed],
-            "commit": None
-            if self.commit is None
-            else {"id": self.commit.id, "branch": self.commit.branch, "signed": self.commit.signed},
-            "commit_error": self.commit_error,
-            "uncommitted": list(self.uncommitted),
-            "ok": self.ok,
-        }
 
 
 @dataclass
@@ -236,21 +161,53 @@ def offboard(
     allow_staged: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> OffboardReport:
-    """Offboard ``name`` (see the module docstring)."""
+    """Offboard ``name`` (see the module docstring).
+
+    Runs under the work tree's exclusive lock (:func:`gitvault.locking.tree_lock`):
+    the policy and every file are read after it is held, so no concurrent
+    writer's change is lost or left encrypted to the person.
+    """
     from gitvault import policy as policy_mod
-    from gitvault.crypto.envelope import short_recipient
-    from gitvault.git.repo import Repository
-    from gitvault.history.schedule import policy_prefix
-    from gitvault.team.recipients import remove_edit
-    from gitvault.verify import covered_files
+    from gitvault.locking import tree_lock
 
     root = policy_mod.find_root(start)
     if root is None:
         raise BadInput(
             "no .gitvault.yaml here or in any parent directory", hint="run `gitvault init`"
         )
-    pol = policy_mod.load(root)
-    repo = Repository.discover(root)
+    with tree_lock(root, "offboard"):
+        return _offboard_locked(
+            policy_mod.load(root),
+            name,
+            ids,
+            rotate=rotate,
+            commit=commit,
+            message=message,
+            allow_staged=allow_staged,
+            env=env,
+        )
+
+
+def _offboard_locked(
+    pol: Policy,
+    name: str,
+    ids: Identities,
+    *,
+    rotate: bool,
+    commit: bool,
+    message: str | None,
+    allow_staged: bool,
+    env: Mapping[str, str] | None,
+) -> OffboardReport:
+    from gitvault import policy as policy_mod
+    from gitvault.crypto.envelope import short_recipient
+    from gitvault.git.repo import Repository
+    from gitvault.history.schedule import policy_prefix
+    from gitvault.team import commitplan
+    from gitvault.team.recipients import remove_edit
+    from gitvault.verify import covered_files
+
+    repo = Repository.discover(pol.root)
     if repo.state().is_shallow:
         raise GitError(
             "shallow clone: history is incomplete, so what they could read cannot be listed",
@@ -319,9 +276,18 @@ def offboard(
         jobs.append(job)
         listed.append((item, ROTATED, ""))
 
-    paths = ([policy_rel] if edit is not None else []) + [s.repo_rel for s in states.values()]
-    if commit and paths:
-        _check_commit(repo, paths, allow_staged)
+    # The commit holds the re-keyed files and the policy: changed here, or
+    # edited by hand before (which is how one offboards); a file an earlier
+    # plain offboard re-keyed is fine, an uncommitted value change is refused.
+    with_policy = edit is not None
+    if commit:
+        relpaths = [s.loaded.relpath for s in states.values()]
+        target = commitplan.plan(pol, relpaths, allow_staged=allow_staged)
+        commitplan.require_only_rekeyed(
+            target, [(s.repo_rel, s.loaded.plain) for s in states.values()], ids
+        )
+        with_policy = with_policy or target.policy_changed
+    paths = ([policy_rel] if with_policy else []) + [s.repo_rel for s in states.values()]
 
     # 5. write, run commands, settle, commit
     report_base = dict(
@@ -334,6 +300,7 @@ def offboard(
         rules=tuple(r.path for r in pol.rules if name in pol.reader_names(r)),
         rekeyed=tuple(s.repo_rel for s in states.values()),
         rotate=rotate,
+        root=repo.root,
     )
     originals: list[tuple[Path, bytes | None]] = []
     if edit is not None:
@@ -387,25 +354,28 @@ def offboard(
     # applied, so a failed commit never restores it away.
     held_elsewhere = any(j.applied or j.status == ROLLBACK_FAILED for j in jobs)
     uncommitted = [f"{j.file}:{j.key}" for j in jobs if j.status == ROLLBACK_FAILED]
-    text = (
-        _message(name, new_pol, report_base, states, jobs, listed, message)
-        if commit and paths
-        else None
-    )
+    text = None
+    if commit and paths:
+        rekeyed = {s.repo_rel: s.loaded.recipients for s in states.values()}
+        text = commit_message(
+            name, new_pol, report_base, rekeyed, jobs, listed, message, with_policy=with_policy
+        )
     offboard_journal.settled(record, to_commit, to_keep, text, writes, policy_rel, edit)
     if commit and paths:
         assert text is not None
         from gitvault.git.commit import commit_paths
+        from gitvault.locking import commit_lock
 
         try:
-            result = commit_paths(
-                repo,
-                paths,
-                text,
-                allow_other_staged=allow_staged,
-                plain=[policy_rel],
-                contents=to_commit,
-            )
+            with commit_lock(repo.root, "offboard"):
+                result = commit_paths(
+                    repo,
+                    paths,
+                    text,
+                    allow_other_staged=allow_staged,
+                    plain=[policy_rel],
+                    contents=to_commit,
+                )
         except GitvaultError as exc:
             if not held_elsewhere:
                 _restore(originals)
@@ -450,24 +420,6 @@ def offboard(
         uncommitted=tuple(uncommitted),
         details=tuple(details),
     )
-
-
-def _check_commit(repo: Any, paths: Sequence[str], allow_staged: bool) -> None:
-    from gitvault.commits import check_repository
-    from gitvault.git.worktree import uncommitted
-
-    check_repository(repo, paths, allow_staged=allow_staged)
-    if repo.state().is_empty:
-        return
-    for path in paths:
-        if repo.blob_id_at("HEAD", path) is None:
-            continue
-        change = uncommitted(repo, path)
-        if change is not None:
-            raise GitError(
-                f"{path} has uncommitted changes ({change}): refusing to commit them unseen",
-                hint="commit or discard them first, or run without --commit",
-            )
 
 
 def _restore(originals: Sequence[tuple[Path, bytes | None]]) -> None:
@@ -544,57 +496,3 @@ def _run_commands(
             hint="check the external systems, then `gitvault recover --finish` or `--undo`",
         ) from None
     return details
-
-
-def _message(
-    name: str,
-    new_pol: Policy,
-    base: Mapping[str, Any],
-    states: Mapping[str, _File],
-    jobs: Sequence[_Job],
-    listed: Sequence[tuple[exp.Exposure, str, str]],
-    message: str | None,
-) -> str:
-    from gitvault.commits import split_message
-    from gitvault.git.trailers import VaultTrailers, build_vault_message
-
-    subject, body = split_message(message, f"gitvault: offboard {name}")
-    rotated = [j for j in jobs if j.status == ROTATED]
-    lines = []
-    if base["policy_changed"]:
-        where = ", ".join([*base["groups"], *base["rules"]]) or "recipients"
-        lines.append(f"- removed {name} from the policy ({where})")
-    if states:
-        lines.append(f"- re-keyed {len(states)} file(s) with a new data key")
-    lines += [f"- rotated {j.file} {j.key} (generator {j.spec})" for j in rotated]
-    lines += [
-        f"- needs a human: {item.file} {item.key} ({reason or status})"
-        for item, status, reason in listed
-        if status in (NEEDS_HUMAN, NOT_ROTATED)
-    ]
-    lines += [f"- not rotated: {j.file} {j.key} ({j.status})" for j in jobs if j.status != ROTATED]
-    body = "\n".join(filter(None, [body, "\n".join(lines)]))
-    files = tuple(s.repo_rel for s in states.values())
-    policy_files = (base["policy_file"],) if base["policy_changed"] else ()
-    trailers = VaultTrailers(
-        action="offboard",
-        files=policy_files + files,
-        keys={
-            f: tuple(j.key for j in rotated if j.file == f)
-            for f in files
-            if any(j.file == f for j in rotated)
-        },
-        generators={(j.file, j.key): j.spec for j in rotated},
-        verified={
-            f: tuple(j.key for j in rotated if j.file == f and j.verified)
-            for f in files
-            if any(j.file == f and j.verified for j in rotated)
-        },
-        rekeyed=files,
-        recipients={
-            s.repo_rel: tuple(display_name(new_pol, r) for r in s.loaded.recipients)
-            for s in states.values()
-        },
-        offboarded=(name,),
-    )
-    return build_vault_message(subject, trailers, body)

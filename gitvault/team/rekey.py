@@ -20,18 +20,25 @@ AES-GCM pass over the values.
 ``commit=True`` commits every changed file in one commit with ``Gitvault-Action:
 rekey`` (``recipients`` for ``--recipients-only``), one ``Gitvault-File`` and
 ``Gitvault-Rekey`` per file, and ``Gitvault-Recipients`` naming the readers.
+Re-keying every file also commits the policy when it differs from HEAD, and
+files an earlier plain re-key left uncommitted (:mod:`gitvault.team.commitplan`
+checks that their uncommitted change is only a re-key).
+
+The whole run holds the work tree's lock (:func:`gitvault.locking.tree_lock`)
+and reads the policy and every file after taking it. Files are planned one at
+a time (:func:`plan_each`), so only old and new bytes stay in memory.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil
-from gitvault.errors import AccessDenied, BadInput, GitError
+from gitvault.errors import AccessDenied, BadInput
 from gitvault.policy import Policy, normalize_key
 
 if TYPE_CHECKING:
@@ -68,7 +75,8 @@ class Rekeyed:
     new_data_key: bool
     values: int  # encrypted values (re-encrypted under the new key)
     changed: bool
-    data: bytes
+    data: bytes = field(repr=False)
+    original: bytes = field(default=b"", repr=False)  # the bytes it replaces
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,10 +144,20 @@ def load(
 
 def load_all(pol: Policy, relpaths: Sequence[str], ids: Identities) -> list[Loaded]:
     """Load every file; one AccessDenied naming every file no identity can open."""
-    loaded, denied = [], []
+    return list(load_each(pol, relpaths, ids))
+
+
+def load_each(pol: Policy, relpaths: Sequence[str], ids: Identities) -> Iterator[Loaded]:
+    """Load the files one at a time (each can be dropped before the next is decrypted).
+
+    Files no identity can open are collected and, at the end, reported in one
+    AccessDenied naming them all: the caller must write nothing before the
+    iteration has finished.
+    """
+    denied = []
     for rel in relpaths:
         try:
-            loaded.append(load(pol, rel, ids))
+            yield load(pol, rel, ids)
         except AccessDenied:
             denied.append(rel)
     if denied:
@@ -148,7 +166,6 @@ def load_all(pol: Policy, relpaths: Sequence[str], ids: Identities) -> list[Load
             f"none of your identities can decrypt {shown}; nothing was changed",
             hint="run it as someone who can read those files, or name fewer paths",
         )
-    return loaded
 
 
 def encrypt_under_new_key(
@@ -232,8 +249,32 @@ def plan(pol: Policy, loaded: Sequence[Loaded], *, recipients_only: bool = False
                 values=_count_values(item.vault),
                 changed=data != item.original,
                 data=data,
+                original=item.original,
             )
         )
+    return out
+
+
+def plan_each(
+    pol: Policy,
+    relpaths: Sequence[str],
+    ids: Identities,
+    *,
+    recipients_only: bool = False,
+    check: Callable[[Loaded], None] | None = None,
+) -> list[Rekeyed]:
+    """:func:`plan` file by file: only the old and new bytes of each file stay in memory.
+
+    Decrypted documents are dropped as soon as a file's new bytes exist, so the
+    peak memory of re-keying thousands of files is their ciphertext, not their
+    parsed plaintext. ``check`` sees each decrypted file first. Nothing is
+    written here: the caller writes after every file has been planned.
+    """
+    out: list[Rekeyed] = []
+    for item in load_each(pol, relpaths, ids):
+        if check is not None:
+            check(item)
+        out += plan(pol, [item], recipients_only=recipients_only)
     return out
 
 
@@ -261,24 +302,77 @@ def rekey(
     message: str | None = None,
     allow_staged: bool = False,
 ) -> RekeyReport:
-    """Re-key files (see the module docstring); write them, and commit them if asked."""
+    """Re-key files (see the module docstring); write them, and commit them if asked.
+
+    Runs under the work tree's exclusive lock: every file is read after the
+    lock is held, so a concurrent ``set`` lands either before (and is
+    re-keyed) or after (on the new key); neither is lost.
+    """
+    from gitvault.locking import tree_lock
+
+    with tree_lock(pol.root, "rekey"):
+        from gitvault import policy as policy_mod
+
+        pol = policy_mod.load(pol.root)  # the policy as it is now, not as it was
+        return _rekey_locked(
+            pol,
+            relpaths,
+            ids,
+            recipients_only=recipients_only,
+            commit=commit,
+            message=message,
+            allow_staged=allow_staged,
+        )
+
+
+def _rekey_locked(
+    pol: Policy,
+    relpaths: Sequence[str] | None,
+    ids: Identities,
+    *,
+    recipients_only: bool,
+    commit: bool,
+    message: str | None,
+    allow_staged: bool,
+) -> RekeyReport:
     files = targets(pol, relpaths)
-    prepared = None
-    if commit:
-        prepared = prepare_commit(pol, files, allow_staged=allow_staged)
-    results = plan(pol, load_all(pol, files, ids), recipients_only=recipients_only)
-    changed = [r for r in results if r.changed]
-    if prepared is None:
-        write_all([(pol.root / r.file, r.data) for r in changed])
+    if not commit:
+        results = plan_each(pol, files, ids, recipients_only=recipients_only)
+        write_all([(pol.root / r.file, r.data) for r in results if r.changed])
         return RekeyReport(tuple(results), recipients_only)
-    if not changed:
+
+    from gitvault.team import commitplan
+
+    target = commitplan.plan(pol, files, allow_staged=allow_staged)
+
+    def only_rekeyed(item: Loaded) -> None:
+        commitplan.require_only_rekeyed(target, [(target.prefix + item.relpath, item.plain)], ids)
+
+    results = plan_each(pol, files, ids, recipients_only=recipients_only, check=only_rekeyed)
+    # The commit holds what this run changes, what an earlier plain re-key left
+    # uncommitted (checked above: no value changed), and, when every file was
+    # re-keyed, the policy change that asked for it.
+    committed = [r for r in results if r.changed or target.prefix + r.file in target.changed]
+    with_policy = relpaths is None and target.policy_changed
+    if not committed and not with_policy:
         return RekeyReport(tuple(results), recipients_only)
-    repo, prefix = prepared
-    text = commit_message(pol, changed, message, recipients_only=recipients_only, prefix=prefix)
-    result = write_and_commit(
-        repo,
-        [(prefix + r.file, pol.root / r.file, r.data) for r in changed],
+    text = commit_message(
+        pol,
+        committed,
+        message,
+        recipients_only=recipients_only,
+        prefix=target.prefix,
+        policy=target.policy_rel if with_policy else None,
+    )
+    changed = [r for r in committed if r.changed]
+    result = commitplan.write_and_commit(
+        target,
+        [(target.prefix + r.file, pol.root / r.file, r.data) for r in changed],
+        [(pol.root / r.file, r.original) for r in changed],
         text,
+        extra=[target.prefix + r.file for r in committed]
+        + ([target.policy_rel] if with_policy else []),
+        plain=[target.policy_rel] if with_policy else [],
         allow_staged=allow_staged,
     )
     return RekeyReport(tuple(results), recipients_only, result)
@@ -288,92 +382,8 @@ def rekey(
 
 
 def write_all(items: Sequence[tuple[Path, bytes]]) -> None:
-    """Write every file atomically (each is the old or the new one after a crash).
-
-    :func:`gitvault.fsutil.atomic_write` per file would cost two ``fsync`` calls
-    each, which dominate re-keying a thousand files (~3 ms apiece here). The
-    batch keeps its guarantees with far fewer: every new file is written to a
-    temp file beside its target, ONE ``sync()`` makes them all durable, then
-    each is renamed over its target and each directory is synced once. On a
-    failure before the renames, the temp files are removed and nothing changed;
-    during the renames, the files already renamed are put back.
-    """
-    import contextlib
-    import secrets
-    import stat
-
-    staged: list[tuple[Path, Path, int]] = []
-    try:
-        for path, data in items:
-            try:
-                mode = stat.S_IMODE(path.stat().st_mode)
-            except FileNotFoundError:
-                mode = 0o644
-            tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            staged.append((path, tmp, mode))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, mode)
-        os.sync()
-    except BaseException:
-        for _path, tmp, _mode in staged:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        raise
-    done: list[tuple[Path, bytes | None]] = []
-    try:
-        for path, tmp, _mode in staged:
-            try:
-                before: bytes | None = path.read_bytes()
-            except FileNotFoundError:
-                before = None
-            os.replace(tmp, path)
-            done.append((path, before))
-    except BaseException:
-        restore_all(done)
-        for _path, tmp, _mode in staged:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        raise
-    for directory in {path.parent for path, _tmp, _mode in staged}:
-        with contextlib.suppress(OSError):
-            dfd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-
-
-def restore_all(done: Sequence[tuple[Path, bytes | None]]) -> None:
-    from gitvault.commits import restore
-
-    for path, before in reversed(done):
-        restore(path, before)
-
-
-def prepare_commit(pol: Policy, relpaths: Sequence[str], *, allow_staged: bool) -> Any:
-    """Check before anything is written that the files can be committed on their own."""
-    from gitvault.commits import check_repository
-    from gitvault.git.repo import Repository
-    from gitvault.git.worktree import uncommitted
-    from gitvault.history.schedule import policy_prefix
-
-    repo = Repository.discover(pol.root)
-    prefix = policy_prefix(pol, repo.root)
-    paths = [prefix + rel for rel in relpaths]
-    check_repository(repo, paths, allow_staged=allow_staged)
-    if not repo.state().is_empty:
-        for path in paths:
-            if repo.blob_id_at("HEAD", path) is None:
-                continue  # a new file: committing it is the point
-            change = uncommitted(repo, path)
-            if change is not None:
-                raise GitError(
-                    f"{path} has uncommitted changes ({change}): refusing to commit them unseen",
-                    hint="commit or discard them first, or run without --commit",
-                )
-    return repo, prefix
+    """Write every file atomically, with one ``sync()`` for all (:func:`fsutil.write_many`)."""
+    fsutil.write_many(items)
 
 
 def commit_message(
@@ -383,6 +393,7 @@ def commit_message(
     *,
     recipients_only: bool,
     prefix: str,
+    policy: str | None = None,
 ) -> str:
     from gitvault.commits import split_message
     from gitvault.git.trailers import VaultTrailers, build_vault_message
@@ -390,52 +401,21 @@ def commit_message(
     what = "update recipients of" if recipients_only else "rekey"
     default = (
         f"gitvault: {what} {prefix}{changed[0].file}"
-        if len(changed) == 1
+        if len(changed) == 1 and policy is None
         else f"gitvault: {what} {len(changed)} files"
     )
     subject, body = split_message(message, default)
-    lines = []
+    lines = [f"- {policy}: the recipients changed"] if policy is not None else []
+    plainly = "recipients updated" if recipients_only else "new data key"
     for r in changed:
         delta = [f"+{n}" for n in r.added] + [f"-{n}" for n in r.removed]
-        lines.append(f"- {prefix}{r.file}: " + (" ".join(delta) if delta else "new data key"))
+        lines.append(f"- {prefix}{r.file}: " + (" ".join(delta) if delta else plainly))
     body = "\n".join(filter(None, [body, "\n".join(lines)]))
     files = tuple(prefix + r.file for r in changed)
     trailers = VaultTrailers(
         action="recipients" if recipients_only else "rekey",
-        files=files,
+        files=((policy,) if policy is not None else ()) + files,
         rekeyed=() if recipients_only else files,
         recipients={prefix + r.file: r.recipients for r in changed},
     )
     return build_vault_message(subject, trailers, body)
-
-
-def write_and_commit(
-    repo: Any,
-    items: Sequence[tuple[str, Path, bytes]],
-    message: str,
-    *,
-    allow_staged: bool = False,
-    plain: Sequence[str] = (),
-) -> CommitResult:
-    """Write ``(repo path, file, bytes)`` items and commit them together, or restore them."""
-    from gitvault.git.commit import commit_paths
-
-    done: list[tuple[Path, bytes | None]] = []
-    try:
-        for _rel, path, data in items:
-            try:
-                before: bytes | None = path.read_bytes()
-            except FileNotFoundError:
-                before = None
-            fsutil.atomic_write(path, data)
-            done.append((path, before))
-        return commit_paths(
-            repo,
-            [rel for rel, _p, _d in items],
-            message,
-            allow_other_staged=allow_staged,
-            plain=plain,
-        )
-    except BaseException:
-        restore_all(done)
-        raise

@@ -144,9 +144,7 @@ class _Builder:
 
     def build(self, events: list[yaml.Event]) -> list[Mapping]:
         spans = [
-            (_start(e).index, _end(e).index)
-            for e in events
-            if isinstance(e, yaml.ScalarEvent)
+            (_start(e).index, _end(e).index) for e in events if isinstance(e, yaml.ScalarEvent)
         ]
         self.comments = _find_comments(self.text, spans)
         docs: list[Mapping] = []
@@ -260,9 +258,7 @@ class _Builder:
                         node.entries.append(Comment(key_note.text))
                         entry_at += 1
                 value, i = self._value(events, i + 1)
-                inline = self._inline_after(
-                    self._end_of(events[i - 1]), _end(events[i - 1]).line
-                )
+                inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.entries.append((key, value))
                 if inline is not None:
                     node.entries.insert(entry_at, Comment(inline.text))
@@ -276,9 +272,7 @@ class _Builder:
                     while value.entries and isinstance(value.entries[0], Comment):
                         node.append(value.entries.pop(0))
                         entry_at += 1
-                inline = self._inline_after(
-                    self._end_of(events[i - 1]), _end(events[i - 1]).line
-                )
+                inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.append(value)
                 if inline is not None:
                     node.insert(entry_at, Comment(inline.text))

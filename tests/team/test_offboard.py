@@ -201,3 +201,54 @@ def test_offboard_rotations_read_as_rotations_without_an_identity(team: Team) ->
     assert r.code == 0, r.output
     newest = json.loads(r.stdout)["events"][0]
     assert newest["kind"] == "rotated" and newest["basis"] == "trailers", newest
+
+
+def _head(team: Team, rel: str) -> str:
+    return team.git("show", f"HEAD:{rel}").stdout
+
+
+def test_offboard_commit_includes_a_policy_edited_by_hand(team: Team) -> None:
+    """Editing the policy is how one offboards: those edits go into the one commit."""
+    _history(team)
+    policy = team.root / ".gitvault.yaml"
+    policy.write_text(
+        policy.read_text().replace("ops: [alice, bob]   # on call", "ops: [alice]   # on call")
+        + "# bob left on Friday\n"
+    )
+    r = team.cli(["offboard", "bob", "--commit"])
+    assert r.code == 1, r.output  # keys still need a human; the offboarding is committed
+    assert team.git("status", "--porcelain").stdout == ""
+    head_policy = _head(team, ".gitvault.yaml")
+    assert "bob:" not in head_policy and "# bob left on Friday" in head_policy
+    for rel in (DB, APP):
+        assert team.cli(["decrypt", rel, "--rev", "HEAD"], team.bob).code == 3
+
+
+def test_offboard_commit_after_a_plain_offboard_commits_it(team: Team) -> None:
+    _history(team)
+    assert team.cli(["offboard", "bob"]).code == 1
+    r = team.cli(["offboard", "bob", "--commit"])
+    assert r.code == 1, r.output
+    assert team.git("status", "--porcelain").stdout == ""
+    assert "bob:" not in _head(team, ".gitvault.yaml")
+    for rel in (DB, APP):
+        assert team.cli(["decrypt", rel, "--rev", "HEAD"], team.bob).code == 3
+
+
+def test_offboard_hint_names_a_rotate_command_that_works(team: Team) -> None:
+    import os
+    import subprocess
+
+    _history(team)
+    r = team.cli(["offboard", "bob", "--commit"])
+    assert r.code == 1, r.output
+    hints = [ln for ln in r.stderr.splitlines() if ln.startswith("gitvault: hint: ")]
+    commands = [part for ln in hints for part in ln.split("`")[1::2] if "rotate" in part]
+    assert commands, r.stderr
+    env = dict(os.environ, **team.alice.env, NEW_VALUE="a-fresh-value-nobody-knew")
+    for command in commands:
+        proc = subprocess.run(
+            ["sh", "-c", command], cwd=team.root, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, (command, proc.stderr)
+    assert team.git("status", "--porcelain").stdout == ""

@@ -155,3 +155,64 @@ def test_rekey_refuses_uncovered_path_and_commit_flags_without_commit(team: Team
     assert r.code == 5 and "no rule" in r.stderr
     r = team.cli(["rekey", "-m", "x"])
     assert r.code == 2
+
+
+# ----------------------------------------------------------------- --commit and the policy
+
+
+def _head_policy(team: Team) -> str:
+    return team.git("show", "HEAD:.gitvault.yaml").stdout
+
+
+def test_rekey_commit_includes_the_policy_change_that_asked_for_it(team: Team) -> None:
+    _seed(team)
+    r = team.cli(["recipients", "remove", "bob"])
+    assert r.code == 0, r.output
+    r = team.cli(["rekey", "--commit"])
+    assert r.code == 0, r.output
+    assert team.git("status", "--porcelain").stdout == ""
+    assert "bob" not in _head_policy(team)
+    claims = parse_vault_trailers(team.git("log", "-1", "--format=%B").stdout)
+    assert claims.action == "rekey"
+    assert set(claims.files) == {".gitvault.yaml", DB, APP}
+    assert set(claims.rekeyed) == {DB, APP}
+    for rel in (DB, APP):
+        assert team.cli(["decrypt", rel, "--rev", "HEAD"], team.bob).code == 3
+
+
+def test_rekey_commit_after_a_plain_rekey_commits_what_that_rekey_wrote(team: Team) -> None:
+    _seed(team)
+    values = {rel: team.values(rel) for rel in (DB, APP)}
+    assert team.cli(["recipients", "remove", "bob"]).code == 0
+    r = team.cli(["rekey"])
+    assert r.code == 0, r.output
+    r = team.cli(["rekey", "--commit"])
+    assert r.code == 0, r.output
+    assert team.git("status", "--porcelain").stdout == ""
+    assert "bob" not in _head_policy(team)
+    for rel in (DB, APP):
+        assert team.cli(["decrypt", rel, "--rev", "HEAD"], team.bob).code == 3
+        assert team.values(rel) == values[rel]
+
+
+def test_rekey_commit_after_recipients_only_rekey_commits_unchanged_files_too(
+    team: Team,
+) -> None:
+    _seed(team)
+    policy = team.root / ".gitvault.yaml"
+    policy.write_text(policy.read_text().replace("recipients: [ops]", "recipients: [ops, carol]"))
+    assert team.cli(["rekey", "--recipients-only"]).code == 0
+    r = team.cli(["rekey", "--recipients-only", "--commit"])
+    assert r.code == 0, r.output
+    assert team.git("status", "--porcelain").stdout == ""
+    assert team.cli(["decrypt", DB, "--rev", "HEAD"], team.carol).code == 0
+
+
+def test_rekey_commit_still_refuses_an_uncommitted_value_change(team: Team) -> None:
+    _seed(team)
+    assert team.cli(["set", DB, "db.password", "changed-by-hand"]).code == 0
+    before = (team.root / DB).read_bytes()
+    r = team.cli(["rekey", "--commit"])
+    assert r.code == 6, r.output
+    assert DB in r.stderr and "changed-by-hand" not in r.output
+    assert (team.root / DB).read_bytes() == before
