@@ -241,7 +241,10 @@ def _disagreements(
         if claims.files:
             problems.append(f"the commit changes {path} but its trailers do not name it")
     rotated = {(e.file, e.key) for e in events if e.kind == ROTATED}
-    rekeyed = {e.file for e in events if e.kind == REKEYED}
+    # A new data key re-keys the file even when every value also rotated with it
+    # (offboard --rotate): those events are classified against the new key
+    # (basis decrypted/trailers/unknown), never by plain ciphertext.
+    rekeyed = {e.file for e in events if e.kind == REKEYED or e.basis != "ciphertext"}
     if claims.action == "rotate":
         for path, keys in claims.keys.items():
             if not in_scope(path):
