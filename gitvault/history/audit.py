@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gitvault.git.batch import BlobReader
 from gitvault.git.log import CommitRecord, iter_walk, signature_states
 from gitvault.git.repo import Repository
 from gitvault.git.trailers import VaultTrailers, vault_trailers
@@ -158,16 +159,17 @@ def audit(
     Trailers are compared with the tree only for paths inside this scope: a
     commit that also changed a file outside ``paths`` is not blamed for it.
     """
-    cache = Cache(repo, parse, decrypt)
     events: list[KeyEvent] = []
     judged: list[tuple[CommitRecord, VaultTrailers, list[str]]] = []
     # One pass while git is still writing the log; signatures are checked after.
-    for record, claims, commit_events, problems in _audited(
-        repo, paths, cache, rev=rev, first_parent=first_parent, include=include
-    ):
-        # Only what the report shows is kept: no parsed version, no file's bytes.
-        judged.append((_slim(record), claims, problems))
-        events += [e for e in commit_events if key is None or e.key in (key, None)]
+    with BlobReader(repo.root) as reader:
+        cache = Cache(repo, parse, decrypt, read=reader.read)
+        for record, claims, commit_events, problems in _audited(
+            repo, paths, cache, rev=rev, first_parent=first_parent, include=include
+        ):
+            # Only what the report shows is kept: no parsed version, no file's bytes.
+            judged.append((_slim(record), claims, problems))
+            events += [e for e in commit_events if key is None or e.key in (key, None)]
     signed = repo.signed_commits(r.id for r, _, _ in judged)
     states = signature_states(repo.root, signed) if check_signatures else {}
     commits: list[CommitAudit] = []
@@ -340,11 +342,12 @@ def stream_last_changes(
     of commits or versions (``due`` over thousands of commits). Returns the
     last changes and the versions that could not be read.
     """
-    cache = Cache(repo, parse, decrypt)
     state = LastChanges()
-    for _record, _claims, events, _problems in _audited(
-        repo, paths, cache, rev=rev, first_parent=False, include=include
-    ):
-        for event in events:
-            state.add(event)
+    with BlobReader(repo.root) as reader:
+        cache = Cache(repo, parse, decrypt, read=reader.read)
+        for _record, _claims, events, _problems in _audited(
+            repo, paths, cache, rev=rev, first_parent=False, include=include
+        ):
+            for event in events:
+                state.add(event)
     return state.result(), tuple(cache.problems)

@@ -106,6 +106,9 @@ class Cache:
     views: dict[str, Entry | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     hasher: ValueHasher = field(init=False)
+    # How blob bytes are read (a ``git cat-file --batch`` reader in a walk);
+    # default: the repository, without keeping them in its cache.
+    read: Callable[[str], bytes] | None = None
     _kept: dict[str, list[str]] = field(default_factory=dict)
     _reported: set[str] = field(default_factory=set)
 
@@ -121,7 +124,7 @@ class Cache:
             return None
         if blob not in self.views:
             try:
-                view = self.parse(self.repo.read_blob(blob, keep=False), path)
+                view = self.parse(self._bytes(blob), path)
                 self.views[blob] = _compact(view)
             except GitvaultError as exc:
                 self.views[blob] = None
@@ -144,7 +147,10 @@ class Cache:
             self.hasher.forget(old)
 
     def value_hashes(self, blob: str, path: str) -> dict[str, bytes] | None:
-        return self.hasher.hashes(blob, lambda: self.repo.read_blob(blob, keep=False), path)
+        return self.hasher.hashes(blob, lambda: self._bytes(blob), path)
+
+    def _bytes(self, blob: str) -> bytes:
+        return self.read(blob) if self.read is not None else self.repo.read_blob(blob, keep=False)
 
 
 ENCRYPTED_MARK = "ENC[]"  # what a compact view keeps of an encrypted leaf's text

@@ -90,3 +90,23 @@ def test_history_cache_keeps_a_few_versions_per_path_not_every_version(repo: Pat
     assert largest <= KEEP_PER_PATH
     # Nothing read during the walk stays in the repository's own blob cache.
     assert not handle._blobs
+
+
+def test_blob_reader_reads_blobs_and_stays_in_step_after_a_bad_id(repo: Path) -> None:
+    import pytest
+
+    from gitvault.errors import GitError
+    from gitvault.git.batch import BlobReader
+
+    commit(repo, F, fake_file({"a": "1"}), "one")
+    blob = git(repo, "rev-parse", f"HEAD:{F}").stdout.strip()
+    tree = git(repo, "rev-parse", "HEAD^{tree}").stdout.strip()
+    with BlobReader(repo) as reader:
+        assert reader.read(blob) == fake_file({"a": "1"})
+        with pytest.raises(GitError, match="not a file"):
+            reader.read(tree)  # its content is drained, so the next answer is the blob's
+        with pytest.raises(GitError, match="missing"):
+            reader.read("1" * 40)
+        with pytest.raises(GitError, match="invalid object id"):
+            reader.read("HEAD")  # only ids: no revision syntax reaches git
+        assert reader.read(blob) == fake_file({"a": "1"})
