@@ -19,6 +19,7 @@ from types import TracebackType
 from gitvault.errors import GitError
 from gitvault.git.log import git_env
 
+_NOUNS = {b"blob": "file", b"commit": "commit"}
 _HEX = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 
@@ -38,8 +39,8 @@ class BlobReader:
             env=git_env(),
         )
 
-    def read(self, blob_id: str) -> bytes:
-        """The blob's bytes; :class:`GitError` when it is missing or not a blob."""
+    def read(self, blob_id: str, kind: bytes = b"blob") -> bytes:
+        """The object's bytes; :class:`GitError` when it is missing or not a ``kind``."""
         if not _HEX.fullmatch(blob_id):
             raise GitError(f"invalid object id {blob_id[:60]!r}")
         proc = self._proc
@@ -59,9 +60,21 @@ class BlobReader:
         data = proc.stdout.read(size)  # read whole even when not a blob: keeps the stream in step
         if len(data) != size or proc.stdout.read(1) != b"\n":
             raise GitError(f"git cat-file ended while reading {blob_id[:12]}")
-        if fields[1] != b"blob":
-            raise GitError(f"object {blob_id[:12]} is not a file")
+        if fields[1] != kind:
+            raise GitError(f"object {blob_id[:12]} is not a {_NOUNS.get(kind, 'file')}")
         return data
+
+    def is_signed(self, commit_id: str) -> bool:
+        """Whether the commit carries a signature header (not verified here).
+
+        What ``pygit2.Commit.gpg_signature`` answers, without libgit2 mapping
+        the pack into this process for every commit of a long history.
+        """
+        raw = self.read(commit_id, b"commit")
+        headers = raw.split(b"\n\n", 1)[0]
+        return any(
+            line.startswith((b"gpgsig ", b"gpgsig-sha256 ")) for line in headers.split(b"\n")
+        )
 
     def close(self) -> None:
         proc = self._proc

@@ -170,7 +170,7 @@ def audit(
             # Only what the report shows is kept: no parsed version, no file's bytes.
             judged.append((_slim(record), claims, problems))
             events += [e for e in commit_events if key is None or e.key in (key, None)]
-    signed = repo.signed_commits(r.id for r, _, _ in judged)
+        signed = frozenset(r.id for r, _, _ in judged if reader.is_signed(r.id))
     states = signature_states(repo.root, signed) if check_signatures else {}
     commits: list[CommitAudit] = []
     for record, claims, problems in judged:
