@@ -257,8 +257,12 @@ class Repository:
             raise GitError(f"{relpath} does not exist at {rev[:60]}")
         return self.read_blob(blob_id)
 
-    def read_blob(self, blob_id: str) -> bytes:
-        """A blob's bytes, read once and cached (vault files are small)."""
+    def read_blob(self, blob_id: str, *, keep: bool = True) -> bytes:
+        """A blob's bytes, read once and cached (vault files are small).
+
+        ``keep=False`` does not cache: a walk over every version in history
+        (``log``, ``due``) would otherwise hold all of them in memory.
+        """
         data = self._blobs.get(blob_id)
         if data is None:
             try:
@@ -268,7 +272,8 @@ class Repository:
             if not isinstance(obj, pygit2.Blob):
                 raise GitError(f"object {blob_id[:12]} is not a file")
             data = obj.data
-            self._blobs[blob_id] = data
+            if keep:
+                self._blobs[blob_id] = data
         return data
 
     def read_blobs(self, blob_ids: Iterable[str]) -> dict[str, bytes]:

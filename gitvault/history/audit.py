@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gitvault.git.batch import BlobReader
 from gitvault.git.log import CommitRecord, iter_walk, signature_states
 from gitvault.git.repo import Repository
 from gitvault.git.trailers import VaultTrailers, vault_trailers
@@ -49,10 +50,12 @@ __all__ = [
     "CommitAudit",
     "Decryptor",
     "KeyEvent",
+    "LastChanges",
     "Parser",
     "VaultView",
     "audit",
     "last_changes",
+    "stream_last_changes",
 ]
 
 SCHEMA = "gitvault.log/v1"
@@ -156,28 +159,18 @@ def audit(
     Trailers are compared with the tree only for paths inside this scope: a
     commit that also changed a file outside ``paths`` is not blamed for it.
     """
-    repo.require_history()
-    records: Iterable[CommitRecord] = iter_walk(
-        repo.root, paths, rev=rev, first_parent=first_parent, merges="first-parent"
-    )
-    if include is not None:
-        records = _only_included(records, include)
-    scope = _scope(paths, include)
-    cache = Cache(repo, parse, decrypt)
     events: list[KeyEvent] = []
     judged: list[tuple[CommitRecord, VaultTrailers, list[str]]] = []
     # One pass while git is still writing the log; signatures are checked after.
-    for record in records:
-        claims = vault_trailers(record.trailers)
-        commit_events: list[KeyEvent] = []
-        for change in record.changes:
-            commit_events += file_events(record, change, claims, cache)
-        problems = (
-            _disagreements(record, claims, commit_events, scope) if claims.is_gitvault else []
-        )
-        judged.append((record, claims, problems))
-        events += [e for e in commit_events if key is None or e.key in (key, None)]
-    signed = repo.signed_commits(r.id for r, _, _ in judged)
+    with BlobReader(repo.root) as reader:
+        cache = Cache(repo, parse, decrypt, read=reader.read)
+        for record, claims, commit_events, problems in _audited(
+            repo, paths, cache, rev=rev, first_parent=first_parent, include=include
+        ):
+            # Only what the report shows is kept: no parsed version, no file's bytes.
+            judged.append((_slim(record), claims, problems))
+            events += [e for e in commit_events if key is None or e.key in (key, None)]
+        signed = frozenset(r.id for r, _, _ in judged if reader.is_signed(r.id))
     states = signature_states(repo.root, signed) if check_signatures else {}
     commits: list[CommitAudit] = []
     for record, claims, problems in judged:
@@ -201,6 +194,39 @@ def audit(
             )
         )
     return AuditLog(events=tuple(events), commits=tuple(commits), problems=tuple(cache.problems))
+
+
+def _audited(
+    repo: Repository,
+    paths: Sequence[str],
+    cache: Cache,
+    *,
+    rev: str,
+    first_parent: bool,
+    include: Callable[[str], bool] | None,
+) -> Iterator[tuple[CommitRecord, VaultTrailers, list[KeyEvent], list[str]]]:
+    """Each commit's events and trailer problems, as ``git log`` writes them (newest first)."""
+    repo.require_history()
+    records: Iterable[CommitRecord] = iter_walk(
+        repo.root, paths, rev=rev, first_parent=first_parent, merges="first-parent"
+    )
+    if include is not None:
+        records = _only_included(records, include)
+    scope = _scope(paths, include)
+    for record in records:
+        claims = vault_trailers(record.trailers)
+        commit_events: list[KeyEvent] = []
+        for change in record.changes:
+            commit_events += file_events(record, change, claims, cache)
+        problems = (
+            _disagreements(record, claims, commit_events, scope) if claims.is_gitvault else []
+        )
+        yield record, claims, commit_events, problems
+
+
+def _slim(record: CommitRecord) -> CommitRecord:
+    """The record without its list of changed files (the audit's commits do not show it)."""
+    return replace(record, changes=()) if record.changes else record
 
 
 def _only_included(
@@ -266,26 +292,65 @@ def _disagreements(
     return problems
 
 
-def last_changes(log: AuditLog) -> dict[tuple[str, str], int]:
-    """When each current key's value last changed (author time), for :mod:`due`.
+class LastChanges:
+    """When each key's value last changed, fed events newest first (the state of ``due``).
 
     Counts ``added`` and ``rotated`` (and ``rekeyed`` whose value is known to
     have changed); a re-key with unchanged or unknown value does not reset the
-    clock. Keys whose latest event is ``removed`` are left out.
+    clock. A key whose latest event is ``removed`` is left out. Holds one entry
+    per key, whatever the length of history.
     """
-    latest: dict[tuple[str, str], int] = {}
-    gone: set[tuple[str, str]] = set()
-    seen: set[tuple[str, str]] = set()
-    for event in log.events:  # newest first
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, str], int] = {}
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, event: KeyEvent) -> None:
         if event.key is None:
-            continue
+            return
         ident = (event.file, event.key)
-        if ident in seen:
-            continue
+        if ident in self._seen:
+            return  # a newer event already decided this key
         if event.kind == REMOVED:
-            seen.add(ident)
-            gone.add(ident)
+            self._seen.add(ident)
         elif event.kind in (ADDED, ROTATED) or (event.kind == REKEYED and event.value_changed):
-            seen.add(ident)
-            latest[ident] = event.time
-    return {k: v for k, v in latest.items() if k not in gone}
+            self._seen.add(ident)
+            self._latest[ident] = event.time
+
+    def result(self) -> dict[tuple[str, str], int]:
+        return dict(self._latest)
+
+
+def last_changes(log: AuditLog) -> dict[tuple[str, str], int]:
+    """When each current key's value last changed (author time), for :mod:`due`."""
+    state = LastChanges()
+    for event in log.events:  # newest first
+        state.add(event)
+    return state.result()
+
+
+def stream_last_changes(
+    repo: Repository,
+    paths: Sequence[str],
+    *,
+    parse: Parser,
+    decrypt: Decryptor | None = None,
+    rev: str = "HEAD",
+    include: Callable[[str], bool] | None = None,
+) -> tuple[dict[tuple[str, str], int], tuple[str, ...]]:
+    """:func:`last_changes` of :func:`audit`, without keeping the audit.
+
+    The same walk and the same events, each folded into :class:`LastChanges`
+    as soon as it is made: memory follows the number of keys and files, not
+    of commits or versions (``due`` over thousands of commits). Returns the
+    last changes and the versions that could not be read.
+    """
+    state = LastChanges()
+    with BlobReader(repo.root) as reader:
+        cache = Cache(repo, parse, decrypt, read=reader.read)
+        for _record, _claims, events, _problems in _audited(
+            repo, paths, cache, rev=rev, first_parent=False, include=include
+        ):
+            for event in events:
+                state.add(event)
+    return state.result(), tuple(cache.problems)

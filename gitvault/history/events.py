@@ -65,7 +65,7 @@ class VaultView(Protocol):
 Parser = Callable[[bytes, str], VaultView]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyEvent:
     """One change to one key (or, for ``recipients``, to one file)."""
 
@@ -82,16 +82,35 @@ class KeyEvent:
     detail: str = ""  # e.g. "+age1abc… -age1def…" for recipients
 
 
+Entry = tuple[VaultView, dict[str, Hashable]]
+
+# Versions of one path kept parsed: a newest-first walk needs a change's new
+# version only until it has compared it with its old one, which the next
+# (older) change of that path needs in turn; a merge also reads its other
+# parents' versions. So memory follows the number of files, not of versions.
+KEEP_PER_PATH = 3
+
+
 @dataclass
 class Cache:
-    """Each blob parsed once (with its value identities), decrypted at most once."""
+    """Each blob parsed once while it can still be needed, decrypted at most once.
+
+    Entries are dropped per path (:data:`KEEP_PER_PATH` most recently used), and
+    blobs are read without the repository's own cache: a walk over 5,000
+    commits must not hold every version of every file.
+    """
 
     repo: Repository
     parse: Parser
     decrypt: Decryptor | None
-    views: dict[str, tuple[VaultView, dict[str, Hashable]] | None] = field(default_factory=dict)
+    views: dict[str, Entry | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     hasher: ValueHasher = field(init=False)
+    # How blob bytes are read (a ``git cat-file --batch`` reader in a walk);
+    # default: the repository, without keeping them in its cache.
+    read: Callable[[str], bytes] | None = None
+    _kept: dict[str, list[str]] = field(default_factory=dict)
+    _reported: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.hasher = ValueHasher(self.decrypt)
@@ -100,22 +119,73 @@ class Cache:
         got = self.entry(blob, path, commit)
         return None if got is None else got[0]
 
-    def entry(
-        self, blob: str | None, path: str, commit: str
-    ) -> tuple[VaultView, dict[str, Hashable]] | None:
+    def entry(self, blob: str | None, path: str, commit: str) -> Entry | None:
         if blob is None:
             return None
         if blob not in self.views:
             try:
-                view = self.parse(self.repo.read_blob(blob), path)
-                self.views[blob] = (view, all_ids(view.leaves))
+                view = self.parse(self._bytes(blob), path)
+                self.views[blob] = _compact(view)
             except GitvaultError as exc:
                 self.views[blob] = None
-                self.problems.append(f"{path} at {commit[:12]}: {exc.message}")
+                problem = f"{path} at {commit[:12]}: {exc.message}"
+                if problem not in self._reported:  # parsed again after being dropped
+                    self._reported.add(problem)
+                    self.problems.append(problem)
+        self._keep(path, blob)
         return self.views[blob]
 
+    def _keep(self, path: str, blob: str) -> None:
+        """Mark ``blob`` as just used for ``path``; drop what that path no longer needs."""
+        kept = self._kept.setdefault(path, [])
+        if blob in kept:
+            kept.remove(blob)
+        kept.append(blob)
+        while len(kept) > KEEP_PER_PATH:
+            old = kept.pop(0)
+            self.views.pop(old, None)
+            self.hasher.forget(old)
+
     def value_hashes(self, blob: str, path: str) -> dict[str, bytes] | None:
-        return self.hasher.hashes(blob, lambda: self.repo.read_blob(blob), path)
+        return self.hasher.hashes(blob, lambda: self._bytes(blob), path)
+
+    def _bytes(self, blob: str) -> bytes:
+        return self.read(blob) if self.read is not None else self.repo.read_blob(blob, keep=False)
+
+
+ENCRYPTED_MARK = "ENC[]"  # what a compact view keeps of an encrypted leaf's text
+
+
+@dataclass(frozen=True, slots=True)
+class CompactView:
+    """What the comparison needs of a version, in a fraction of its parsed size.
+
+    ``leaves`` keeps an unencrypted leaf's text but only :data:`ENCRYPTED_MARK`
+    for an encrypted one (the comparison asks only *whether* it is encrypted;
+    the value identities are kept as digests beside it), and the data-key
+    wrapping is kept as a digest: it is compared, never read.
+    """
+
+    leaves: Mapping[str, str]
+    recipients: tuple[str, ...]
+    data_key_wrapping: str
+
+
+def _compact(view: VaultView) -> Entry:
+    """The view and value identities of one version, as digests (equality only)."""
+    import hashlib
+    import sys
+
+    leaves = {
+        sys.intern(k): ENCRYPTED_MARK if is_encrypted(v) else v for k, v in view.leaves.items()
+    }
+    ids: dict[str, Hashable] = {
+        sys.intern(k): hashlib.sha256(repr(i).encode()).digest()
+        for k, i in all_ids(view.leaves).items()
+    }
+    wrapping = hashlib.sha256(view.data_key_wrapping.encode("utf-8", "surrogateescape")).hexdigest()
+    compact = CompactView(leaves, tuple(sys.intern(r) for r in view.recipients), wrapping)
+    return compact, ids
 
 
 def event(record: CommitRecord, path: str, key: str | None, kind: str, **kw: Any) -> KeyEvent:

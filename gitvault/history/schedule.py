@@ -2,7 +2,7 @@
 
 Joins three things: the policy (periods, grace, generators, per key or per
 rule), the current vault files (which keys exist), and history (when each value
-last changed, from :func:`gitvault.history.audit.last_changes`). ``due`` and
+last changed, from :func:`gitvault.history.audit.stream_last_changes`). ``due`` and
 ``rotate --due`` both start here.
 
 Per-key settings (periods, grace, generators) come from
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitvault.errors import GitvaultError
-from gitvault.history.audit import Decryptor, audit, last_changes
+from gitvault.history.audit import Decryptor, stream_last_changes
 from gitvault.history.due import DueReport, due_report
 from gitvault.policy.keys import KeySettings, key_settings, seconds
 from gitvault.policy.keys import key_path as normalize_key
@@ -114,16 +114,15 @@ def due_for(
         # git is faster with a few directory pathspecs than with hundreds of files.
         wanted = frozenset(plan.files)
         dirs = sorted({f.rpartition("/")[0] for f in wanted})
-        log = audit(
+        # Streamed: one state per key, not every event of every version (memory).
+        changes, _unreadable = stream_last_changes(
             repo,
             [] if "" in dirs else dirs,
             parse=parse_for_history,
             decrypt=decrypt,
             rev=rev,
-            check_signatures=False,
             include=wanted.__contains__,
         )
-        changes = last_changes(log)
     return due_report(now, [(k.file, k.key, k.period) for k in plan.keys], changes, within=within)
 
 

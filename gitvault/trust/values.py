@@ -137,3 +137,7 @@ class ValueHasher:
                 }
                 del values
         return self._cache[blob]
+
+    def forget(self, blob: str) -> None:
+        """Drop ``blob``'s hashes (a history walk that no longer needs them)."""
+        self._cache.pop(blob, None)
