@@ -206,6 +206,10 @@ def _finish_one(
         _sync_index(repo, list(final))
         notes.append("the commit had been made before the interruption; the index is in line")
     elif changed:
+        # A kill after an earlier commit, before the real index caught up, leaves
+        # the journal's other files (the policy) staged as HEAD's parent had them:
+        # they are part of this operation, not someone else's staged work.
+        _sync_index(repo, [rel for rel in final if rel not in changed])
         result = commit_paths(
             repo,
             list(changed),
