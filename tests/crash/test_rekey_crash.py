@@ -24,25 +24,25 @@ DEV = "secrets/dev"
 FILES = 30
 
 
-def _lab(team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+def _lab(t: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     """The crash lab over the team's repository, run as alice (who reads everything)."""
-    monkeypatch.setenv("GITVAULT_AGE_KEY_FILE", str(team.alice.key_file))
+    monkeypatch.setenv("GITVAULT_AGE_KEY_FILE", str(t.alice.key_file))
     tmp = tmp_path / "tmpdir"
     tmp.mkdir()
-    env = dict(os.environ, TMPDIR=str(tmp), XDG_RUNTIME_DIR=str(tmp), **team.alice.env)
+    env = dict(os.environ, TMPDIR=str(tmp), XDG_RUNTIME_DIR=str(tmp), **t.alice.env)
     env["PYTHONPATH"] = os.environ.get(
         "GITVAULT_CRASH_PYTHONPATH", str(Path(__file__).resolve().parents[2])
     )
-    return Lab(team.root, env, tmp_path, tmp, random.Random(SEED))
+    return Lab(t.root, env, tmp_path, tmp, random.Random(SEED))
 
 
-def _seed(team: Team) -> dict[str, str]:
+def _seed(t: Team) -> dict[str, str]:
     values = {}
     for i in range(FILES):
         rel = f"{DEV}/f{i:02d}.yaml"
         values[rel] = f"value-{i:02d}-{os.urandom(6).hex()}"
-        team.write(rel, f"api:\n    token: {values[rel]}\nregion: eu\n")
-    team.commit("seed")
+        t.write(rel, f"api:\n    token: {values[rel]}\nregion: eu\n")
+    t.commit("seed")
     return values
 
 
@@ -68,7 +68,10 @@ def _verify(lab: Lab, values: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("commit", [False, True], ids=["plain", "commit"])
 def test_rekey_killed_anywhere_leaves_whole_files_and_the_next_run_works(
-    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, commit: bool
+    team: Team,  # noqa: F811 - the fixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    commit: bool,
 ) -> None:
     values = _seed(team)
     lab = _lab(team, tmp_path, monkeypatch)
