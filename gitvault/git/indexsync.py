@@ -76,6 +76,7 @@ def heal(repo: Repository) -> None:
     from gitvault.tempfiles import process_alive
 
     directory = repo.state().git_dir / "gitvault"
+    markers: list[Path] = []
     with contextlib.suppress(OSError):
         markers = [p for p in directory.iterdir() if p.name.startswith(_PREFIX)]
     if not markers:
