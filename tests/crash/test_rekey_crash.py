@@ -90,6 +90,9 @@ def test_rekey_killed_anywhere_leaves_whole_files_and_the_next_run_works(
         kills += code is None
         _check_files(lab, values)
         _check_git(lab, values)
+        seen = lab.gv("verify", "--json")  # a killed run's temp files are no vault files
+        assert seen.returncode in (0, 1), seen.stderr
+        assert {f["file"] for f in json.loads(seen.stdout)["files"]} == set(values)
         again = lab.gv("rekey", "--commit")  # the next run completes
         assert again.returncode == 0, again.stderr
         _check_git(lab, values)
