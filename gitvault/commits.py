@@ -50,6 +50,9 @@ class Target:
 
 def check_repository(repo: Repository, paths: Sequence[str], *, allow_staged: bool) -> None:
     """Raise :class:`GitError` unless a commit of exactly ``paths`` is safe now."""
+    from gitvault.git.indexsync import heal
+
+    heal(repo)  # a commit killed before its index update looks like an uncommitted change
     state = repo.state()
     if state.is_shallow:
         raise GitError(

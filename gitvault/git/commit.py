@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitvault.errors import BadInput, GitError
+from gitvault.git import indexsync
 from gitvault.git.log import git_env, run_git
 from gitvault.git.repo import Repository
 
@@ -112,6 +113,7 @@ def commit_paths(
         if path.startswith(("/", "-")) or ".." in path.split("/") or "\0" in path:
             raise BadInput(f"not a path relative to the repository root: {path[:80]}")
     given = dict(contents or {})
+    indexsync.heal(repo)
     state = repo.require_can_commit(wanted, allow_other_staged=allow_other_staged)
     blobs = _write_blobs(repo, wanted, given)
     for path, blob in blobs.items():
@@ -129,6 +131,9 @@ def commit_paths(
         env = git_env()
         env["GIT_INDEX_FILE"] = str(private)
         _git(repo, ["update-index", "--index-info"], env, stdin="".join(lines).encode())
+        # A kill between `git commit` and the real index update below is
+        # finished by the next run (gitvault.git.indexsync).
+        marker = indexsync.record(repo, state.git_dir, lines)
         proc = subprocess.run(
             ["git", "-C", str(repo.root), "commit", "--quiet", "-F", "-"],
             input=message.encode(),
@@ -137,6 +142,7 @@ def commit_paths(
             check=False,
         )
         if proc.returncode != 0:
+            indexsync.done(marker)
             output = _output_lines(proc.stderr, proc.stdout)
             raise CommitFailed(
                 f"git commit failed: {output[-1][:200] if output else 'no output'}",
@@ -145,6 +151,7 @@ def commit_paths(
             )
         # The commit exists: now the real index agrees with it for these paths.
         _git(repo, ["update-index", "--index-info"], git_env(), stdin="".join(lines).encode())
+        indexsync.done(marker)
     finally:
         with contextlib.suppress(OSError):
             private.unlink()

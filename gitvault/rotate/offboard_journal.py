@@ -42,7 +42,7 @@ def begin(
         "op": "offboard",
         "files": {
             s.repo_rel: {
-                "old": journal.encode(s.loaded.original),
+                "old": journal.encode(s.original),
                 "new": journal.encode(new_bytes[s.repo_rel]),
             }
             for s in items
