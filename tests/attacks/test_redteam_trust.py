@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from tests.trust.conftest import F, Team, assert_no_values, team_with_emails  # noqa: F401
+from tests.trust.conftest import F, Team, assert_no_values
+from tests.trust.conftest import team_with_emails as team_with_emails
 
 ALL_KEYS = {"db.password": "team-Password-3333", "db.port": "7000", "api_token": "team-Tok-4444"}
 
@@ -83,7 +84,8 @@ def test_new_file_by_a_recipient_is_quiet(team_with_emails: Team) -> None:
     alice.write("secrets/new/db.yaml", {"password": "new-Password-6666"})
     alice.commit_all("new file")
     code, report, r = alice.verify()
-    assert code == 0 and not report["history"]["findings"] and not report["history"]["notes"]
+    assert code == 0 and not report["history"]["findings"], r.output
+    assert not report["history"]["notes"], r.output
 
 
 def test_substitution_stays_current_after_the_team_overwrites_every_value(
