@@ -205,6 +205,7 @@ def check_file(
     says it is, the pre-commit hook and ``review`` without keys say it is not).
     """
     from gitvault.selection import plaintext_problems, selection_problems
+    from gitvault.sops.structure import list_problems
 
     report = FileReport(relpath)
     rules = pol.rules_for(relpath)
@@ -233,12 +234,21 @@ def check_file(
     # selection, or holds plaintext where the rule encrypts, is malformed for us.
     mismatch = selection_problems(rule, vault.meta)
     in_plaintext = plaintext_problems(rule, vault)
+    shifting = list_problems(vault.documents)
     for text in mismatch:
         report.problem("selection", text)
     for text in in_plaintext:
         report.problem("plaintext", text)
+    for text in shifting:
+        report.problem("structure", text)
     report.checks["structure"] = (
-        "selection mismatch" if mismatch else "plaintext values" if in_plaintext else "ok"
+        "selection mismatch"
+        if mismatch
+        else "plaintext values"
+        if in_plaintext
+        else "unauthenticated list items"
+        if shifting
+        else "ok"
     )
     rp = recipient_problems(pol, relpath, vault)
     report.checks["recipients"] = "ok" if not rp else "mismatch"

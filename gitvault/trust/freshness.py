@@ -246,11 +246,10 @@ class _Analyzer:
         readers = recipient_names(pol, new.view.recipients)
         if record.id not in self.trusts:
             self.trusts.update(commit_trust(self.repo, [record], self.trust))
-        identifies = pol is not None and all(
-            r.email or r.signing_keys for r in pol.recipients.values()
-        )
+        known = [bool(r.email or r.signing_keys) for r in pol.recipients.values()] if pol else []
+        identified = "all" if known and all(known) else "some" if any(known) else "none"
         verdict = substitution.judge_creation(
-            self.trusts[record.id], readers, identifies_writers=identifies
+            self.trusts[record.id], readers, identified=identified
         )
         if verdict is None:
             return None

@@ -109,7 +109,7 @@ def judge(
 
 
 def judge_creation(
-    trust: CommitTrust, readers: Sequence[str], *, identifies_writers: bool
+    trust: CommitTrust, readers: Sequence[str], *, identified: str
 ) -> Verdict | None:
     """The verdict on a new vault file: its first data key was made by its writer.
 
@@ -117,9 +117,11 @@ def judge_creation(
     writes into it (``set``, ``edit``) is encrypted under that key. So a file
     created by someone who is not one of its readers stays readable by them,
     like a substitution. Nothing can be proven by values here (there is no
-    "before"); the writer decides. An unidentified writer is a problem only when
-    the policy identifies every recipient (an e-mail or signing keys each): then
-    the writer is none of them. Otherwise it is a note ("unverified writer").
+    "before"); the writer decides. ``identified`` says how many recipients the
+    policy identifies (an e-mail or signing keys): ``all`` — an unidentified
+    writer is none of them, a problem; ``some`` — a note ("unverified writer");
+    ``none`` — nothing to judge by, nothing reported (every file would carry a
+    note forever).
     """
     writer = trust.writer
     if writer is not None and writer in readers:
@@ -133,7 +135,9 @@ def judge_creation(
             f"signature by a signing key the policy lists for {trust.claimed}",
         )
     if writer is None:
-        if not identifies_writers:
+        if identified == "none":
+            return None
+        if identified == "some":
             return Verdict(
                 NOTE,
                 "unverified-writer",
