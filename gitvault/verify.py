@@ -283,6 +283,25 @@ def check_file(
     return report
 
 
+def _linked(root: Path, rel: str) -> str | None:
+    """Why ``rel`` is not what git stores at its path: a symlink on the way (else None).
+
+    git stores a link as a blob naming its target, so the history checks judge
+    that name while a read through the link gets another file — an old version
+    kept at a path no rule covers would pass as current.
+    """
+    here = root
+    for part in Path(rel).parts:
+        here = here / part
+        if here.is_symlink():
+            where = "is" if here == root / rel else "is under"
+            return (
+                f"{where} a symlink: a vault file must be a regular file in the repository "
+                "(git and the history checks see the link, not the file it leads to)"
+            )
+    return None
+
+
 def verify(
     pol: Policy,
     relpaths: list[str] | None,
@@ -304,6 +323,10 @@ def verify(
             data = read_input(path, root=pol.root)
         except BadInput as err:
             reports.append(FileReport(rel, problems=[err.message.removeprefix(f"{path}: ")]))
+            continue
+        link = _linked(pol.root, rel)
+        if link is not None:
+            reports.append(FileReport(rel, problems=[link]))
             continue
         report = check_file(pol, rel, data, ids, structure_only=structure_only)
         if not structure_only and "mac" in report.checks and not report.mac_checked:
