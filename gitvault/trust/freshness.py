@@ -68,6 +68,7 @@ class _Analyzer:
         self.findings: list[Finding] = []
         self.notes: list[Finding] = []
         self.written: dict[int, Version] = {}  # id(finding) -> the version it wrote
+        self.retagged: set[int] = set()  # id() of "retyped" findings
         self.problems: list[str] = []
         self._views: dict[str, Version | None] = {}
         self._ancestry: dict[tuple[str, str], bool] = {}
@@ -157,6 +158,15 @@ class _Analyzer:
                 ),
                 new,
             )
+        tagged = rollback.retyped(old, new)
+        if tagged:
+            reason = (
+                f"changes the type tag of {len(tagged)} key(s) whose encrypted bytes it kept "
+                "(a re-tag made without the key: sops does not authenticate type tags)"
+            )
+            finding = self._finding(record, path, SUBSTITUTION, "retyped", reason, keys=tagged)
+            self.retagged.add(id(finding))
+            self.add(finding, new)
         self._data_key(record, path, prior, new, claims, recreated, rolled is not None)
         if old is not None:
             rollback.replaced(state, old, new.ids, record.id)
@@ -412,6 +422,14 @@ def _mark_current(analyzer: _Analyzer, rev: str) -> list[Finding]:
                 is_current = any(now.ids.get(k) == written.ids.get(k) for k in finding.keys)
             else:
                 is_current = _fingerprint(now) == _fingerprint(written)
+        elif now is not None and id(finding) in analyzer.retagged:
+            written = analyzer.written[id(finding)]
+            is_current = any(
+                now.view.leaves.get(k) is not None
+                and now.ids.get(k) == written.ids.get(k)
+                and rollback.retyped(written, now) == ()
+                for k in finding.keys
+            )
         elif now is not None and finding.kind == SUBSTITUTION:
             keys = analyzer.data_keys.get(finding.file, [])
             is_current = bool(keys) and keys[-1][1] is finding

@@ -125,6 +125,32 @@ def detect(
     return out
 
 
+def retyped(prior: Version | None, new: Version) -> tuple[str, ...]:
+    """Keys whose encrypted bytes stayed the same while their ``type:`` tag changed.
+
+    SOPS does not authenticate the tag (the MAC hashes the re-encoded value), so
+    ``type:str`` -> ``type:int`` still verifies and changes what ``json``/``yaml``
+    exports and schemas see. Every writer with the key re-encrypts a value whose
+    type changes (a new IV), so equal bytes under another tag were re-tagged by
+    hand, by someone who did not need the key.
+    """
+    if prior is None:
+        return ()
+    out = []
+    for key, text in new.view.leaves.items():
+        before = prior.view.leaves.get(key)
+        if before is None or prior.ids.get(key) != new.ids.get(key):
+            continue
+        if _tag(before) != _tag(text):
+            out.append(key)
+    return tuple(out)
+
+
+def _tag(text: str) -> str | None:
+    start = text.rfind(",type:")
+    return text[start + 6 : -1] if start >= 0 and text.endswith("]") else None
+
+
 def _whole_version(
     state: FileState, new: Version, fresh: bool, commit: str, ancestor: Ancestry
 ) -> tuple[str, Version] | None:

@@ -111,3 +111,32 @@ def test_substitution_stays_current_after_the_team_overwrites_every_value(
     assert code == 0, r.output
     for value in ALL_KEYS.values():
         assert value not in r.output
+
+
+def test_a_retagged_value_is_reported(team_with_emails: Team) -> None:
+    """``type:int`` -> ``type:str`` keeps the MAC valid and turns 5432 into "5432" in JSON."""
+    import re
+
+    team = team_with_emails
+    alice = team.clone("alice")
+    mallory = team.clone("mallory")
+    path = mallory.root / F
+    text = path.read_text()
+    retagged = re.sub(r"(port: ENC\[[^\]]*)type:int\]", r"\1type:str]", text)
+    assert retagged != text
+    path.write_text(retagged)
+    bad = mallory.commit_all("normalise")
+    alice.git("pull", "-q", str(mallory.root), "main")
+    assert alice.cli("decrypt", F).code == 0  # the MAC still verifies
+    for identity in (True, False):
+        code, report, r = alice.verify(identity=identity)
+        assert code == 1, r.output
+        found = [f for f in report["history"]["findings"] if f["basis"] == "retyped"]
+        assert [(f["commit"], f["keys"], f["current"]) for f in found] == [
+            (bad, ["db.port"], True)
+        ], r.output
+        assert_no_values(r.output)
+    # A recipient writing a new value (a new IV, its own tag) ends it.
+    alice.ok("set", F, "db.port", "6543", "--commit")
+    code, report, r = alice.verify()
+    assert code == 0, r.output
