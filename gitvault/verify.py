@@ -205,6 +205,7 @@ def check_file(
     says it is, the pre-commit hook and ``review`` without keys say it is not).
     """
     from gitvault.selection import plaintext_problems, selection_problems
+    from gitvault.sops.structure import list_problems
 
     report = FileReport(relpath)
     rules = pol.rules_for(relpath)
@@ -233,12 +234,21 @@ def check_file(
     # selection, or holds plaintext where the rule encrypts, is malformed for us.
     mismatch = selection_problems(rule, vault.meta)
     in_plaintext = plaintext_problems(rule, vault)
+    shifting = list_problems(vault.documents)
     for text in mismatch:
         report.problem("selection", text)
     for text in in_plaintext:
         report.problem("plaintext", text)
+    for text in shifting:
+        report.problem("structure", text)
     report.checks["structure"] = (
-        "selection mismatch" if mismatch else "plaintext values" if in_plaintext else "ok"
+        "selection mismatch"
+        if mismatch
+        else "plaintext values"
+        if in_plaintext
+        else "unauthenticated list items"
+        if shifting
+        else "ok"
     )
     rp = recipient_problems(pol, relpath, vault)
     report.checks["recipients"] = "ok" if not rp else "mismatch"
@@ -273,6 +283,25 @@ def check_file(
     return report
 
 
+def _linked(root: Path, rel: str) -> str | None:
+    """Why ``rel`` is not what git stores at its path: a symlink on the way (else None).
+
+    git stores a link as a blob naming its target, so the history checks judge
+    that name while a read through the link gets another file — an old version
+    kept at a path no rule covers would pass as current.
+    """
+    here = root
+    for part in Path(rel).parts:
+        here = here / part
+        if here.is_symlink():
+            where = "is" if here == root / rel else "is under"
+            return (
+                f"{where} a symlink: a vault file must be a regular file in the repository "
+                "(git and the history checks see the link, not the file it leads to)"
+            )
+    return None
+
+
 def verify(
     pol: Policy,
     relpaths: list[str] | None,
@@ -294,6 +323,10 @@ def verify(
             data = read_input(path, root=pol.root)
         except BadInput as err:
             reports.append(FileReport(rel, problems=[err.message.removeprefix(f"{path}: ")]))
+            continue
+        link = _linked(pol.root, rel)
+        if link is not None:
+            reports.append(FileReport(rel, problems=[link]))
             continue
         report = check_file(pol, rel, data, ids, structure_only=structure_only)
         if not structure_only and "mac" in report.checks and not report.mac_checked:

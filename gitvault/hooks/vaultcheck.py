@@ -130,6 +130,53 @@ def _blob(git_dir: Path, commit: str, path: str) -> tuple[bytes | None, int]:
     return gitdiff.run_git(["cat-file", "blob", spec], git_dir), size
 
 
+def _parent_rule_problems(
+    git_dir: Path, commit: str, path: str, found: tuple[Policy, str] | None
+) -> list[str]:
+    """A file the first parent's policy covers, that the commit's own policy no longer does.
+
+    The same commit could narrow the rules and put plaintext in the path; the server
+    holds the file to the policy it already had: it must still be a vault file whose
+    values that rule encrypts are encrypted (recipients are the new policy's business).
+    """
+    from gitvault.drivers.committed import POLICY_FILE, policy_at
+
+    if found is not None and found[1] != POLICY_FILE and found[0].rule_for(found[1]) is not None:
+        return []  # judged by the commit's own policy below
+    parents = gitdiff.run_git(["rev-list", "--parents", "-n", "1", commit], git_dir).split()
+    if len(parents) < 2:
+        return []
+    try:
+        before = policy_at(git_dir, parents[1].decode(), path)
+    except GitvaultError:
+        return []
+    if before is None or before[1] == POLICY_FILE:
+        return []
+    rule = before[0].rule_for(before[1])
+    if rule is None:
+        return []
+    data, size = _blob(git_dir, commit, path)
+    if data is None:
+        return [f"too large ({size} bytes)"] if size else []
+    from dataclasses import replace
+
+    from gitvault.sops.file import parse_vault
+    from gitvault.sops.structure import expected_selection, value_problems
+
+    try:
+        vault = parse_vault(data, before[1])
+    except GitvaultError:
+        return [
+            "the policy before this commit covers it (a commit cannot un-cover a vault "
+            "file and put plaintext in it)"
+        ]
+    meta = replace(vault.meta, **expected_selection(rule.selection))
+    return [
+        f"{p} (by the rule of the policy before this commit)"
+        for p in value_problems(vault.documents, meta)
+    ]
+
+
 def pushed_problems(git_dir: Path, new: str) -> list[tuple[str, str]]:
     """(``commit:path``, problem) for vault files the commits reachable only from ``new`` change."""
     from gitvault.drivers.committed import POLICY_FILE, policy_at
@@ -152,7 +199,9 @@ def pushed_problems(git_dir: Path, new: str) -> list[tuple[str, str]]:
             except GitvaultError as err:
                 out.append((f"{commit[:12]}:{path}", f"the policy is invalid: {err.message}"))
                 continue
-            if found is None:
+            held = _parent_rule_problems(git_dir, commit, path, found)
+            out += [(f"{commit[:12]}:{path}", p) for p in held]
+            if found is None or held:
                 continue
             pol, rel = found
             if rel == POLICY_FILE or pol.rule_for(rel) is None:

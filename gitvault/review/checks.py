@@ -130,11 +130,12 @@ def file_checks(c: Collector, changed: list[str]) -> list[FileCheck]:
 
     out: list[FileCheck] = []
     pol = c.head_pol
-    if pol is None:
-        return out
     for path in changed:
         rel = c.policies.rel(path)
-        if rel is None or pol.rule_for(rel) is None:
+        if rel is None:
+            continue
+        if pol is None or pol.rule_for(rel) is None:
+            _uncovered(c, path, rel, out)
             continue
         blob = c.repo.blob_id_at(c.rng.head, path)
         if blob is None:
@@ -148,6 +149,30 @@ def file_checks(c: Collector, changed: list[str]) -> list[FileCheck]:
         if report.checks.get("structure") not in ("plaintext", "invalid"):
             _base_selection(c, path, data)
     return out
+
+
+def _uncovered(c: Collector, path: str, rel: str, out: list[FileCheck]) -> None:
+    """A file the base's policy covers and the head's no longer does, checked by the base.
+
+    Otherwise a range could narrow a rule and put plaintext in the path it gave
+    up: at HEAD it is not a vault file at all. The key-less checks of the base's
+    rule apply (structure, selection, plaintext values, recipients).
+    """
+    from gitvault.verify import check_file
+
+    base = c.base_pol
+    if base is None or c.policies.rule(base, path) is None:
+        return
+    blob = c.repo.blob_id_at(c.rng.head, path)
+    if blob is None:
+        return
+    report = check_file(base, rel, c.repo.read_blob(blob), None, structure_only=True)
+    out.append(FileCheck(path, dict(report.checks), tuple(report.problems)))
+    for problem in report.problems:
+        kind = _KINDS.get(report.kinds.get(problem, ""), "recipients")
+        c.find(
+            kind, f"{path}: {problem} (the base's rule; the range un-covers this file)", file=path
+        )
 
 
 # verify's check names -> review's finding kinds.

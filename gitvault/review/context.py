@@ -136,9 +136,17 @@ class Collector:
         self.findings.append(Finding(kind, message, **where))
 
     def head_vault_files(self) -> list[str]:
-        """Every vault file at HEAD (a policy change can make any of them wrong)."""
+        """Every vault file at HEAD (a policy change can make any of them wrong).
+
+        A file the base's policy covers counts even when the head's no longer does:
+        a range must not un-cover a vault file and fill it with plaintext.
+        """
         files = revrange.list_files(self.repo.root, self.rng.head)
-        return [p for p in files if self.policies.covers(self.head_pol, p)]
+        return [
+            p
+            for p in files
+            if self.policies.covers(self.head_pol, p) or self.policies.covers(self.base_pol, p)
+        ]
 
     def trust_fn(self, range_ids: set[str]) -> Callable[[CommitRecord], Policy | None]:
         """The range's commits are judged by the base's policy, older ones by their parent's."""

@@ -124,6 +124,55 @@ def value_problems(documents: list[Mapping], meta: md.Metadata) -> list[str]:
     return [f"not encrypted although the rule says it must be: {listed}"]
 
 
+def _uncovered(node: object) -> bool:
+    """Whether a node holds nothing the MAC covers: null, "", or containers of only those."""
+    if node is None or node == "":
+        return True
+    if isinstance(node, Mapping):
+        return all(_uncovered(v) for _k, v in node.items())
+    if isinstance(node, list):
+        return all(isinstance(i, Comment) or _uncovered(i) for i in node)
+    return False
+
+
+def _shifting(node: object, where: str, out: list[str]) -> None:
+    from gitvault.sops.file import join_path
+
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            _shifting(value, join_path(where, key), out)
+    elif isinstance(node, list):
+        items = [i for i in node if not isinstance(i, Comment)]
+        covered = [not _uncovered(i) for i in items]
+        for i, item in enumerate(items):
+            if not covered[i] and any(covered[i + 1 :]):
+                out.append(f"{where}[{i}]")
+            elif covered[i]:
+                _shifting(item, f"{where}[{i}]", out)
+
+
+def list_problems(documents: list[Mapping]) -> list[str]:
+    """List items no MAC covers that stand before items it does.
+
+    sops hashes neither ``null`` nor ``""`` (nor empty maps and lists) into the
+    MAC, and every item of a list shares the list's key path as AAD. Such an item
+    inserted by anyone, key or not, moves the authenticated items after it to
+    other indices — other names in ``export``/``exec`` (``HOSTS_1`` gets what
+    ``HOSTS_0`` held) — while the file still verifies. Trailing ones move nothing.
+    """
+    bad: list[str] = []
+    for d, doc in enumerate(documents):
+        _shifting(doc, f"[{d}]" if len(documents) > 1 else "", bad)
+    if not bad:
+        return []
+    shown = ", ".join(printable(b) for b in bad[:_SHOWN])
+    more = f" and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
+    return [
+        f"list items that no MAC covers (null or empty) come before authenticated ones, "
+        f"moving them to other indices: {shown}{more}"
+    ]
+
+
 def metadata_problems(meta: md.Metadata) -> list[str]:
     """The MAC and ``lastmodified`` fields must have their shapes."""
     out = []
@@ -162,5 +211,6 @@ def structure_problems(
         want = expected_selection(selection)
         judged = replace(meta, **want)
     problems += value_problems(documents, judged)
+    problems += list_problems(documents)
     problems += metadata_problems(meta)
     return problems

@@ -56,13 +56,19 @@ class _Analyzer:
         self.parse = parse
         self.hasher = ValueHasher(decrypt)
         self.files: dict[str, rollback.FileState] = {}
-        # path -> (commit, substitution finding or None) per data-key change, in order
-        self.data_keys: dict[str, list[tuple[str, Finding | None]]] = {}
+        # path -> (commit, substitution finding or None, laundered) per data-key change, in
+        # order; laundered: a new data key that re-wraps the finding's values (a re-key after
+        # it), as opposed to the very data key the finding's commit made
+        self.data_keys: dict[str, list[tuple[str, Finding | None, bool]]] = {}
+        # versions and values that a later version replaced, of every path (not deletions):
+        # a new file that brings one back is a rollback under another name
+        self.superseded = rollback.Superseded()
         # path -> wrapped data key -> the finding of the commit that introduced it
         self.origins: dict[str, dict[str, Finding | None]] = {}
         self.findings: list[Finding] = []
         self.notes: list[Finding] = []
         self.written: dict[int, Version] = {}  # id(finding) -> the version it wrote
+        self.retagged: set[int] = set()  # id() of "retyped" findings
         self.problems: list[str] = []
         self._views: dict[str, Version | None] = {}
         self._ancestry: dict[tuple[str, str], bool] = {}
@@ -137,6 +143,8 @@ class _Analyzer:
         rolled = rollback.detect(
             state, path, record.id, prior, new, fresh, self.ancestor, record.is_merge
         )
+        if rolled is None and prior is None:
+            rolled = self._copied(record, path, new)
         if rolled is not None:
             self.add(
                 self._finding(
@@ -150,9 +158,19 @@ class _Analyzer:
                 ),
                 new,
             )
+        tagged = rollback.retyped(old, new)
+        if tagged:
+            reason = (
+                f"changes the type tag of {len(tagged)} key(s) whose encrypted bytes it kept "
+                "(a re-tag made without the key: sops does not authenticate type tags)"
+            )
+            finding = self._finding(record, path, SUBSTITUTION, "retyped", reason, keys=tagged)
+            self.retagged.add(id(finding))
+            self.add(finding, new)
         self._data_key(record, path, prior, new, claims, recreated, rolled is not None)
         if old is not None:
             rollback.replaced(state, old, new.ids, record.id)
+            self.superseded.add(old, new.ids, record.id)
         state.deleted = None
         rollback.remember(state, new)
 
@@ -170,21 +188,28 @@ class _Analyzer:
         keys = self.data_keys.setdefault(path, [])
         origins = self.origins.setdefault(path, {})
         wrapping = new.view.data_key_wrapping
-        if prior is None:
-            keys.append((record.id, None))  # a new file: its first data key
-            origins.setdefault(wrapping, None)
+        if prior is None:  # a new file: its first data key, made by its writer
+            created: Finding | None = None
+            if record.is_merge and wrapping in self._other_wrappings(record, path):
+                created = origins.get(wrapping)  # made on that branch and judged there
+            elif not rolled:
+                created = self._creation(record, path, new)
+            keys.append((record.id, created, False))
+            origins.setdefault(wrapping, created)
             return
         old = prior.view
         if not new_data_key(old.data_key_wrapping, prior.ids, wrapping, new.ids):
             return
         finding: Finding | None = None
+        laundered = False
         if record.is_merge and wrapping in self._other_wrappings(record, path):
             finding = origins.get(wrapping)  # made on that branch and judged there
         elif not rolled:  # a rollback brings back an older key: its finding covers it
             finding = self._substitution(record, path, prior, new, claims, recreated)
             if finding is None:
                 finding = self._inherited(record, path, old, origins)
-        keys.append((record.id, finding))
+                laundered = finding is not None
+        keys.append((record.id, finding, laundered))
         origins.setdefault(wrapping, finding)
 
     def _inherited(
@@ -215,6 +240,43 @@ class _Analyzer:
             if version is not None:
                 out.add(version.view.data_key_wrapping)
         return out
+
+    def _copied(self, record: CommitRecord, path: str, new: Version) -> rollback.Rollback | None:
+        """A new file that is (or holds values of) a version some other path had replaced.
+
+        A merge's new file that one of its parents already had was judged on its branch.
+        """
+        if record.is_merge and new.blob in other_parent_blobs(self.repo, record, path):
+            return None
+        return self.superseded.detect(new, record.id, self.ancestor)
+
+    def _creation(self, record: CommitRecord, path: str, new: Version) -> Finding | None:
+        """Judge who made a new file's data key (see :func:`substitution.judge_creation`)."""
+        pol = self.trust(record)
+        readers = recipient_names(pol, new.view.recipients)
+        if record.id not in self.trusts:
+            self.trusts.update(commit_trust(self.repo, [record], self.trust))
+        known = [bool(r.email or r.signing_keys) for r in pol.recipients.values()] if pol else []
+        identified = "all" if known and all(known) else "some" if any(known) else "none"
+        verdict = substitution.judge_creation(
+            self.trusts[record.id], readers, identified=identified
+        )
+        if verdict is None:
+            return None
+        finding = self._finding(
+            record,
+            path,
+            SUBSTITUTION,
+            verdict.basis,
+            verdict.reason,
+            keys=tuple(new.view.leaves),
+            writer=self.trusts[record.id].writer,
+        )
+        if verdict.level == substitution.NOTE:
+            self.notes.append(finding)
+            return None
+        self.add(finding, new)
+        return finding
 
     def _substitution(
         self,
@@ -360,10 +422,21 @@ def _mark_current(analyzer: _Analyzer, rev: str) -> list[Finding]:
                 is_current = any(now.ids.get(k) == written.ids.get(k) for k in finding.keys)
             else:
                 is_current = _fingerprint(now) == _fingerprint(written)
+        elif now is not None and id(finding) in analyzer.retagged:
+            written = analyzer.written[id(finding)]
+            is_current = any(
+                now.view.leaves.get(k) is not None
+                and now.ids.get(k) == written.ids.get(k)
+                and rollback.retyped(written, now) == ()
+                for k in finding.keys
+            )
         elif now is not None and finding.kind == SUBSTITUTION:
             keys = analyzer.data_keys.get(finding.file, [])
             is_current = bool(keys) and keys[-1][1] is finding
-            if is_current:
+            # While the file still uses the data key the finding's commit made, whoever made
+            # it reads every value written since, whatever those values are. Only after a
+            # re-key that carried its values over does it depend on what is left of them.
+            if is_current and keys[-1][2]:
                 is_current = _still_carried(analyzer, finding, now)
         out.append(replace(finding, current=is_current) if is_current else finding)
     return out

@@ -58,7 +58,7 @@ class FileState:
 
 @dataclass(frozen=True)
 class Rollback:
-    basis: str  # content | mac | ciphertext | lastmodified
+    basis: str  # content | mac | ciphertext | lastmodified | copied
     reason: str
     keys: tuple[str, ...]
     matches: str | None  # the commit that made the older version
@@ -125,6 +125,32 @@ def detect(
     return out
 
 
+def retyped(prior: Version | None, new: Version) -> tuple[str, ...]:
+    """Keys whose encrypted bytes stayed the same while their ``type:`` tag changed.
+
+    SOPS does not authenticate the tag (the MAC hashes the re-encoded value), so
+    ``type:str`` -> ``type:int`` still verifies and changes what ``json``/``yaml``
+    exports and schemas see. Every writer with the key re-encrypts a value whose
+    type changes (a new IV), so equal bytes under another tag were re-tagged by
+    hand, by someone who did not need the key.
+    """
+    if prior is None:
+        return ()
+    out = []
+    for key, text in new.view.leaves.items():
+        before = prior.view.leaves.get(key)
+        if before is None or prior.ids.get(key) != new.ids.get(key):
+            continue
+        if _tag(before) != _tag(text):
+            out.append(key)
+    return tuple(out)
+
+
+def _tag(text: str) -> str | None:
+    start = text.rfind(",type:")
+    return text[start + 6 : -1] if start >= 0 and text.endswith("]") else None
+
+
 def _whole_version(
     state: FileState, new: Version, fresh: bool, commit: str, ancestor: Ancestry
 ) -> tuple[str, Version] | None:
@@ -141,3 +167,49 @@ def _whole_version(
 def _earlier(now_text: str, then_text: str) -> bool:
     now, then = timestamp(now_text), timestamp(then_text)
     return now is not None and then is not None and now < then
+
+
+@dataclass
+class Superseded:
+    """Versions and values of *every* path that a later version replaced (not deletions).
+
+    A new file that is such a version (same blob or decoded MAC), or holds such
+    values (same key path and decoded bytes: the AAD binds a value to its key
+    path, not to its file), brings old values back under another name. A
+    deletion is not counted, so a rename (in one commit or two) is not a rollback.
+    """
+
+    blobs: dict[str, list[str]] = field(default_factory=dict)
+    macs: dict[Hashable, list[str]] = field(default_factory=dict)
+    values: dict[tuple[str, Hashable], list[str]] = field(default_factory=dict)
+
+    def add(self, old: Version, new_ids: dict[str, Hashable], commit: str) -> None:
+        self.blobs.setdefault(old.blob, []).append(commit)
+        if old.mac is not None:
+            self.macs.setdefault(old.mac, []).append(commit)
+        for key, ident in old.ids.items():
+            if new_ids.get(key) != ident:
+                self.values.setdefault((key, ident), []).append(commit)
+
+    def detect(self, new: Version, commit: str, ancestor: Ancestry) -> Rollback | None:
+        """The rollback a new file ``new`` made by ``commit`` is, if any.
+
+        Only replacements by an earlier commit on its ancestry count (a commit that
+        both changes a file and copies its old version elsewhere made that copy
+        from the version it had).
+        """
+
+        def earlier(commits: list[str] | None) -> bool:
+            older = [c for c in commits or () if c != commit]
+            return bool(older) and ancestor(older, commit)
+
+        if earlier(self.blobs.get(new.blob)) or (
+            new.mac is not None and earlier(self.macs.get(new.mac))
+        ):
+            reason = "is a copy of a version of another vault file that was replaced"
+            return Rollback("copied", reason, tuple(new.ids), None)
+        keys = tuple(k for k, v in new.ids.items() if earlier(self.values.get((k, v))))
+        if keys:
+            reason = f"brings back replaced ciphertext of {len(keys)} key(s) of another vault file"
+            return Rollback("copied", reason, keys, None)
+        return None

@@ -106,3 +106,44 @@ def judge(
             PROBLEM, "non-recipient", f"{head} by {writer}, who could not read the file before"
         )
     return Verdict(PROBLEM, "unrecorded", f"{head} by {writer}")
+
+
+def judge_creation(
+    trust: CommitTrust, readers: Sequence[str], *, identified: str
+) -> Verdict | None:
+    """The verdict on a new vault file: its first data key was made by its writer.
+
+    Whoever creates a file chose its data key, and every value the team later
+    writes into it (``set``, ``edit``) is encrypted under that key. So a file
+    created by someone who is not one of its readers stays readable by them,
+    like a substitution. Nothing can be proven by values here (there is no
+    "before"); the writer decides. ``identified`` says how many recipients the
+    policy identifies (an e-mail or signing keys): ``all`` — an unidentified
+    writer is none of them, a problem; ``some`` — a note ("unverified writer");
+    ``none`` — nothing to judge by, nothing reported (every file would carry a
+    note forever).
+    """
+    writer = trust.writer
+    if writer is not None and writer in readers:
+        return None
+    head = "new file (its data key was made by its writer)"
+    if trust.claimed is not None:
+        return Verdict(
+            PROBLEM,
+            "unverified-writer",
+            f"{head} in a commit carrying the e-mail of {trust.claimed} without a good "
+            f"signature by a signing key the policy lists for {trust.claimed}",
+        )
+    if writer is None:
+        if identified == "none":
+            return None
+        if identified == "some":
+            return Verdict(
+                NOTE,
+                "unverified-writer",
+                f"{head} by an unverified writer (the policy names no signing key or e-mail "
+                "for them)",
+            )
+        by = "by a writer the policy does not name (no listed signing key or email)"
+        return Verdict(PROBLEM, "unknown-writer", f"{head} {by}")
+    return Verdict(PROBLEM, "non-recipient", f"{head} by {writer}, who is not one of its readers")
