@@ -271,7 +271,8 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
             raise BadInput(f"{field}: {rule.schema} does not exist or is not a regular file")
         if schema_path.stat().st_size > MAX_SCHEMA_BYTES:
             raise BadInput(f"{field}: {rule.schema} is larger than {MAX_SCHEMA_BYTES // 1024} KiB")
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        raw = fsutil.read_input(schema_path, limit=MAX_SCHEMA_BYTES, root=pol.root)
+        schema = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError):
         raise BadInput(f"{field}: {rule.schema} cannot be read") from None
     except json.JSONDecodeError as exc:
