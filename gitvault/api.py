@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault.errors import BadInput, CheckFailed, GitvaultError, IntegrityError
+from gitvault.fsutil import read_input
 
 if TYPE_CHECKING:
     from gitvault.identities import Identities
@@ -281,7 +282,7 @@ def verify_for_export(
         return
     pol = policy.load(root)
     for rel in relpaths:
-        data = (root / rel).read_bytes()
+        data = read_input(root / rel, root=root)  # capped; no link out, no device
         decrypted = (documents or {}).get(rel)
         report = check_file(pol, rel, data, None if decrypted is not None else identities)
         problems = list(report.problems)
@@ -336,7 +337,7 @@ def previous_values(
         if state.is_empty or state.is_shallow:
             return {}
         git_rel = repo.relpath(root / relpath)
-        current = parse_for_history((root / relpath).read_bytes(), relpath)
+        current = parse_for_history(read_input(root / relpath, root=root), relpath)
     except (GitvaultError, OSError):
         return {}
     now = int(time.time())
@@ -369,7 +370,7 @@ def previous_values(
         # only a value that really differs from the current one is a previous value.
         try:
             now_values = _by_display_path(
-                decrypt_bytes((root / relpath).read_bytes(), relpath, identities).documents
+                decrypt_bytes(read_input(root / relpath, root=root), relpath, identities).documents
             )
         except (GitvaultError, OSError):
             return {}

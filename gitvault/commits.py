@@ -145,10 +145,10 @@ def write_and_commit(
 ) -> CommitResult:
     """Write ``data`` to the file and commit it; on failure restore the previous bytes."""
     path = target.repo.root / target.relpath
-    try:
-        before: bytes | None = path.read_bytes()
-    except FileNotFoundError:
-        before = None
+    # The old bytes, kept to restore on failure: capped and never through a link
+    # out of the repository (a dangling link is refused, not taken for "new").
+    exists = path.exists() or path.is_symlink()
+    before = fsutil.read_input(path, root=target.repo.root) if exists else None
     fsutil.atomic_write(path, data)
     try:
         return commit_paths(target.repo, [target.relpath], message, allow_other_staged=allow_staged)

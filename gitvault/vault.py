@@ -9,7 +9,7 @@ this module.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,8 +133,14 @@ def policy_near(path: Path) -> Policy | None:
 # ----------------------------------------------------------------- rendering
 
 
-def render(plain: Plain, fmt: str) -> str:
-    """Decrypted documents as ``yaml`` (sops layout), ``json``, ``dotenv`` or ``env``."""
+def render(plain: Plain, fmt: str, *, label: str = "decrypt", allow_env: Sequence[str] = ()) -> str:
+    """Decrypted documents as ``yaml`` (sops layout), ``json``, ``dotenv`` or ``env``.
+
+    ``dotenv``/``env`` output is sourced by shells and CI steps, so it refuses
+    the names ``export`` refuses (``PATH``, ``LD_PRELOAD``, ``BASH_ENV``, …; see
+    :mod:`gitvault.export.envnames`) unless ``allow_env`` names them. ``label``
+    names the file in that message.
+    """
     from gitvault.yamlio import emit_documents
 
     if fmt == "yaml":
@@ -145,9 +151,11 @@ def render(plain: Plain, fmt: str) -> str:
         return json.dumps(payload, indent=4, ensure_ascii=False) + "\n"
     if fmt in ("dotenv", "env"):
         from gitvault.export.base import RenderOptions, get_format
+        from gitvault.export.envnames import check_names
         from gitvault.export.model import Source, collect
 
-        variables = collect([Source(label="decrypt", documents=data)])
+        variables = collect([Source(label=label, documents=data)])
+        check_names(((v.name, v.origin) for v in variables), allow_env)
         return get_format(fmt).render(variables, RenderOptions())
     raise BadInput(f"unknown format {fmt!r}")
 
@@ -271,7 +279,8 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
             raise BadInput(f"{field}: {rule.schema} does not exist or is not a regular file")
         if schema_path.stat().st_size > MAX_SCHEMA_BYTES:
             raise BadInput(f"{field}: {rule.schema} is larger than {MAX_SCHEMA_BYTES // 1024} KiB")
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        raw = fsutil.read_input(schema_path, limit=MAX_SCHEMA_BYTES, root=pol.root)
+        schema = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError):
         raise BadInput(f"{field}: {rule.schema} cannot be read") from None
     except json.JSONDecodeError as exc:

@@ -57,9 +57,13 @@ def __getattr__(name: str) -> Any:
 
 
 def _print_error(err: GitvaultError) -> None:
-    sys.stderr.write(f"gitvault: error: {err.message}\n")
+    # Messages name files, keys and recipients a branch controls: a terminal
+    # escape or carriage return in one of them must not reach the terminal.
+    from gitvault.safetext import printable
+
+    sys.stderr.write(f"gitvault: error: {printable(err.message)}\n")
     if err.hint:
-        sys.stderr.write(f"gitvault: hint: {err.hint}\n")
+        sys.stderr.write(f"gitvault: hint: {printable(err.hint)}\n")
     sys.stderr.flush()
 
 

@@ -37,18 +37,43 @@ def load_ids(identity: Path | None) -> Any:
 
 
 def say(message: str) -> None:
-    """A human message on stderr (data goes to stdout)."""
-    click.echo(f"gitvault: {message}", err=True)
+    """A human message on stderr (data goes to stdout), terminal controls escaped."""
+    from gitvault.safetext import printable_lines
+
+    click.echo(f"gitvault: {printable_lines(message)}", err=True)
 
 
 def hint(message: str) -> None:
-    click.echo(f"gitvault: hint: {message}", err=True)
+    """A ``hint:`` line on stderr, terminal controls escaped."""
+    from gitvault.safetext import printable_lines
+
+    click.echo(f"gitvault: hint: {printable_lines(message)}", err=True)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """A line of a human report: names from vault files, the policy or commits
+    may hold terminal escapes, so every control but the line break is escaped.
+    Never use it for data (decrypted values, exports): those go out verbatim."""
+    from gitvault.safetext import printable_lines
+
+    click.echo(printable_lines(text), err=err)
 
 
 def emit_json(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    """``payload`` as JSON on stdout; no raw control character (see ``json_text``)."""
+    from gitvault.safetext import json_text
+
+    click.echo(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
 
 
 def write_stdout(text: str) -> None:
+    """Data on stdout, verbatim (decrypted values, encrypted files)."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def write_report(text: str) -> None:
+    """A human report on stdout with terminal controls escaped (see :func:`echo`)."""
+    from gitvault.safetext import printable_lines
+
+    write_stdout(printable_lines(text))

@@ -204,7 +204,9 @@ def load(
 
 def warn(message: str) -> None:
     """One ``gitvault: warning: …`` line on stderr (names only, never a value)."""
-    click.echo(f"gitvault: warning: {message}", err=True)
+    from gitvault.safetext import printable
+
+    click.echo(f"gitvault: warning: {printable(message)}", err=True)
 
 
 def _allow_env_of(section: Any) -> list[str]:

@@ -104,6 +104,27 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
         write_stdout(encrypted.decode("utf-8", "surrogateescape"))
 
 
+def _env_allowances(path: Path, allow_env: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The file's label and the names it may set: ``--allow-env`` plus the policy's
+    ``export.allow_env`` (top level and the file's rule), as ``export`` allows."""
+    from gitvault import vault
+    from gitvault.cli.export_read import _allow_env_of
+
+    loc = vault.locate(path)
+    allowed = list(allow_env)
+    if loc.root is None or loc.relpath is None:
+        return str(path), allowed
+    pol = vault.load_policy_for(loc)
+    raw: Any = getattr(pol, "raw", None) or {}
+    allowed += _allow_env_of(raw.get("export"))
+    rule = pol.rule_for(loc.relpath)
+    rules = raw.get("rules") or []
+    index = getattr(rule, "index", None)
+    if isinstance(index, int) and index < len(rules) and isinstance(rules[index], dict):
+        allowed += _allow_env_of(rules[index].get("export"))
+    return loc.relpath, allowed
+
+
 @click.command()
 @click.argument("path", type=PATH)
 @click.option(
@@ -126,6 +147,14 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
 @click.option(
     "-o", "--output", type=PATH, default=None, help="Write plaintext to this file (mode 0600)."
 )
+@click.option(
+    "--allow-env",
+    "allow_env",
+    multiple=True,
+    metavar="NAME",
+    help="With --format env/dotenv: allow this variable name even though it changes how "
+    "programs load or run (PATH, LD_PRELOAD, …); repeatable.",
+)
 @identity_option
 def decrypt(
     path: Path,
@@ -133,6 +162,7 @@ def decrypt(
     extract_key: str | None,
     fmt: str,
     output: Path | None,
+    allow_env: tuple[str, ...],
     identity: Path | None,
 ) -> None:
     """Verify and decrypt a vault file (MAC checked before anything is printed).
@@ -143,6 +173,10 @@ def decrypt(
       gitvault decrypt secrets/prod/db.yaml --extract db.password
       gitvault decrypt secrets/prod/db.yaml --format json -o /dev/shm/db.json
       gitvault decrypt secrets/prod/db.yaml --rev HEAD~1
+
+    --format env/dotenv refuses the variable names `export` refuses (PATH,
+    LD_*, BASH_ENV, NODE_OPTIONS, …; exit 5) unless --allow-env NAME or the
+    policy's export.allow_env allows them.
     """
     from gitvault import fsutil, vault
 
@@ -154,7 +188,13 @@ def decrypt(
         data = repo.read_file(rev, repo.relpath(path))
     vf = vault.read_vault(path, data)
     plain = vault.decrypt(vf, load_ids(identity))
-    text = vault.extract(plain, extract_key) if extract_key else vault.render(plain, fmt)
+    if extract_key:
+        text = vault.extract(plain, extract_key)
+    elif fmt in ("env", "dotenv"):
+        label, allowed = _env_allowances(path, allow_env)
+        text = vault.render(plain, fmt, label=label, allow_env=allowed)
+    else:
+        text = vault.render(plain, fmt)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         # Register every value as a log mask before anything else reaches the log
         # (DESIGN §9). The mask lines go to stdout first, as `export` does; use -o

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from gitvault.cli.common import emit_json, identity_option, load_ids, write_stdout
+from gitvault.cli.common import emit_json, identity_option, load_ids, write_report
 from gitvault.errors import CheckFailed
 
 
@@ -111,7 +111,7 @@ def log(
     if as_json:
         emit_json(result.to_json())
     else:
-        write_stdout(render_log(result))
+        write_report(render_log(result))
 
 
 def render_due(report: Any, problems: tuple[str, ...]) -> str:
@@ -184,7 +184,7 @@ def due(within: str, as_json: bool, fail: bool, identity: Path | None) -> None:
         payload["problems"] = list(result.problems)
         emit_json(payload)
     else:
-        write_stdout(render_due(result.report, result.problems))
+        write_report(render_due(result.report, result.problems))
     overdue = len(result.report.overdue)
     if fail and overdue:
         raise CheckFailed(

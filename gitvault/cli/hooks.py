@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from gitvault.cli.common import emit_json, json_option
+from gitvault.cli.common import echo, emit_json, json_option
 from gitvault.errors import CheckFailed
 
 _HOOK_CHOICE = click.Choice(["pre-commit", "pre-push", "pre-receive"])
@@ -53,7 +53,7 @@ def install(which: tuple[str, ...]) -> None:
     from gitvault.hooks.install import install_hooks
 
     for line in install_hooks(_repo(Path.cwd()), which or ("pre-commit",)):
-        click.echo(line)
+        echo(line)
 
 
 @hooks.command("uninstall")
@@ -68,7 +68,7 @@ def uninstall(which: tuple[str, ...]) -> None:
     from gitvault.hooks.install import HOOK_TYPES, uninstall_hooks
 
     for line in uninstall_hooks(_repo(Path.cwd()), which or HOOK_TYPES):
-        click.echo(line)
+        echo(line)
 
 
 @hooks.command("status")
@@ -93,7 +93,7 @@ def status(as_json: bool) -> None:
         return
     for s in states:
         chain = " (runs the previous hook first)" if s.chained and s.state == "installed" else ""
-        click.echo(f"{s.hook:12} {s.state}{chain}  {s.path}")
+        echo(f"{s.hook:12} {s.state}{chain}  {s.path}")
 
 
 @click.group()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gitvault.cli.common import emit_json, identity_option, json_option, say
+from gitvault.cli.common import echo, emit_json, identity_option, json_option, say
 from gitvault.errors import BadInput
 
 
@@ -90,6 +90,6 @@ def whoami(identity: Path | None, as_json: bool) -> None:
         raise click.exceptions.Exit(3)
     for row in rows:
         who = row["name"] or ("not in the policy" if pol is not None else "no policy here")
-        click.echo(f"{row['recipient']}  {who}  ({row['source']})")
+        echo(f"{row['recipient']}  {who}  ({row['source']})")
     for problem in ids.problems:
         say(f"skipped: {problem}")

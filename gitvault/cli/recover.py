@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from gitvault.cli.common import emit_json, identity_option, load_ids, say
+from gitvault.cli.common import echo, emit_json, identity_option, load_ids, say
 from gitvault.errors import UsageError
 
 
@@ -91,7 +91,7 @@ def _render(report: Any) -> None:
         say(f"{verb}: {op.describe()}")
         if report.action == "list":
             for k in op.keys:
-                click.echo(f"  {k.file}:{k.key}  {k.phase}", err=True)
+                echo(f"  {k.file}:{k.key}  {k.phase}", err=True)
     if report.kept_new:
         say("new value kept: " + ", ".join(report.kept_new))
     if report.kept_old and report.action == "undo":

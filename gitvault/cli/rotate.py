@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from gitvault.cli.common import emit_json, identity_option, load_ids
+from gitvault.cli.common import echo, emit_json, identity_option, load_ids
 from gitvault.errors import RotationFailed, UsageError
 
 PATH = click.Path(path_type=Path, dir_okay=False)
@@ -167,7 +167,7 @@ def _read_stdin() -> str:
 
 
 def _err(text: str) -> None:
-    click.echo(text, err=True)
+    echo(text, err=True)
 
 
 def _render(report: Any, *, as_json: bool, due: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gitvault.cli.common import emit_json, hint, identity_option, json_option, load_ids, say
+from gitvault.cli.common import echo, emit_json, hint, identity_option, json_option, load_ids, say
 from gitvault.errors import BadInput, CheckFailed, GitError, RotationFailed, UsageError
 
 _WORKTREE = "work tree"
@@ -81,12 +81,12 @@ def recipients_list(as_json: bool) -> None:
         return
     width = max((len(r.name) for r in items), default=4)
     for r in items:
-        click.echo(f"{r.name:<{width}}  {r.key}")
+        echo(f"{r.name:<{width}}  {r.key}")
         extra = []
         if r.groups:
             extra.append("groups: " + ", ".join(r.groups))
         extra.append("reads: " + (", ".join(r.rules) if r.rules else "(no rule)"))
-        click.echo(f"{'':<{width}}  " + "; ".join(extra))
+        echo(f"{'':<{width}}  " + "; ".join(extra))
 
 
 def _render_change(change: Any, as_json: bool) -> None:
@@ -146,9 +146,7 @@ def recipients_add(
 
     path = _policy().path
     with file_lock(path, "recipients add"):  # read-modify-write of the policy
-        change = add(
-            _policy(path.parent), name, key, group, email=email, signing_keys=signing_keys
-        )
+        change = add(_policy(path.parent), name, key, group, email=email, signing_keys=signing_keys)
     _render_change(change, as_json)
 
 
@@ -333,7 +331,7 @@ def _render_offboard(report: Any) -> None:
         say(f"{report.name} is no longer in {report.policy_file}; checked history only")
     for f in report.rekeyed:
         say(f"rekeyed {f} (new data key)")
-    click.echo(f"keys {report.name} could read ({len(report.exposed)}):")
+    echo(f"keys {report.name} could read ({len(report.exposed)}):")
     labels = {
         ob.ROTATED: "rotated",
         ob.NOT_ROTATED: "not rotated (use --rotate)",
@@ -352,15 +350,15 @@ def _render_offboard(report: Any) -> None:
             detail.append(f"generator {e.generator}")
         if e.reason:
             detail.append(e.reason)
-        click.echo(line + "  (" + "; ".join(detail) + ")")
+        echo(line + "  (" + "; ".join(detail) + ")")
     for text in report.details:
-        click.echo(text, err=True)
+        echo(text, err=True)
     if report.commit is not None:
         from gitvault.commits import describe_commit
 
         say(describe_commit(report.commit))
     if report.uncommitted:
-        click.echo(
+        echo(
             "gitvault: error: !!! NOT COMMITTED: the external system may hold the new value of "
             + ", ".join(report.uncommitted),
             err=True,
@@ -430,25 +428,23 @@ def access(name: str | None, with_history: bool, as_json: bool) -> None:
         return
     for f in report.files:
         if f.problem:
-            click.echo(f"{f.file}: {f.problem}")
+            echo(f"{f.file}: {f.problem}")
             continue
         flag = "" if f.ok else "  MISMATCH"
-        click.echo(f"{f.file}  [{f.rule}]{flag}")
-        click.echo("  readers: " + (", ".join(f.readers) or "-"))
+        echo(f"{f.file}  [{f.rule}]{flag}")
+        echo("  readers: " + (", ".join(f.readers) or "-"))
         if not f.ok:
-            click.echo("  policy:  " + (", ".join(f.policy) or "-"))
+            echo("  policy:  " + (", ".join(f.policy) or "-"))
             if f.missing:
-                click.echo("  missing: " + ", ".join(f.missing) + " (run `gitvault rekey`)")
+                echo("  missing: " + ", ".join(f.missing) + " (run `gitvault rekey`)")
             if f.extra:
-                click.echo("  extra:   " + ", ".join(f.extra) + " (run `gitvault rekey`)")
+                echo("  extra:   " + ", ".join(f.extra) + " (run `gitvault rekey`)")
     if not report.files:
-        click.echo(f"{name or 'nobody'} can read no vault file now")
+        echo(f"{name or 'nobody'} can read no vault file now")
     if report.history is not None:
-        click.echo("history:")
+        echo("history:")
         for h in report.history:
             until = "now" if h.current else _short(h.last)
-            click.echo(
-                f"  {h.file}  {h.reader}  {_short(h.first)}..{until}  ({h.versions} version(s))"
-            )
+            echo(f"  {h.file}  {h.reader}  {_short(h.first)}..{until}  ({h.versions} version(s))")
     if report.mismatches:
         hint(f"{report.mismatches} file(s) differ from the policy: run `gitvault rekey`")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitvault.cli.common import emit_json, identity_option, json_option
+from gitvault.cli.common import echo, emit_json, identity_option, json_option
 from gitvault.errors import AccessDenied, BadInput, CheckFailed
 
 
@@ -108,15 +108,15 @@ def verify(
         for f in report.files:
             status = "ok" if f.ok else "FAIL"
             details = ", ".join(f"{k}: {v}" for k, v in f.checks.items())
-            click.echo(f"{status:4}  {f.file}  ({details})")
+            echo(f"{status:4}  {f.file}  ({details})")
             for w in f.warnings:
-                click.echo(f"      warning: {w}")
+                echo(f"      warning: {w}")
             for problem in f.problems:
-                click.echo(f"      problem: {problem}")
+                echo(f"      problem: {problem}")
         if not report.files:
-            click.echo("no vault files found")
+            echo("no vault files found")
         if structure_only and report.files:
-            click.echo("structure only: no MAC or schema was checked (--structure-only)")
+            echo("structure only: no MAC or schema was checked (--structure-only)")
         _echo_history(report.history)
     if report.nothing_decrypted:
         raise AccessDenied(_nothing_opened(report), hint=_NO_KEY_HINT)
@@ -156,12 +156,12 @@ def _echo_history(history: object) -> None:
     assert isinstance(history, HistoryReport)
     if not history.checked:
         if history.reason and not history.reason.startswith("disabled"):
-            click.echo(f"history: not checked ({history.reason})")
+            echo(f"history: not checked ({history.reason})")
         return
     scope = f"since {history.since}" if history.since else "all history"
     signed = ", signatures required" if history.require_signed else ""
-    click.echo(f"history: freshness checked ({scope}{signed})")
+    echo(f"history: freshness checked ({scope}{signed})")
     for problem in history.problems:
-        click.echo(f"      problem: {problem}")
+        echo(f"      problem: {problem}")
     for note in history.notes:
-        click.echo(f"      note: {note}")
+        echo(f"      note: {note}")

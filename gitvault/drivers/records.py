@@ -19,6 +19,7 @@ from typing import Any
 
 from gitvault.drivers.treemerge import Conflict
 from gitvault.errors import GitvaultError
+from gitvault.fsutil import MAX_POLICY_BYTES, read_input
 
 CONFLICTS_DIR = "gitvault-conflicts"
 
@@ -79,9 +80,9 @@ def pending_conflicts(root: Path) -> list[dict[str, Any]]:
     out = []
     for record in sorted(directory.rglob("*.json")) if directory.is_dir() else []:
         try:
-            payload = json.loads(record.read_text(encoding="utf-8"))
-            data = (root / payload["path"]).read_bytes()
-        except (OSError, ValueError, KeyError, TypeError):
+            payload = json.loads(read_input(record, limit=MAX_POLICY_BYTES))
+            data = read_input(root / payload["path"], root=root)
+        except (GitvaultError, OSError, ValueError, KeyError, TypeError):
             continue
         if hashlib.sha256(data).hexdigest() == payload.get("written_sha256"):
             out.append(payload)

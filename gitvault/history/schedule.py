@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitvault.errors import GitvaultError
+from gitvault.fsutil import read_input
 from gitvault.history.audit import Decryptor, stream_last_changes
 from gitvault.history.due import DueReport, due_report
 from gitvault.policy.keys import KeySettings, key_settings, seconds
@@ -83,7 +84,7 @@ def schedule(pol: Policy, repo_root: Path) -> Schedule:
         if not rule.rotate_after and not any(k.rotate_after for k in rule.keys.values()):
             continue
         try:
-            view = parse_for_history((pol.root / rel).read_bytes(), rel)
+            view = parse_for_history(read_input(pol.root / rel, root=pol.root), rel)
         except (GitvaultError, OSError) as exc:
             problems.append(f"{rel}: {getattr(exc, 'message', None) or 'cannot be read'}")
             continue

@@ -54,4 +54,6 @@ def to_json(review: Review, fail_on: frozenset[str]) -> dict[str, Any]:
 
 
 def render_json(review: Review, fail_on: frozenset[str]) -> str:
-    return json.dumps(to_json(review, fail_on), indent=2, ensure_ascii=False) + "\n"
+    from gitvault.safetext import json_text
+
+    return json_text(json.dumps(to_json(review, fail_on), indent=2, ensure_ascii=False)) + "\n"

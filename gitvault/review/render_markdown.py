@@ -231,7 +231,12 @@ def render_markdown(review: Review, fail_on: frozenset[str]) -> str:
         lines += ["#### Could not be read", ""]
         lines += [f"- {escape(p)}" for p in review.problems[:MAX_ROWS]]
         lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    # Every name is escaped as Markdown above; this last pass makes sure no
+    # control character (ESC, CR, bidi override) reaches a terminal that shows
+    # the comment, whatever a future row forgets. U+200B is ours (see escape).
+    from gitvault.safetext import printable_lines
+
+    return printable_lines("\n".join(lines).rstrip("\n") + "\n", keep="\n\u200b")
 
 
 def _access_section(review: Review) -> list[str]:

@@ -188,6 +188,9 @@ def execute(
                     f"the new value of {relpath}:{job.key} is the same as the current one"
                 )
             state.new[job.key] = Secret(new)
+        from gitvault.rotate.schema import check_new_values
+
+        check_new_values(state)  # the rule's schema, before anything is written or run
         state.stash = merged_stash(state, state.render(_all), identities)
         files[relpath] = state
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitvault import fsutil
 from gitvault.errors import BadInput, GitvaultError
 from gitvault.policy import POLICY_FILE, Policy, normalize_key
 from gitvault.team import exposure as exp
@@ -124,8 +125,11 @@ def current_access(pol: Policy, names: dict[str, str] | None = None) -> list[Fil
         assert rule is not None
         names_keys = zip(pol.reader_names(rule), pol.reader_keys(rule), strict=True)
         want = {normalize_key(k): n for n, k in names_keys}
+        # A link to /dev/zero or out of the repository refuses the whole command
+        # (exit 5) rather than read it; a file that is not a vault file is a row.
+        data = fsutil.read_input(pol.root / rel, root=pol.root)
         try:
-            view = parse_for_history((pol.root / rel).read_bytes(), rel)
+            view = parse_for_history(data, rel)
         except (GitvaultError, OSError) as exc:
             msg = getattr(exc, "message", None) or "cannot be read"
             out.append(

@@ -143,7 +143,9 @@ def policy_versions(
 
     out: list[PolicyVersion] = []
     if worktree is not None and worktree.is_file():
-        pv = _policy_version(WORKTREE, worktree.read_bytes())
+        from gitvault.fsutil import MAX_POLICY_BYTES, read_input
+
+        pv = _policy_version(WORKTREE, read_input(worktree, limit=MAX_POLICY_BYTES))
         if pv is not None:
             out.append(pv)
     if repo.state().is_empty:
@@ -220,6 +222,7 @@ def file_versions(
     versions at :data:`WORKTREE`. Files that do not parse as vault files are
     skipped: plaintext names no reader.
     """
+    from gitvault.fsutil import read_input
     from gitvault.git.log import walk
 
     reader = _Reader(identities)
@@ -227,9 +230,9 @@ def file_versions(
     now = int(time.time())
     for rel, path in worktree:
         try:
-            data = path.read_bytes()
-        except OSError:
-            continue
+            data = read_input(path)  # capped; no device, no link out of the repository
+        except (GitvaultError, OSError):
+            continue  # `verify` reports such a file; it held nothing anyone could read
         entry = reader.read(hashlib.sha1(data).hexdigest() + ":wt", data, rel)  # noqa: S324
         if entry is not None:
             out.append(Version(rel, WORKTREE, now, *entry))

@@ -214,6 +214,15 @@ def _insert_after(doc: Any, after: str, key: str, value: Any) -> None:
     doc.entries.append((key, value))
 
 
+def _policy_text(pol: Policy) -> str:
+    """The policy file's text, read with the policy's cap and symlink checks."""
+    raw = fsutil.read_input(pol.path, limit=fsutil.MAX_POLICY_BYTES, root=pol.root)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{pol.path}: not UTF-8 text") from None
+
+
 def edit_text(pol: Policy, data: dict[str, Any], edited: str | None) -> PolicyEdit:
     """Validate ``data``; keep ``edited`` if it parses to exactly ``data``, else re-emit."""
     from gitvault import policy as policy_mod
@@ -222,7 +231,7 @@ def edit_text(pol: Policy, data: dict[str, Any], edited: str | None) -> PolicyEd
     if _same(edited, data, pol.path):
         assert edited is not None
         return PolicyEdit(edited, new_policy, KEPT)
-    text = _model_text(pol.path.read_text(encoding="utf-8"), data, pol.path)
+    text = _model_text(_policy_text(pol), data, pol.path)
     if not _same(text, data, pol.path):
         raise BadInput(f"{pol.path}: cannot rewrite the policy safely; edit it by hand")
     return PolicyEdit(text, new_policy, REEMITTED)
@@ -247,7 +256,7 @@ def add_edit(
     signing_keys = tuple(" ".join(k.split()[:2]) for k in signing_keys if k.strip())
     value = recipient_value(key, email, signing_keys)
     data = added_data(pol, name, key, group, email, signing_keys)
-    text = pol.path.read_text(encoding="utf-8")
+    text = _policy_text(pol)
     return edit_text(pol, data, policytext.add_recipient(text, name, value, group))
 
 
@@ -255,7 +264,7 @@ def remove_edit(pol: Policy, name: str) -> PolicyEdit:
     from gitvault.team import policytext
 
     data = removed_data(pol, name)
-    text = pol.path.read_text(encoding="utf-8")
+    text = _policy_text(pol)
     return edit_text(pol, data, policytext.remove_recipient(text, name))
 
 
@@ -273,7 +282,8 @@ def stale_files(pol: Policy) -> list[str]:
         assert rule is not None
         want = {normalize_key(k) for k in pol.reader_keys(rule)}
         try:
-            view = parse_for_history((pol.root / rel).read_bytes(), rel)
+            data = fsutil.read_input(pol.root / rel, root=pol.root)
+            view = parse_for_history(data, rel)
         except (GitvaultError, OSError):
             continue  # not a vault file: `verify` reports it
         if {normalize_key(r) for r in view.recipients} != want:

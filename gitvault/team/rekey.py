@@ -131,12 +131,7 @@ def load(
 
     wanted = tuple(recipients) if recipients is not None else policy_recipients(pol, relpath)
     path = pol.root / relpath
-    try:
-        original = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{relpath}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{relpath}: is a directory") from None
+    original = fsutil.read_input(path, root=pol.root)  # capped; no links out, no devices
     vault = parse_vault(original, relpath)
     plain = open_file(vault, ids.keys, ids.describe_tried(), names=pol.name_of)
     return Loaded(relpath, path, original, vault, plain, wanted)
