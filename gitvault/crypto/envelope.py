@@ -90,7 +90,7 @@ def unwrap_any(stanzas: Sequence[tuple[str, str]], identities: Sequence[Any]) ->
     and one was malformed, that is an integrity failure, not a missing key.
     """
     malformed = False
-    for _recipient, armored in stanzas:
+    for _recipient, armored in _mine_first(stanzas, identities):
         try:
             key = unwrap(armored, identities)
         except MalformedStanza:
@@ -103,3 +103,34 @@ def unwrap_any(stanzas: Sequence[tuple[str, str]], identities: Sequence[Any]) ->
     if malformed:
         raise IntegrityError("an age stanza of this file is malformed or was tampered with")
     return None
+
+
+# id(identity) -> (identity, its public key): the identity object is kept so the
+# id cannot be reused by another object while the entry exists.
+_PUBLIC: dict[int, tuple[Any, str | None]] = {}
+
+
+def _public_of(identity: Any) -> str | None:
+    entry = _PUBLIC.get(id(identity))
+    if entry is None or entry[0] is not identity:
+        # SSH identities have no public half in pyrage: they keep the full search.
+        public = str(identity.to_public()) if hasattr(identity, "to_public") else None
+        entry = _PUBLIC[id(identity)] = (identity, public)
+    return entry[1]
+
+
+def _mine_first(
+    stanzas: Sequence[tuple[str, str]], identities: Sequence[Any]
+) -> list[tuple[str, str]]:
+    """The stanzas whose recipient label names one of our keys first, then the rest.
+
+    Unwrapping is one key agreement per stanza tried, and a CI key is often the
+    last of many readers. The label is not authenticated, so it only orders the
+    search: every other stanza is still tried when the labelled one does not
+    open, and the data key is judged by the MAC as before.
+    """
+    mine = {p for p in map(_public_of, identities) if p}
+    if not mine:
+        return list(stanzas)
+    first = [s for s in stanzas if s[0].strip() in mine]
+    return first + [s for s in stanzas if s[0].strip() not in mine]
