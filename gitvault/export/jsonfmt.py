@@ -24,8 +24,21 @@ def as_mapping(variables: Sequence[Variable]) -> dict[str, Scalar]:
     for variable in variables:
         if isinstance(variable.value, float) and not math.isfinite(variable.value):
             raise BadInput(f"{variable.origin} is not a finite number, which json cannot hold")
+        if isinstance(variable.value, str) and not is_unicode_text(variable.value):
+            # A value holding bytes that are not UTF-8 decrypts with surrogate escapes:
+            # JSON and YAML would write text no reader (nor a UTF-8 stream) accepts.
+            raise BadInput(f"{variable.origin} holds bytes that are not UTF-8 text")
         result[variable.name] = variable.value
     return result
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for strings with lone surrogates (undecodable bytes kept by surrogateescape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class JsonFormat:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from gitvault.errors import BadInput
 from gitvault.export.base import FORMATS, RenderOptions, get_format
 from gitvault.export.dotenv import dotenv_quote
+from gitvault.export.jsonfmt import is_unicode_text
 from gitvault.export.model import Source, Variable, collect
 from gitvault.model import to_python
 from gitvault.yamlio import load_documents
@@ -163,6 +164,10 @@ def test_dotenv_trailing_backslash() -> None:
 @given(st.lists(scalars, min_size=1, max_size=12))
 def test_json_round_trips_with_types(values: list[object]) -> None:
     variables = variables_of({f"k{i}": v for i, v in enumerate(values)})
+    if not all(is_unicode_text(v) for v in values if isinstance(v, str)):
+        with pytest.raises(BadInput, match="not UTF-8 text"):
+            render("json", variables)
+        return
     assert json.loads(render("json", variables)) == {v.name: v.value for v in variables}
 
 
@@ -175,8 +180,20 @@ def test_json_refuses_nan() -> None:
 @given(st.lists(scalars, min_size=1, max_size=12))
 def test_yaml_round_trips_with_types(values: list[object]) -> None:
     variables = variables_of({f"k{i}": v for i, v in enumerate(values)})
+    if not all(is_unicode_text(v) for v in values if isinstance(v, str)):
+        # Undecodable bytes (surrogate escapes) cannot be written as YAML text.
+        with pytest.raises(BadInput, match="not UTF-8 text"):
+            render("yaml", variables)
+        return
     back = to_python(load_documents(render("yaml", variables))[0])
     assert back == {v.name: v.value for v in variables}
+
+
+def test_json_and_yaml_refuse_undecodable_bytes_by_name() -> None:
+    for fmt in ("json", "yaml"):
+        with pytest.raises(BadInput, match=r"t\.yaml:k holds bytes") as err:
+            render(fmt, variables_of({"k": "ab\udc80cd"}))
+        assert "ab" not in str(err.value).split("holds")[1]
 
 
 @pytest.mark.parametrize("value", ["\t\n", "\t\t\n", "\t\nx"])
