@@ -356,12 +356,3 @@ def _run(
         has_verify=bool(job.verify),
         message=f"{job.file}:{job.key} rotated",
     )
-
-
-def __getattr__(name: str) -> Any:
-    """``rotate_keys``/``rotate_due`` live in :mod:`gitvault.rotate.plan` (which imports us)."""
-    if name in ("rotate_keys", "rotate_due", "plan_keys"):
-        from gitvault.rotate import plan
-
-        return getattr(plan, name)
-    raise AttributeError(name)

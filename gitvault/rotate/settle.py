@@ -38,7 +38,7 @@ from gitvault.rotate.model import (
 if TYPE_CHECKING:
     from gitvault.git.commit import CommitResult
     from gitvault.git.repo import Repository
-    from gitvault.rotate.engine import RotatingFile
+    from gitvault.rotate.files import RotatingFile
 
 
 def settle(
