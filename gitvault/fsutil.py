@@ -30,7 +30,8 @@ _PREFIX = "gitvault-"
 # ----------------------------------------------------------------- atomic writes
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (best effort)."""
     with contextlib.suppress(OSError):
         dfd = os.open(directory, os.O_RDONLY)
         try:
@@ -95,7 +96,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def write_many(items: Sequence[tuple[Path, bytes]]) -> None:
@@ -139,7 +140,7 @@ def write_many(items: Sequence[tuple[Path, bytes]]) -> None:
         _unlink_all(staged)
         raise
     for directory in {path.parent for path, _tmp, _data, _mode in staged}:
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def _unlink_all(staged: Sequence[tuple[Path, Path, bytes, int]]) -> None:

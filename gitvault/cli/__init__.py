@@ -12,7 +12,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from gitvault.errors import ExitCode, GitvaultError
 
@@ -157,12 +160,28 @@ def _journal_hint() -> None:
     """One line when an interrupted rotate/offboard waits for `gitvault recover`."""
     from pathlib import Path
 
+    if not _may_have_journal(Path.cwd()):
+        return  # the common case, without importing the journal (every command pays this)
     from gitvault.journal import hint_line
 
     line = hint_line(Path.cwd())
     if line:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+def _may_have_journal(start: Path) -> bool:
+    """False only when the nearest ``.git`` is a directory with no journal entry in it."""
+    for directory in (start, *start.parents):
+        git = directory / ".git"
+        if git.is_dir():
+            try:
+                return any(True for _ in (git / "gitvault" / "journal").iterdir())
+            except OSError:
+                return False
+        if git.exists():
+            return True  # a worktree's or submodule's .git file: let the journal find its dir
+    return False
 
 
 def _clean_dead_private_dirs() -> None:

@@ -44,6 +44,7 @@ from gitvault.errors import BadInput, GitError
 from gitvault.git import indexsync
 from gitvault.git.log import git_env, run_git
 from gitvault.git.repo import Repository
+from gitvault.tempfiles import process_alive
 
 _SOPS_BLOCK = re.compile(rb"(?m)^sops:[ \t]*\r?$")
 _SOPS_MAC = re.compile(rb"(?m)^[ \t]+mac:[ \t]*\S")
@@ -230,19 +231,10 @@ def clean_stale_indexes(directory: Path) -> None:
             pid = int(entry.name.split("-")[1])
         except (IndexError, ValueError):
             continue
-        if not _alive(pid):
+        if not process_alive(pid):
             with contextlib.suppress(OSError):
                 entry.unlink()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _git(

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gitvault.errors import BadInput
-from gitvault.journal.record import SUFFIX, Journal, JournalError, _alive, journal_dir
+from gitvault.journal.record import SUFFIX, Journal, JournalError, journal_dir
+from gitvault.tempfiles import process_alive
 
 
 def pending(git_dir: Path) -> list[Journal]:
@@ -116,7 +117,7 @@ def _sweep(directory: Path) -> None:
             pid = int(tmp.name.rsplit(".", 2)[-2])
         except (ValueError, IndexError):
             continue
-        if not _alive(pid):
+        if not process_alive(pid):
             with contextlib.suppress(OSError):
                 tmp.unlink()
 

@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from gitvault.errors import BadInput, GitvaultError
+from gitvault.fsutil import fsync_dir
+from gitvault.tempfiles import process_alive
 
 SCHEMA = "gitvault.journal/v1"
 SUBDIR = ("gitvault", "journal")
@@ -167,7 +169,7 @@ class Journal:
         """The operation is complete: nothing is left to recover."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def _flush(self) -> None:
         header = {
@@ -242,7 +244,7 @@ class Journal:
         An apply command runs in its own process group and survives a SIGKILL
         of gitvault; until it ends, the value the system will hold is unknown.
         """
-        if self.pid > 0 and _start_time(self.pid) == self.pid_start and _alive(self.pid):
+        if self.pid > 0 and _start_time(self.pid) == self.pid_start and process_alive(self.pid):
             return True
         return self.child > 0 and _group_alive(self.child)
 
@@ -316,28 +318,11 @@ def _write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _group_alive(pgid: int) -> bool:

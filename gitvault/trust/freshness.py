@@ -261,22 +261,7 @@ class _Analyzer:
         verdict = substitution.judge_creation(
             self.trusts[record.id], readers, identified=identified
         )
-        if verdict is None:
-            return None
-        finding = self._finding(
-            record,
-            path,
-            SUBSTITUTION,
-            verdict.basis,
-            verdict.reason,
-            keys=tuple(new.view.leaves),
-            writer=self.trusts[record.id].writer,
-        )
-        if verdict.level == substitution.NOTE:
-            self.notes.append(finding)
-            return None
-        self.add(finding, new)
-        return finding
+        return self._judged(record, path, new, verdict)
 
     def _substitution(
         self,
@@ -305,6 +290,12 @@ class _Analyzer:
             proof=proof,
             merge=record.is_merge,
         )
+        return self._judged(record, path, new, verdict)
+
+    def _judged(
+        self, record: CommitRecord, path: str, new: Version, verdict: substitution.Verdict | None
+    ) -> Finding | None:
+        """A substitution verdict as a finding (a problem) or a note; None when clean."""
         if verdict is None:
             return None
         finding = self._finding(
