@@ -252,9 +252,7 @@ def run_key_command(command: str, label: str, limit: int) -> bytes:
         raise BadInput(f"{label}: the command is empty")
     try:
         # The user's own configured command, as sops runs it.
-        proc = subprocess.run(
-            argv, stdout=subprocess.PIPE, timeout=KEY_CMD_TIMEOUT, check=False
-        )
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, timeout=KEY_CMD_TIMEOUT, check=False)
     except FileNotFoundError:
         raise BadInput(f"{label}: command not found: {argv[0]}") from None
     except PermissionError:
