@@ -32,6 +32,18 @@ from gitvault.fsutil import read_input
 from gitvault.keyfiles import AGE_SECRET_PREFIX, LazyIdentity, Parsed, parse_identity_bytes
 
 MAX_IDENTITY_BYTES = 1024 * 1024
+# Every variable that names or holds a private key: withheld from the commands
+# gitvault runs for others (exec children, rotation apply/verify commands).
+IDENTITY_VARIABLES = (
+    "GITVAULT_AGE_KEY",
+    "GITVAULT_AGE_KEY_FILE",
+    "GITVAULT_AGE_KEY_CMD",
+    "SOPS_AGE_KEY",
+    "SOPS_AGE_KEY_FILE",
+    "SOPS_AGE_KEY_CMD",
+    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+    "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+)
 __all__ = ["AGE_SECRET_PREFIX", "Identities", "Identity", "LazyIdentity", "load_identities"]
 
 
