@@ -68,8 +68,6 @@ class Identities:
     items: tuple[Identity, ...]
     tried: tuple[str, ...]
     problems: tuple[str, ...] = ()
-    # A post-quantum identity was skipped: an access-denied message says so.
-    pq_skipped: bool = False
 
     @property
     def keys(self) -> list[Any]:
@@ -188,7 +186,6 @@ def load_identities(
     found: list[Identity] = []
     tried: list[str] = []
     problems: list[str] = []
-    pq = False
     for label, kind, where in _candidates(explicit):
         if kind == "optional" and not Path(where).is_file():
             continue
@@ -201,11 +198,10 @@ def load_identities(
                 raise
             problems.append(err.message)
             continue
-        pq = pq or parsed.pq_skipped
         _collect(parsed, label, found, problems, quiet=quiet)
-        if not parsed.keys and parsed.notes and kind != "optional" and not pq:
+        if not parsed.keys and parsed.notes and kind != "optional":
             raise BadInput(f"{label}: no usable identity in it", hint=parsed.notes[0])
-    return Identities(tuple(found), tuple(tried), tuple(problems), pq_skipped=pq)
+    return Identities(tuple(found), tuple(tried), tuple(problems))
 
 
 def _collect(
@@ -219,12 +215,21 @@ def _collect(
             _note(text)
 
 
-def generate() -> tuple[str, str]:
-    """A new age identity: (file text in age-keygen's format, public key)."""
-    import pyrage
+def generate(*, pq: bool = False) -> tuple[str, str]:
+    """A new age identity: (file text in age-keygen's format, public key).
 
-    ident = pyrage.x25519.Identity.generate()
-    public = str(ident.to_public())
+    ``pq`` makes a post-quantum hybrid identity (``AGE-SECRET-KEY-PQ-1…``), as
+    ``age-keygen -pq`` does: a random 32-byte X-Wing seed.
+    """
+    if pq:
+        from gitvault.crypto import pq as hybrid
+
+        secret = hybrid.bech32_encode(hybrid.IDENTITY_HRP, os.urandom(32)).upper()
+        public = hybrid.parse_identity(secret).recipient
+    else:
+        import pyrage
+
+        ident = pyrage.x25519.Identity.generate()
+        secret, public = str(ident), str(ident.to_public())
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = f"# created: {created}\n# public key: {public}\n{ident}\n"
-    return text, public
+    return f"# created: {created}\n# public key: {public}\n{secret}\n", public

@@ -10,9 +10,10 @@ line was skipped. Three shapes are understood:
 * passphrase-protected age identity files (an age file, binary or armored,
   encrypted with ``age -p``), opened only when a file actually needs them.
 
-A line gitvault cannot use (a post-quantum ``AGE-SECRET-KEY-PQ-1…`` identity, a
-plugin identity, a damaged line) is skipped with a note rather than making every
-other key in the file unusable. No message built here contains key material:
+Post-quantum ``AGE-SECRET-KEY-PQ-1…`` identities are read too
+(:mod:`gitvault.crypto.pq`). A line gitvault cannot use (a plugin identity, a
+damaged line) is skipped with a note rather than making every other key in the
+file unusable. No message built here contains key material:
 only sources, line numbers and kinds.
 """
 
@@ -33,11 +34,6 @@ AGE_SECRET_PREFIX = "AGE-SECRET-KEY-1"  # noqa: S105 - a format prefix, not a se
 PQ_SECRET_PREFIX = "AGE-SECRET-KEY-PQ-1"  # noqa: S105 - a format prefix, not a secret
 PLUGIN_PREFIX = "AGE-PLUGIN-"
 AGE_FILE_PREFIXES = (b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----")
-# Why a post-quantum identity is skipped: said once, the same everywhere.
-PQ_REASON = (
-    "post-quantum age identity (mlkem768x25519) skipped: pyrage, the age library"
-    " gitvault uses, cannot decrypt that stanza type yet"
-)
 KEY_CMD_TIMEOUT = float(os.environ.get("GITVAULT_KEY_CMD_TIMEOUT", "120") or 120)
 
 
@@ -68,7 +64,6 @@ class Parsed:
 
     keys: list[tuple[str, Any]] = field(default_factory=list)  # (recipient or "", key)
     notes: list[str] = field(default_factory=list)
-    pq_skipped: bool = False
 
 
 def parse_age_keys(text: str, source: str, *, words: bool = False) -> Parsed:
@@ -90,8 +85,14 @@ def parse_age_keys(text: str, source: str, *, words: bool = False) -> Parsed:
 def _parse_age_line(item: str, where: str, out: Parsed) -> None:
     upper = item.upper()
     if upper.startswith(PQ_SECRET_PREFIX):
-        out.notes.append(f"{where}: {PQ_REASON}")
-        out.pq_skipped = True
+        from gitvault.crypto import pq
+
+        try:
+            ident = pq.parse_identity(item)
+        except pq.PQKeyError:
+            out.notes.append(f"{where}: line skipped (an invalid post-quantum age secret key)")
+            return
+        out.keys.append((ident.recipient, ident))
         return
     if upper.startswith(PLUGIN_PREFIX):
         out.notes.append(f"{where}: age plugin identity skipped (plugins are not supported)")

@@ -17,13 +17,15 @@ if ! command -v ed >/dev/null || ! command -v vim >/dev/null || ! command -v nvi
             ed vim neovim emacs-nox nano >/dev/null
     fi
 fi
-# The dotenv tests read exports back with Node's dotenv package from npm.
+# Some tests use real JavaScript tools from npm (Node's dotenv reader; age's own
+# TypeScript implementation and the C2SP age test vectors): tests/npm.py pins them.
 if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-if command -v npm >/dev/null && [ ! -f .cache/node/node_modules/dotenv/package.json ]; then
-    npm install --silent --no-audit --no-fund --prefix .cache/node dotenv@16 >/dev/null
+if command -v npm >/dev/null && [ ! -f .cache/node/node_modules/cctv-age/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/node \
+        dotenv@16.6.1 age-encryption@0.3.1 cctv-age@0.2.0 >/dev/null
 fi
 python -m ruff check --quiet gitvault tests bench
 python -m mypy gitvault

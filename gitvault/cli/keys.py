@@ -19,7 +19,13 @@ from gitvault.errors import BadInput
     default=None,
     help="Where to write the identity (default: ~/.config/gitvault/keys.txt; '-' for stdout).",
 )
-def keygen(output: Path | None) -> None:
+@click.option(
+    "--pq",
+    is_flag=True,
+    help="A post-quantum hybrid identity (ML-KEM-768 + X25519, age-keygen -pq); its "
+    "public key is age1pq1… (about 2,000 characters).",
+)
+def keygen(output: Path | None, pq: bool) -> None:
     """Create a new age identity and print its public key.
 
     The file uses age-keygen's format and mode 0600; an existing file is never
@@ -29,11 +35,12 @@ def keygen(output: Path | None) -> None:
     Example:
       gitvault keygen                 # writes ~/.config/gitvault/keys.txt
       gitvault keygen -o ci-prod.key  # an identity for a CI environment
+      gitvault keygen --pq -o pq.key  # post-quantum (sops 3.11 cannot read it)
     """
     from gitvault.fsutil import atomic_write
     from gitvault.identities import default_key_file, generate
 
-    text, public = generate()
+    text, public = generate(pq=pq)
     if output is not None and str(output) == "-":
         click.echo(text, nl=False)
         return

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -30,25 +29,15 @@ from gitvault.errors import BadInput
 from gitvault.export.base import RenderOptions, get_format
 from gitvault.export.dotenv import portable_quote
 from gitvault.export.model import Source, collect
+from tests import npm
 
-ROOT = Path(__file__).resolve().parents[2]
-NODE_PREFIX = ROOT / ".cache" / "node"
 TRICKY = "'\"\\$`{}!#= \n\r\t\x01é€%:-ab"
 
 
 @pytest.fixture(scope="session")
 def node_dotenv() -> Path:
-    """The npm ``dotenv`` package (installed on first use; the real one, not a copy)."""
-    module = NODE_PREFIX / "node_modules" / "dotenv"
-    if not (module / "package.json").is_file():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed for the node dotenv reader (scripts/test.sh installs it)"
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NODE_PREFIX), "dotenv@16"],
-            check=True,
-            capture_output=True,
-        )
-    return module
+    """The npm ``dotenv`` package (the real one; see tests/npm.py)."""
+    return npm.module_dir("dotenv")
 
 
 def read_node(text: str, module: Path, tmp: Path) -> dict[str, str]:
