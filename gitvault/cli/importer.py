@@ -86,6 +86,8 @@ def import_(
     _check_commit_flags(do_commit, message, allow_staged)
     if dry_run and do_commit:
         raise UsageError("--dry-run writes nothing: it cannot --commit")
+    if (to is None) == (into is None):
+        raise UsageError("give exactly one of --to FILE or --into DIR")
     options = ImportOptions(
         to=to, into=into, fmt=fmt, merge=merge, overwrite=overwrite, identity=identity
     )

@@ -11,8 +11,9 @@ Destinations (docs/import.md):
 - ``to``: every source's keys go into that one vault file;
 - ``into``: each source becomes ``DIR/<stem>.yaml``, where the stem is the
   source's file name without a leading dot and without a final ``.env``,
-  ``.json``, ``.yaml`` or ``.yml`` (``.env`` → ``env``, ``.env.prod`` →
-  ``env.prod``, ``prod.env`` → ``prod``, ``app.json`` → ``app``); each
+  ``.json``, ``.yaml`` or ``.yml``, then without a final ``.sops`` or ``.enc``
+  (``.env`` → ``env``, ``.env.prod`` → ``env.prod``, ``prod.env`` → ``prod``,
+  ``app.json`` → ``app``, ``app.sops.yaml`` → ``app``); each
   Kubernetes Secret becomes ``DIR/<namespace>/<name>.yaml`` (``DIR/<name>.yaml``
   without a namespace).
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
 MAX_SOURCES = 100_000
 _STRIP_SUFFIXES = (".env", ".json", ".yaml", ".yml")
+_SOPS_INFIXES = (".sops", ".enc")
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,10 @@ def stem_for(path: Path) -> str:
     for suffix in _STRIP_SUFFIXES:
         if lowered.endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
+            break
+    for infix in _SOPS_INFIXES:  # app.sops.yaml, app.enc.json: already encrypted sources
+        if name.lower().endswith(infix) and len(name) > len(infix):
+            name = name[: -len(infix)]
             break
     return name or "env"
 
