@@ -143,8 +143,9 @@ def plan_import(
     loader = _IdentityCache(identities, options.identity)
     units: list[Unit] = []
     total = 0
+    roots: dict[str, Path] = {}
     for src in sources:
-        data = read_source(src)
+        data = read_source(src, roots)
         total += len(data)
         if total > MAX_TOTAL_BYTES:
             raise BadInput(
@@ -154,7 +155,10 @@ def plan_import(
         units.extend(read_units(src, data, options.fmt, loader))
     groups = _group(units, options)
     policies: dict[Path, Policy] = {}
-    files = [_plan_file(dest, members, options, policies, loader) for dest, members in groups]
+    places = _Places()
+    files = [
+        _plan_file(dest, members, options, policies, loader, places) for dest, members in groups
+    ]
     return ImportPlan(tuple(files))
 
 
@@ -173,7 +177,39 @@ class _IdentityCache:
         return self._ids
 
 
-def read_source(path: Path) -> bytes:
+class _Places:
+    """Where destinations sit in their vault, worked out once per folder.
+
+    Hundreds of files go into a handful of folders: finding the vault root,
+    resolving links and checking that missing folders can be created inside
+    the vault (:func:`gitvault.vault.check_parents`) is done per folder.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, tuple[Path | None, str | None]] = {}
+
+    def locate(self, dest: Path) -> Any:
+        from gitvault import vault
+
+        if dest.name in ("", ".", ".."):
+            raise BadInput(f"{dest}: not a file name")
+        folder = os.path.abspath(dest.parent)
+        known = self._folders.get(folder)
+        if known is None:
+            vault.check_parents(dest)  # refuses folders that would land outside the vault
+            probe = vault.locate(Path(folder, "probe"))
+            rel_folder: str | None = None
+            if probe.relpath is not None:
+                rel_folder = probe.relpath.rpartition("/")[0]
+            known = self._folders[folder] = (probe.root, rel_folder)
+        root, rel_folder = known
+        if root is None or rel_folder is None:
+            return vault.Location(dest, None, None)
+        rel = f"{rel_folder}/{dest.name}" if rel_folder else dest.name
+        return vault.Location(dest, root, rel)
+
+
+def read_source(path: Path, roots: dict[str, Path] | None = None) -> bytes:
     """A source's bytes: capped, a regular file, and not a link leading elsewhere.
 
     A source inside a repository (or vault) may not be a link out of it, as for
@@ -184,7 +220,12 @@ def read_source(path: Path) -> bytes:
     from gitvault.fsutil import _enclosing_root, read_input
 
     absolute = Path(os.path.abspath(path))
-    root = _enclosing_root(absolute) or absolute.parent
+    folder = str(absolute.parent)
+    root = roots.get(folder) if roots is not None else None
+    if root is None:
+        root = _enclosing_root(absolute) or absolute.parent
+        if roots is not None:
+            roots[folder] = root  # one walk up per folder, not per source
     return read_input(path, root=root)
 
 
@@ -230,17 +271,17 @@ def _plan_file(
     options: ImportOptions,
     policies: dict[Path, Policy],
     ids: Callable[[], Identities],
+    places: _Places,
 ) -> PlannedFile:
     from gitvault import vault
 
-    loc = vault.locate(dest)
+    loc = places.locate(dest)
     if loc.root is None or loc.relpath is None:
         raise BadInput(f"{dest}: no .gitvault.yaml here or in any parent directory")
     pol = policies.get(loc.root)
     if pol is None:
         pol = policies[loc.root] = vault.load_policy_for(loc)
     rule = vault.rule_for(pol, loc)
-    vault.check_parents(dest)
     incoming, origins = _combine(units, loc.relpath)
     check_names(incoming, rule, loc.relpath, origins)
     leaves = list(_leaf_paths(incoming))
