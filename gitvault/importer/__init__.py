@@ -4,6 +4,8 @@ The programmatic surface (the CLI and ``migrate`` use only these):
 
 - :func:`plan_import` (``sources``, :class:`ImportOptions`) → :class:`ImportPlan`:
   reads and checks every source and destination, writes nothing;
+- :func:`plan_units` (already-read :class:`Unit` objects, e.g. values held in
+  memory by ``migrate``) → :class:`ImportPlan`, with the same checks;
 - :func:`apply_import` (plan, ``commit=``:class:`CommitOptions` | None) →
   :class:`ImportResult`: encrypts every file and writes them all or none.
 
@@ -21,7 +23,9 @@ from gitvault.importer.plan import (
     PlannedFile,
     PlannedKey,
     plan_import,
+    plan_units,
 )
+from gitvault.importer.sources import Unit
 
 __all__ = [
     "CommitOptions",
@@ -30,7 +34,9 @@ __all__ = [
     "ImportResult",
     "PlannedFile",
     "PlannedKey",
+    "Unit",
     "apply_import",
     "encrypt_file",
     "plan_import",
+    "plan_units",
 ]

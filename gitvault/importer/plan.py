@@ -153,7 +153,26 @@ def plan_import(
                 hint="import them in several runs",
             )
         units.extend(read_units(src, data, options.fmt, loader))
-    groups = _group(units, options)
+    return plan_units(units, options, identities=loader)
+
+
+def plan_units(
+    units: Sequence[Unit],
+    options: ImportOptions,
+    *,
+    identities: Callable[[], Identities] | Identities | None = None,
+) -> ImportPlan:
+    """Plan already-read units (:class:`~gitvault.importer.sources.Unit`); writes nothing.
+
+    For callers that hold values in memory rather than in files (``migrate``
+    builds one unit per vault file from scan findings, with ``lines`` naming
+    where each key was found): the same destinations, name checks, collision
+    rules, merge semantics and schema checks as :func:`plan_import`.
+    """
+    if (options.to is None) == (options.into is None):
+        raise UsageError("give exactly one of --to FILE or --into DIR")
+    loader = identities if callable(identities) else _IdentityCache(identities, options.identity)
+    groups = _group(list(units), options)
     policies: dict[Path, Policy] = {}
     places = _Places()
     files = [

@@ -211,3 +211,28 @@ def test_many_files_in_one_process(vault: Vault) -> None:
         "DB_PASSWORD": "pw-42",
         "API_TOKEN": "tok-42",
     }
+
+
+def test_api_units_from_memory(vault: Vault) -> None:
+    """What ``migrate`` does: values found elsewhere, planned with the same checks."""
+    from gitvault.importer import Unit, plan_units
+    from gitvault.model import Mapping
+
+    unit = Unit(
+        source="app/settings.py",
+        kind="finding",
+        document=Mapping([("DB_PASSWORD", VALUE), ("PORT", 5432)]),
+        lines={("DB_PASSWORD",): 12},
+    )
+    plan = plan_units([unit], ImportOptions(to=vault.root / "secrets/found.yaml"))
+    report = plan.to_json()
+    assert report["files"][0]["keys"] == [
+        {"key": "DB_PASSWORD", "from": "app/settings.py:12", "action": "add"},
+        {"key": "PORT", "from": "app/settings.py", "action": "add"},
+    ]
+    assert VALUE not in json.dumps(report)
+    apply_import(plan)
+    assert vault.decrypt("secrets/found.yaml") == {"DB_PASSWORD": VALUE, "PORT": 5432}
+    clash = Unit("b.py", "finding", Mapping([("DB_PASSWORD", "x")]), {})
+    with pytest.raises(Exception, match="already exists"):
+        plan_units([clash], ImportOptions(to=vault.root / "secrets/found.yaml"))
