@@ -70,8 +70,9 @@ def import_(
 
     \b
     Names: keys are kept as written. With --into DIR a source becomes
-    DIR/<file name without leading dot and .env/.json/.yaml>.yaml
-    (.env -> env.yaml, prod.env -> prod.yaml), a Secret DIR/<namespace>/<name>.yaml.
+    DIR/<file name without leading dot, .env/.json/.yaml/.yml, .sops/.enc>.yaml
+    (.env -> env.yaml, prod.env -> prod.yaml, app.sops.yaml -> app.yaml),
+    a Kubernetes Secret DIR/<namespace>/<name>.yaml.
 
     \b
     Example:

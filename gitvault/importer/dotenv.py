@@ -65,8 +65,9 @@ def parse(text: str, name: str) -> list[Entry]:
         if not sep:
             raise BadInput(f"{name}:{number}: not a KEY=value line")
         if not _KEY.fullmatch(key):
+            # The text is not echoed: a malformed line may be a value (a pasted token).
             raise BadInput(
-                f"{name}:{number}: {key[:60]!r} is not a valid variable name",
+                f"{name}:{number}: not a valid variable name before '='",
                 hint="names are letters, digits, '_', '.' and '-', not starting with a digit",
             )
         rest = rest.lstrip(" \t")

@@ -438,7 +438,7 @@ def _all_key_paths(node: Node, path: KeyPath = ()) -> list[KeyPath]:
 
 def _leaf_paths(node: Node, path: KeyPath = ()) -> list[KeyPath]:
     """Paths of the values a file holds (an empty map or list counts as one value)."""
-    if isinstance(node, Mapping) and len(node) and path is not None:
+    if isinstance(node, Mapping) and len(node):
         return [p for k, v in node.items() for p in _leaf_paths(v, (*path, k))]
     if isinstance(node, list):
         items = [x for x in node if not isinstance(x, Comment)]

@@ -211,6 +211,7 @@ def test_device_is_refused(vault: Vault) -> None:
         (f"sops={SECRET}\n", "reserved"),
         ("=x\n", "not a valid variable name"),
         ("1A=x\n", "not a valid variable name"),
+        (f"{SECRET}+/=x\n", "not a valid variable name"),  # a pasted token: not echoed
         ("JUSTTEXT\n", "not a KEY=value line"),
         ("A='unterminated\n", "unterminated"),
         ('A="x" trailing\n', "after the closing quote"),
