@@ -3,13 +3,15 @@
 Python's :mod:`json` decodes the values (types kept: strings, integers,
 floats, booleans, null, objects, arrays); a small scanner beside it records
 the line of every object key, so the dry run can say where each key came
-from. Refused: duplicate keys in one object, ``NaN``/``Infinity``, integers
-outside the 64-bit range sops stores, a top level that is not an object.
+from. Refused: duplicate keys in one object, ``NaN``/``Infinity`` (and numbers
+like ``1e400`` that overflow a float), integers outside the 64-bit range sops
+stores, a top level that is not an object.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from gitvault.errors import BadInput
@@ -59,6 +61,10 @@ def _check_ints(node: Any, path: Path_, name: str, lines: dict[Path_, int]) -> N
         where = _nearest_line(path, lines)
         at = f":{where}" if where else ""
         raise BadInput(f"{name}{at}: an integer outside the 64-bit range (sops cannot store it)")
+    elif isinstance(node, float) and not math.isfinite(node):
+        where = _nearest_line(path, lines)
+        at = f":{where}" if where else ""
+        raise BadInput(f"{name}{at}: a number too large for a 64-bit float")
 
 
 def _nearest_line(path: Path_, lines: dict[Path_, int]) -> int | None:

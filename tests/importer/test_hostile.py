@@ -229,6 +229,7 @@ def test_bad_dotenv(vault: Vault, text: str, needle: str) -> None:
         ("l.json", "[1, 2]", "must be a JSON object"),
         ("n.json", '{"a": NaN}', "not valid JSON"),
         ("b.json", '{"a": 99999999999999999999}', "64-bit"),
+        ("f.json", '{"a": {"b": 1e400}}', "64-bit float"),
         ("t.json", '{"a": 1,}', "invalid JSON"),
         ("k.json", '{"a\\u0007b": 1}', "control character"),
         ("e.json", '{"": 1}', "empty key"),
