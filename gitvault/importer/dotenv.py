@@ -5,9 +5,12 @@ Accepted (the common ground of docker compose, python-dotenv and dotenvx):
 - ``KEY=value`` lines; blanks around ``=`` are ignored; an optional ``export ``
   prefix; blank lines and ``#`` comment lines are skipped;
 - unquoted values are trimmed, and ``␠#…`` starts a comment;
-- ``'single quoted'`` values are literal (no escapes) and may span lines;
-- ``"double quoted"`` values understand ``\\n \\r \\t \\" \\\\ \\$`` and may span
-  lines; other backslashes are kept as written;
+- ``'single quoted'`` values are literal (no escapes, as a shell, Node's dotenv
+  and compose read them; python-dotenv alone would decode ``\\\\`` and ``\\'``)
+  and may span lines;
+- ``"double quoted"`` values understand ``\\n \\r \\t \\a \\b \\f \\v \\" \\\\ \\$``
+  (python-dotenv's and compose's escapes) and may span lines; other
+  backslashes are kept as written;
 - after a closing quote only blanks and a ``#`` comment may follow.
 
 Never done: variable expansion (``${OTHER}`` is kept literally: a vault stores
@@ -26,7 +29,19 @@ from dataclasses import dataclass
 from gitvault.errors import BadInput
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+# Escapes inside double quotes: python-dotenv's and docker compose's common set.
+_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    '"': '"',
+    "\\": "\\",
+    "$": "$",
+}
 
 
 @dataclass(frozen=True)

@@ -6,50 +6,35 @@ any new way to fail on the inputs. It never prints and never puts a value in
 a message; values travel in the plan's documents (hidden from ``repr``) and
 leave it only encrypted.
 
-Destinations (docs/import.md):
-
-- ``to``: every source's keys go into that one vault file;
-- ``into``: each source becomes ``DIR/<stem>.yaml``, where the stem is the
-  source's file name without a leading dot and without a final ``.env``,
-  ``.json``, ``.yaml`` or ``.yml``, then without a final ``.sops`` or ``.enc``
-  (``.env`` → ``env``, ``.env.prod`` → ``env.prod``, ``prod.env`` → ``prod``,
-  ``app.json`` → ``app``, ``app.sops.yaml`` → ``app``); each
-  Kubernetes Secret becomes ``DIR/<namespace>/<name>.yaml`` (``DIR/<name>.yaml``
-  without a namespace).
-
-Keys are kept exactly as written. Refused: a key given twice for one file
-(within a source or across sources), an empty key, a key with a control
-character, a top-level ``sops`` key, and a key the rule's selection settings
-(``unencrypted_suffix`` …) would store unencrypted. An existing destination is
-refused unless ``merge`` (add keys; a key already there is refused unless
-``overwrite`` too, which replaces its value) or ``overwrite`` alone (replace
-the whole file).
+Where keys go and which names are refused: :mod:`gitvault.importer.names`
+(docs/import.md). An existing destination is refused unless ``merge`` (add
+keys; a key already there is refused unless ``overwrite`` too, which replaces
+its value) or ``overwrite`` alone (replace the whole file); a key given twice
+for one file (within a source or across sources) is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault.errors import BadInput, UsageError
-from gitvault.importer.sources import KeyPath, Unit, read_units
+from gitvault.importer.names import Places, check_names, display, group, leaf_paths
+from gitvault.importer.sources import Unit, read_source, read_units
 from gitvault.model import Comment, Mapping, Node
 
 if TYPE_CHECKING:
     from gitvault.identities import Identities
-    from gitvault.policy import Policy, Rule
+    from gitvault.policy import Policy
     from gitvault.sops.document import Plain
 
 # Caps (docs/limits.md): one source is read like any input file (32 MiB at most);
 # all sources of one import together at most this much; at most this many sources.
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
 MAX_SOURCES = 100_000
-_STRIP_SUFFIXES = (".env", ".json", ".yaml", ".yml")
-_SOPS_INFIXES = (".sops", ".enc")
 
 
 @dataclass(frozen=True)
@@ -172,9 +157,9 @@ def plan_units(
     if (options.to is None) == (options.into is None):
         raise UsageError("give exactly one of --to FILE or --into DIR")
     loader = identities if callable(identities) else _IdentityCache(identities, options.identity)
-    groups = _group(list(units), options)
+    groups = group(list(units), options.to, options.into)
     policies: dict[Path, Policy] = {}
-    places = _Places()
+    places = Places()
     files = [
         _plan_file(dest, members, options, policies, loader, places) for dest, members in groups
     ]
@@ -196,101 +181,13 @@ class _IdentityCache:
         return self._ids
 
 
-class _Places:
-    """Where destinations sit in their vault, worked out once per folder.
-
-    Hundreds of files go into a handful of folders: finding the vault root,
-    resolving links and checking that missing folders can be created inside
-    the vault (:func:`gitvault.vault.check_parents`) is done per folder.
-    """
-
-    def __init__(self) -> None:
-        self._folders: dict[str, tuple[Path | None, str | None]] = {}
-
-    def locate(self, dest: Path) -> Any:
-        from gitvault import vault
-
-        if dest.name in ("", ".", ".."):
-            raise BadInput(f"{dest}: not a file name")
-        folder = os.path.abspath(dest.parent)
-        known = self._folders.get(folder)
-        if known is None:
-            vault.check_parents(dest)  # refuses folders that would land outside the vault
-            probe = vault.locate(Path(folder, "probe"))
-            rel_folder: str | None = None
-            if probe.relpath is not None:
-                rel_folder = probe.relpath.rpartition("/")[0]
-            known = self._folders[folder] = (probe.root, rel_folder)
-        root, rel_folder = known
-        if root is None or rel_folder is None:
-            return vault.Location(dest, None, None)
-        rel = f"{rel_folder}/{dest.name}" if rel_folder else dest.name
-        return vault.Location(dest, root, rel)
-
-
-def read_source(path: Path, roots: dict[str, Path] | None = None) -> bytes:
-    """A source's bytes: capped, a regular file, and not a link leading elsewhere.
-
-    A source inside a repository (or vault) may not be a link out of it, as for
-    every input file; a source outside any repository may not be a link out of
-    its own directory. Either would let a planted link make ``import`` read
-    ``~/.ssh`` or another checkout into a vault file.
-    """
-    from gitvault.fsutil import _enclosing_root, read_input
-
-    absolute = Path(os.path.abspath(path))
-    folder = str(absolute.parent)
-    root = roots.get(folder) if roots is not None else None
-    if root is None:
-        root = _enclosing_root(absolute) or absolute.parent
-        if roots is not None:
-            roots[folder] = root  # one walk up per folder, not per source
-    return read_input(path, root=root)
-
-
-def stem_for(path: Path) -> str:
-    """The vault file name stem for a source file name (module docstring)."""
-    name = path.name.lstrip(".")
-    lowered = name.lower()
-    for suffix in _STRIP_SUFFIXES:
-        if lowered.endswith(suffix) and len(name) > len(suffix):
-            name = name[: -len(suffix)]
-            break
-    for infix in _SOPS_INFIXES:  # app.sops.yaml, app.enc.json: already encrypted sources
-        if name.lower().endswith(infix) and len(name) > len(infix):
-            name = name[: -len(infix)]
-            break
-    return name or "env"
-
-
-def destination(unit: Unit, options: ImportOptions) -> Path:
-    """Where one unit's keys go."""
-    if options.to is not None:
-        return options.to
-    assert options.into is not None
-    if unit.name is not None:
-        base = options.into / unit.namespace if unit.namespace else options.into
-        return base / f"{unit.name}.yaml"
-    return options.into / f"{stem_for(Path(unit.source))}.yaml"
-
-
-def _group(units: list[Unit], options: ImportOptions) -> list[tuple[Path, list[Unit]]]:
-    """Units per destination, in the order their destinations first appear."""
-    groups: dict[str, tuple[Path, list[Unit]]] = {}
-    for unit in units:
-        dest = destination(unit, options)
-        key = os.path.normpath(os.path.abspath(dest))
-        groups.setdefault(key, (dest, []))[1].append(unit)
-    return list(groups.values())
-
-
 def _plan_file(
     dest: Path,
     units: list[Unit],
     options: ImportOptions,
     policies: dict[Path, Policy],
     ids: Callable[[], Identities],
-    places: _Places,
+    places: Places,
 ) -> PlannedFile:
     from gitvault import vault
 
@@ -303,7 +200,7 @@ def _plan_file(
     rule = vault.rule_for(pol, loc)
     incoming, origins = _combine(units, loc.relpath)
     check_names(incoming, rule, loc.relpath, origins)
-    leaves = list(_leaf_paths(incoming))
+    leaves = list(leaf_paths(incoming))
     exists = dest.exists() or dest.is_symlink()
     document = incoming
     previous = None
@@ -332,7 +229,7 @@ def _plan_file(
             document = previous.documents[0]
             clash = [k for k, _ in incoming.items() if k in document]
             if clash and not options.overwrite:
-                shown = ", ".join(_display((k,)) for k in clash[:5])
+                shown = ", ".join(display((k,)) for k in clash[:5])
                 more = f" and {len(clash) - 5} more" if len(clash) > 5 else ""
                 raise BadInput(
                     f"{loc.relpath}: already has {shown}{more}",
@@ -344,7 +241,7 @@ def _plan_file(
     vault.validate_schema([document], pol, rule, loc.relpath)
     keys = tuple(
         PlannedKey(
-            _display(path),
+            display(path),
             origins[str(path[0])].origin(path),
             "replace" if path[0] in replaced else "add",
         )
@@ -384,7 +281,7 @@ def _combine(units: list[Unit], relpath: str) -> tuple[Mapping, dict[str, Unit]]
             if key in origins:
                 first = origins[key].origin((key,))
                 raise BadInput(
-                    f"{relpath}: key {_display((key,))} comes from both {first} "
+                    f"{relpath}: key {display((key,))} comes from both {first} "
                     f"and {unit.origin((key,))}"
                 )
             origins[key] = unit
@@ -392,62 +289,3 @@ def _combine(units: list[Unit], relpath: str) -> tuple[Mapping, dict[str, Unit]]
     if not origins:
         raise BadInput(f"{relpath}: nothing to import (no keys)")
     return Mapping(entries), origins
-
-
-def check_names(doc: Mapping, rule: Rule, relpath: str, origins: dict[str, Unit]) -> None:
-    """Refuse keys that cannot be stored as written (module docstring)."""
-    from gitvault.sops import metadata as md
-    from gitvault.sops.document import Selector
-
-    selector = Selector(md.Metadata(age=(), lastmodified="", mac="", **rule.selection))
-    if "sops" in doc:
-        raise BadInput(
-            f"{origins['sops'].origin(('sops',))}: a top-level key named 'sops' is reserved "
-            "by the file format",
-            hint="rename it in the source",
-        )
-    for path in _all_key_paths(doc):
-        where = origins[str(path[0])].origin(path)
-        key = path[-1]
-        if isinstance(key, str):
-            if key == "":
-                raise BadInput(f"{where}: an empty key name cannot be stored")
-            if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in key):
-                raise BadInput(f"{where}: a key name with a control character cannot be stored")
-    for path in _leaf_paths(doc):
-        names = [str(p) for p in path if isinstance(p, str)]
-        if not selector.encrypted(names, [], False):
-            raise BadInput(
-                f"{origins[str(path[0])].origin(path)}: {_display(path)} would be stored "
-                f"unencrypted in {relpath} (the rule's selection settings)",
-                hint="rename the key (e.g. drop a _unencrypted suffix) or change the rule",
-            )
-
-
-def _all_key_paths(node: Node, path: KeyPath = ()) -> list[KeyPath]:
-    out: list[KeyPath] = []
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            out.append((*path, key))
-            out.extend(_all_key_paths(value, (*path, key)))
-    elif isinstance(node, list):
-        for i, item in enumerate(x for x in node if not isinstance(x, Comment)):
-            out.extend(_all_key_paths(item, (*path, i)))
-    return out
-
-
-def _leaf_paths(node: Node, path: KeyPath = ()) -> list[KeyPath]:
-    """Paths of the values a file holds (an empty map or list counts as one value)."""
-    if isinstance(node, Mapping) and len(node):
-        return [p for k, v in node.items() for p in _leaf_paths(v, (*path, k))]
-    if isinstance(node, list):
-        items = [x for x in node if not isinstance(x, Comment)]
-        if items:
-            return [p for i, v in enumerate(items) for p in _leaf_paths(v, (*path, i))]
-    return [path] if path else []
-
-
-def _display(path: KeyPath) -> str:
-    from gitvault.keypath import display
-
-    return display(list(path))

@@ -18,6 +18,7 @@ This module never prints and never writes; values stay in memory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,26 @@ class Unit:
                 return f"{self.source}:{line}"
             probe = probe[:-1]
         return self.source
+
+
+def read_source(path: Path, roots: dict[str, Path] | None = None) -> bytes:
+    """A source's bytes: capped, a regular file, and not a link leading elsewhere.
+
+    A source inside a repository (or vault) may not be a link out of it, as for
+    every input file; a source outside any repository may not be a link out of
+    its own directory. Either would let a planted link make ``import`` read
+    ``~/.ssh`` or another checkout into a vault file.
+    """
+    from gitvault.fsutil import _enclosing_root, read_input
+
+    absolute = Path(os.path.abspath(path))
+    folder = str(absolute.parent)
+    root = roots.get(folder) if roots is not None else None
+    if root is None:
+        root = _enclosing_root(absolute) or absolute.parent
+        if roots is not None:
+            roots[folder] = root  # one walk up per folder, not per source
+    return read_input(path, root=root)
 
 
 def detect_format(path: Path) -> str | None:

@@ -7,7 +7,7 @@ import json
 import re
 
 from gitvault.importer import dotenv
-from gitvault.importer.plan import stem_for
+from gitvault.importer.names import stem_for
 from tests.importer.conftest import Vault
 
 DOTENV = """\
@@ -249,3 +249,30 @@ def test_stem_rule() -> None:
         "x.yaml.bak": "x.yaml.bak",
     }
     assert {name: stem_for(Path(name)) for name in cases} == cases
+
+
+def test_export_dotenv_reads_back_exactly(vault: Vault) -> None:
+    """What ``export --format dotenv`` writes, ``import`` reads back value for value."""
+    values = {
+        "PLAIN": "abc123",
+        "SPACES": "  leading and trailing  ",
+        "HASH": "a #b# c",
+        "EQUALS": "k=v==",
+        "UNICODE": "ünï ✓ 日本",
+        "NEWLINES": "line 1\nline 2\n",
+        "SINGLE": "it's",
+        "DOUBLE": 'say "hi"',
+        "DOLLAR": "cost $ 5",
+        "BACKSLASH": "C:\\path\\x",
+        "TAB": "a\tb",
+    }
+    src = vault.inputs / "seed.json"
+    src.write_text(json.dumps(values))
+    assert vault.run("import", str(src), "--to", "secrets/seed.yaml").code == 0
+    r = vault.run("export", "secrets/seed.yaml", "--format", "dotenv")
+    assert r.code == 0, r.output
+    exported = vault.inputs / "exported.env"
+    exported.write_text(r.stdout)
+    r = vault.run("import", str(exported), "--to", "secrets/back.yaml")
+    assert r.code == 0, r.output
+    assert vault.decrypt("secrets/back.yaml") == values
