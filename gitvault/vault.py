@@ -390,6 +390,27 @@ def set_key(
     return Change(keypath.display(parts), "added" if new else "changed", data)
 
 
+def new_file(path: Path, key: str, value: Node) -> Change:
+    """A brand-new vault file at ``path`` holding one key (``set`` on a missing file).
+
+    Recipients and selection settings come from the policy rule covering
+    ``path`` (no rule: refused, exit 5); the rule's schema must accept the
+    one-key document; missing folders must be creatable inside the vault
+    (checked here, created by :func:`write`). Nothing is written here.
+    """
+    loc = locate(path)
+    pol = load_policy_for(loc)
+    rule = rule_for(pol, loc)
+    check_parents(path)
+    parts = keypath.parse(key)
+    doc = Mapping()
+    keypath.set_value(doc, parts, value)
+    check_keys(doc, str(path))
+    validate_schema([doc], pol, rule, str(path))
+    data = sopsfile.encrypt_new([doc], pol.reader_keys(rule), **selection_for(rule))
+    return Change(keypath.display(parts), "created", data)
+
+
 def unset_key(
     vault: sopsfile.VaultFile, plain: Plain, key: str, check: SchemaCheck = _no_check
 ) -> Change:

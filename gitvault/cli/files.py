@@ -372,6 +372,10 @@ def set_(
 ) -> None:
     """Set one value without an editor; other values keep their ciphertext.
 
+    When PATH does not exist, a new vault file is created holding KEY, for the
+    recipients of the policy rule that covers PATH (missing folders inside the
+    vault are created, as `edit` does).
+
     A VALUE on the command line can end up in shell history and process
     listings: prefer --stdin or --generate for real secrets. The result must
     satisfy the rule's JSON Schema, or nothing is written (exit 5).
@@ -404,18 +408,35 @@ def set_(
     else:
         assert value is not None
         new_value = vault.parse_value(value, type_)
-    vf = vault.read_vault(path)
-    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
+    creating = not (path.exists() or path.is_symlink())
+    if creating:
+        # A new file, as `edit` makes one: the policy rule decides its recipients.
+        change = vault.new_file(path, key, new_value)
+    else:
+        vf = vault.read_vault(path)
+        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+        change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return
+    if creating:
+        vault.make_parents(path)
     if target is not None:
-        subject = f"gitvault: set {change.key} in {target.relpath}"
+        subject = f"gitvault: {'add' if creating else 'set'} {change.key} in {target.relpath}"
         done = _commit(target, change.data, "set", message, allow_staged, subject)
         say(f"{path}: {change.key} {change.action}; {done}")
         return
     fsutil.atomic_write(path, change.data)
+    if creating:
+        from gitvault.policy import load as load_policy
+
+        loc = vault.locate(path)
+        assert loc.root is not None and loc.relpath is not None
+        pol = load_policy(loc.root)
+        rule = pol.rule_for(loc.relpath)
+        readers = ", ".join(pol.reader_names(rule)) if rule is not None else ""
+        say(f"created {path} for {readers} with {change.key}")
+        return
     say(f"{path}: {change.key} {change.action}")
 
 
