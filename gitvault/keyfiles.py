@@ -20,8 +20,6 @@ only sources, line numbers and kinds.
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,6 +243,10 @@ def run_key_command(command: str, label: str, limit: int) -> bytes:
     stderr stay the user's, so a password manager can prompt; stdout is read in
     full and never shown, whatever happens.
     """
+    # Imported here: only a *_CMD variable needs them (~3 ms off every decrypt).
+    import shlex
+    import subprocess
+
     try:
         argv = shlex.split(command)
     except ValueError:

@@ -145,15 +145,26 @@ def _field(path: Any) -> str:
 
 
 def validate_data(data: Any, name: str) -> None:
-    """Check the decoded policy against the shipped JSON Schema."""
+    """Check the decoded policy against the shipped JSON Schema.
+
+    A content that passed before is not checked again (see
+    :mod:`gitvault.policy.validcache`): the jsonschema import alone is most of
+    a small ``encrypt`` or ``set``.
+    """
+    from gitvault.policy import validcache
+
+    raw = (Path(__file__).parent / "schema.json").read_bytes()
+    marker = validcache.marker(data, raw)
+    if validcache.known_valid(marker):
+        return
     import jsonschema
 
-    schema = json.loads((Path(__file__).parent / "schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(json.loads(raw))
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors) or errors[0]
         raise BadInput(f"{name}: {_field(err.absolute_path)}: {_short(err)}")
+    validcache.remember(marker)
 
 
 def _short(err: Any) -> str:
