@@ -7,6 +7,7 @@ same message, whatever went wrong (wrong key, flipped bit, wrong path).
 from __future__ import annotations
 
 import os
+from binascii import b2a_base64
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -31,19 +32,37 @@ KEY_SIZE = 32
 class ValueCipher:
     """Seals and opens single values under one file's data key."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_ivs")
 
     def __init__(self, data_key: bytes) -> None:
         if len(data_key) != KEY_SIZE:
             raise IntegrityError("the data key has the wrong size")
         self._aead = AESGCM(data_key)
+        self._ivs = memoryview(b"")
+
+    def fresh_iv(self) -> bytes:
+        """A random IV, cut from a larger read of the OS generator (one syscall per 256)."""
+        if not self._ivs:
+            self._ivs = memoryview(os.urandom(IV_SIZE * 256))
+        iv = bytes(self._ivs[:IV_SIZE])
+        self._ivs = self._ivs[IV_SIZE:]
+        return iv
+
+    def seal_text(self, plaintext: bytes, aad: bytes, type_: str) -> str:
+        """Encrypt under a fresh IV straight to sops's ``ENC[AES256_GCM,…]`` text."""
+        iv = self.fresh_iv()
+        sealed = self._aead.encrypt(iv, plaintext, aad)
+        return (
+            f"ENC[AES256_GCM,data:{_b64(sealed[:-TAG_SIZE])},iv:{_b64(iv)},"
+            f"tag:{_b64(sealed[-TAG_SIZE:])},type:{type_}]"
+        )
 
     def seal(
         self, plaintext: bytes, aad: bytes, iv: bytes | None = None
     ) -> tuple[bytes, bytes, bytes]:
         """Encrypt; return (ciphertext without tag, iv, tag). A fresh random IV unless given."""
         if iv is None:
-            iv = os.urandom(IV_SIZE)
+            iv = self.fresh_iv()
         sealed = self._aead.encrypt(iv, plaintext, aad)
         return sealed[:-TAG_SIZE], iv, sealed[-TAG_SIZE:]
 
@@ -56,3 +75,7 @@ class ValueCipher:
         except (InvalidTag, ValueError):
             raise IntegrityError("an encrypted value is malformed or was tampered with") from None
         return plain
+
+
+def _b64(raw: bytes) -> str:
+    return b2a_base64(raw, newline=False).decode("ascii")

@@ -203,15 +203,54 @@ def _enc_leaf(
     aad = _aad(path)
     text = w.stash.get((aad, type_, plain))
     if text is None:
-        data, iv, tag = w.cipher.seal(plain, aad)
-        text = str(encval.EncValue(data, iv, tag, type_))
+        text = w.cipher.seal_text(plain, aad, type_)
     return Comment(text) if comment else text
+
+
+def _enc_mapping_settled(
+    w: _Walk, node: Mapping, path: list[str], stack: list[list[str]], state: bool | None
+) -> Mapping:
+    """:func:`_walk_mapping` for encryption when no comment rule applies (nearly every file).
+
+    The mirror of :func:`_dec_mapping_settled`: a non-empty string leaf that is
+    to be encrypted is hashed and sealed inline (or taken from the stash), in
+    the same order and with the same additional data as the general walk;
+    everything else goes through the general functions.
+    """
+    sel = w.selector
+    settle = sel.settle
+    default = sel.default
+    update = w.hasher.update
+    seal_text = w.cipher.seal_text
+    stash = w.stash
+    prefix = ":".join(path) + ":" if path else ""
+    out = Mapping()
+    append = out.entries.append
+    for entry in node.entries:
+        if isinstance(entry, Comment):
+            append(_enc_comment(w, entry, path, stack, state))
+            continue
+        key, value = entry
+        sub = settle(key, state)
+        if type(value) is str and value and (default if sub is None else sub):
+            plain = value.encode("utf-8", "surrogateescape")
+            update(plain)
+            aad = (prefix + key + ":").encode("utf-8", "surrogateescape")
+            text = stash.get((aad, "str", plain))
+            append((key, seal_text(plain, aad, "str") if text is None else text))
+            continue
+        path.append(key)
+        append((key, _enc_node(w, value, path, stack, sub)))
+        path.pop()
+    return out
 
 
 def _enc_node(
     w: _Walk, node: Node, path: list[str], stack: list[list[str]], state: bool | None
 ) -> Node:
     if isinstance(node, Mapping):
+        if w.selector.incremental:
+            return _enc_mapping_settled(w, node, path, stack, state)
         return _walk_mapping(w, node, path, stack, state, _enc_node, _enc_comment)
     if isinstance(node, list):
         seq = Sequence()
@@ -286,10 +325,57 @@ def _dec_scalar(
     return result, is_comment
 
 
+def _dec_mapping_settled(
+    w: _Walk, node: Mapping, path: list[str], stack: list[list[str]], state: bool | None
+) -> Mapping:
+    """:func:`_walk_mapping` for decryption when no comment rule applies (nearly every file).
+
+    Same order, same checks, same MAC input as the general walk, but the common
+    leaf (an ``ENC[…,type:str]`` string) is opened inline: no per-leaf calls
+    through the generic callbacks, the key path's additional data built from a
+    per-mapping prefix. Every other leaf and every nested node goes through the
+    general functions.
+    """
+    sel = w.selector
+    settle = sel.settle
+    default = sel.default
+    update = w.hasher.update
+    open_value = w.cipher.open
+    parts = encval.parts
+    record = w.stash if w.record_ivs else None
+    prefix = ":".join(path) + ":" if path else ""
+    out = Mapping()
+    append = out.entries.append
+    for entry in node.entries:
+        if isinstance(entry, Comment):
+            append(_dec_comment(w, entry, path, stack, state))
+            continue
+        key, value = entry
+        sub = settle(key, state)
+        if type(value) is str and value and (default if sub is None else sub):
+            data, iv, tag, type_ = parts(value)
+            if type_ == "str":
+                aad = (prefix + key + ":").encode("utf-8", "surrogateescape")
+                plain = open_value(data, iv, tag, aad)
+                if record is not None:
+                    record[(aad, type_, plain)] = value
+                # decode/encode with surrogateescape round-trips: these are the
+                # very bytes the general walk hashes (to_sops_bytes of the str).
+                update(plain)
+                append((key, plain.decode("utf-8", "surrogateescape")))
+                continue
+        path.append(key)
+        append((key, _dec_node(w, value, path, stack, sub)))
+        path.pop()
+    return out
+
+
 def _dec_node(
     w: _Walk, node: Node, path: list[str], stack: list[list[str]], state: bool | None
 ) -> Node:
     if isinstance(node, Mapping):
+        if w.selector.incremental:
+            return _dec_mapping_settled(w, node, path, stack, state)
         return _walk_mapping(w, node, path, stack, state, _dec_node, _dec_comment)
     if isinstance(node, list):
         seq = Sequence()

@@ -39,6 +39,11 @@ def looks_encrypted(text: str) -> bool:
 
 def parse(text: str) -> EncValue:
     """Parse an encrypted value or raise :class:`IntegrityError` (never echoing it)."""
+    return EncValue(*parts(text))
+
+
+def parts(text: str) -> tuple[bytes, bytes, bytes, str]:
+    """:func:`parse` as a plain tuple (data, iv, tag, type): the decrypt loop's form."""
     m = _ENC.fullmatch(text)
     if m is None:
         raise IntegrityError("an encrypted value is malformed or was tampered with")
@@ -52,4 +57,4 @@ def parse(text: str) -> EncValue:
         tag = a2b(tag_b64, strict_mode=True)
     except (binascii.Error, ValueError):
         raise IntegrityError("an encrypted value is malformed or was tampered with") from None
-    return EncValue(data, iv, tag, type_)
+    return data, iv, tag, type_
