@@ -338,6 +338,11 @@ class Agent:
                 for o in changed:
                     results[o.name].action, results[o.name].error = "skipped", msg
                     self._out_error(o, msg)
+                if report.outcome != "refused":
+                    report.outcome = "error"
+                report.exit_code = report.exit_code or int(ExitCode.ROTATION_FAILED)
+                report.message = report.message or msg
+                self._note_memo(outs, target)
                 continue
             self._switch(report, group, outs, changed, old, new, results, target)
         for what in reader.dropped:
@@ -464,10 +469,14 @@ class Agent:
         self.state.save()
 
     def _finish(self, report: CycleReport, started: float) -> CycleReport:
-        if report.exit_code == 0 and not self.dry_run:
-            errors = [s for s in self.status.outputs.values() if s.state == "error"]
-            self.status.state = "error" if errors else "ok"
-            self.status.last_error = errors[0].last_error if errors else None
+        if not self.dry_run:
+            errors = [s.last_error for s in self.status.outputs.values() if s.state == "error"]
+            if report.exit_code:
+                self.status.state = "error"
+                self.status.last_error = report.message or (errors[0] if errors else None)
+            else:
+                self.status.state = "error" if errors else "ok"
+                self.status.last_error = errors[0] if errors else None
         if not self.dry_run:
             self.status.save(self.cfg.status)
         self.log.event(

@@ -137,8 +137,7 @@ def test_refuses_unsigned_commits_when_signers_are_required(world: World) -> Non
     policy.write_text(
         policy.read_text().replace(
             f"  alice: {w.team.people['alice'].public}\n",
-            f"  alice:\n    key: {w.team.people['alice'].public}\n"
-            f'    signing_keys: ["{public}"]\n',
+            f'  alice:\n    key: {w.team.people["alice"].public}\n    signing_keys: ["{public}"]\n',
         )
     )
     anchor = a.commit_all("alice signs her commits")
@@ -163,8 +162,7 @@ def test_refuses_unsigned_commits_when_signers_are_required(world: World) -> Non
     policy.write_text(
         policy.read_text().replace(
             f"  bob: {w.team.people['bob'].public}\n",
-            f"  bob:\n    key: {w.team.people['bob'].public}\n"
-            f'    signing_keys: ["{bob_public}"]\n',
+            f'  bob:\n    key: {w.team.people["bob"].public}\n    signing_keys: ["{bob_public}"]\n',
         )
     )
     a.commit_all("bob signs too")  # signed by alice: accepted
