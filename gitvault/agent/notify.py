@@ -156,6 +156,8 @@ def notify(spec: Notify, child: Child | None) -> None:
     if spec.child is not None:
         if child is None:
             raise NotifyFailed("notify: child needs `gitvault agent … -- CMD`")
+        if child.proc is None:
+            return  # not started yet: it reads the outputs when it starts
         if spec.child.lower() == "restart":
             child.restart(spec.timeout)
         else:
