@@ -61,7 +61,11 @@ def run(agent: Agent, child: Child | None) -> int:
     try:
         while not stop.is_set():
             wake.clear()
-            agent.cycle()
+            try:
+                agent.cycle()
+            except Exception as exc:  # a bug or an OS error must not end the delivery loop
+                # The type only: an exception's text is not ours to vouch for (no value in logs).
+                agent.log.error("internal-error", f"cycle failed: {type(exc).__name__}")
             ready = all(o.path.exists() for o in cfg.outputs)
             if child is not None and child.proc is None and not stop.is_set() and ready:
                 child.start()

@@ -85,11 +85,10 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     if not present:
         return verdict
     report = core.verify(pol, present, ids)
-    since = applied or cfg.signed_since
     history = None
     try:
         # adds its findings to the file reports: a current one as a problem
-        history = core.check_history(pol, report, mode="on", since=since, ids=ids)
+        history = core.check_history(pol, report, mode="on", since=applied, ids=ids)
     except GitvaultError as err:
         verdict.problems.append(f"history: {err.message}")
     for fr in report.files:
@@ -100,7 +99,8 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     verdict.problems.extend(f"history: {p}" for p in history.problems)
     from gitvault.agent.follow import commit_count
 
-    verdict.commits = commit_count(root, f"{since}..{candidate}" if since else candidate)
+    verdict.commits = commit_count(root, f"{applied}..{candidate}" if applied else candidate)
+    since = applied or cfg.signed_since  # signatures: from the applied commit, else as configured
     if cfg.require_signed_by:
         verdict.problems.extend(unsigned(root, since, candidate, cfg.require_signed_by))
     del verdict.problems[MAX_REPORTED:]

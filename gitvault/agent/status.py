@@ -39,6 +39,8 @@ class State:
     refused: str | None = None
     refused_reason: str = ""
     failed: dict[str, str] = field(default_factory=dict)  # switch group -> commit
+    # groups switched but not yet notified and proven (a crash in between): notify at start
+    pending: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> State:
@@ -55,6 +57,7 @@ class State:
             refused=_commit(raw.get("refused")),
             refused_reason=str(raw.get("refused_reason") or "")[:2000],
             failed={str(k): v for k, v in failed.items() if _commit(v)},
+            pending=[str(g) for g in raw.get("pending") or [] if isinstance(g, str)][:256],
         )
 
     def save(self) -> None:
@@ -65,6 +68,7 @@ class State:
                 "refused": self.refused,
                 "refused_reason": self.refused_reason,
                 "failed": self.failed,
+                "pending": self.pending,
             },
         )
 
