@@ -95,3 +95,68 @@ def test_kill_9_at_random_points_never_tears_an_output(world: World) -> None:
         old = new
     # not an assertion on timing: how often the kill landed inside a switch is only reported
     print(f"kills inside a switch: {killed_mid_switch} of {ROUNDS}")
+
+
+def test_killed_between_switch_and_notify_notifies_at_the_next_run(world: World) -> None:
+    w = world
+    log = w.base / "notified.log"
+    notify = w.base / "notify.py"
+    notify.write_text(
+        f"import sys, time\nopen({str(log)!r}, 'a').write('n\\n')\ntime.sleep(float(sys.argv[1]))\n"
+    )
+    from tests.agent.conftest import wait_for
+
+    def config(pause: str) -> None:
+        w.write_config(
+            [
+                {
+                    "name": "a",
+                    "path": str(w.out / "a.json"),
+                    "format": "json",
+                    "files": [F],
+                    "notify": {"command": [sys.executable, str(notify), pause]},
+                }
+            ]
+        )
+
+    config("0")
+    assert w.agent("--once").returncode == 0
+    assert log.read_text() == "n\n"
+    config("30")
+    w.push({"db.password": "pending-Password-1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitvault", "agent", "--config", str(w.config), "--once"],
+        env=w.env(),
+        cwd=w.base,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: log.read_text() == "n\n" * 2, what="the notify to start")
+    proc.send_signal(signal.SIGKILL)  # switched, notify begun, never proven
+    proc.wait()
+    assert json.loads((w.out / "a.json").read_text())["DB_PASSWORD"] == "pending-Password-1"
+    config("0")
+    r = w.agent("--once")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert log.read_text() == "n\n" * 3  # notified again although the output did not change
+    assert w.agent("--once").returncode == 0
+    assert log.read_text() == "n\n" * 3  # and only once
+
+
+def test_first_rendering_keeps_its_output_when_the_service_is_not_up_yet(world: World) -> None:
+    w = world
+    w.write_config(
+        [
+            {
+                "name": "a",
+                "path": str(w.out / "a.json"),
+                "format": "json",
+                "files": [F],
+                "notify": {"signal": "HUP", "pidfile": str(w.base / "not-yet.pid")},
+            }
+        ]
+    )
+    r = w.agent("--once", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (w.out / "a.json").exists()
+    assert any("outputs kept" in x for x in json.loads(r.stdout)["warnings"])
