@@ -100,6 +100,8 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     from gitvault.agent.follow import commit_count
 
     verdict.commits = commit_count(root, f"{applied}..{candidate}" if applied else candidate)
+    if applied is not None:
+        verdict.problems.extend(restored(root, applied, candidate, present))
     since = applied or cfg.signed_since  # signatures: from the applied commit, else as configured
     if cfg.require_signed_by:
         verdict.problems.extend(unsigned(root, since, candidate, cfg.require_signed_by))
@@ -137,4 +139,46 @@ def unsigned(root: Path, since: str | None, candidate: str, names: tuple[str, ..
         out.append(
             f"commit {r.id[:12]} is {why}" if why == "not signed" else f"commit {r.id[:12]}: {why}"
         )
+    return out
+
+
+def restored(root: Path, applied: str, candidate: str, files: list[str]) -> list[str]:
+    """Files the candidate takes back to a version the applied commit's history replaced.
+
+    The range judged as a whole, as ``review`` does (:mod:`gitvault.review.rangecheck`):
+    a version is its decoded encrypted MAC, so a re-spelt old file is still old. The
+    commit-by-commit history checks find the same rollbacks; this is the second,
+    independent look the agent can afford (one walk over the delivered files).
+    """
+    from gitvault.git.log import walk
+    from gitvault.git.repo import Repository
+    from gitvault.review.rangecheck import version_id
+
+    repo = Repository.discover(root)
+    wanted: dict[str, tuple[bytes, bytes, bytes]] = {}
+    for path in files:
+        before = repo.blob_id_at(applied, path)
+        after = repo.blob_id_at(candidate, path)
+        if after is None or after == before:
+            continue
+        vid = version_id(repo.read_blob(after))
+        if vid is None or (before is not None and version_id(repo.read_blob(before)) == vid):
+            continue
+        wanted[path] = vid
+    out = []
+    seen: set[str] = set()
+    for record in walk(root, sorted(wanted), rev=applied) if wanted else ():
+        for change in record.changes:
+            want = wanted.get(change.path)
+            if want is None or change.new_blob is None or change.new_blob in seen:
+                continue
+            seen.add(change.new_blob)
+            if version_id(repo.read_blob(change.new_blob)) == want:
+                out.append(
+                    f"{change.path}: rollback: {candidate[:12]} restores the version written in "
+                    f"{record.id[:12]}, which {applied[:12]} had replaced"
+                )
+                del wanted[change.path]
+        if not wanted:
+            break
     return out
