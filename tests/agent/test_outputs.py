@@ -317,3 +317,28 @@ def test_grace_period_delivers_name_previous_like_export(world: World) -> None:
     assert (w.out / "pw.env").read_text() == (
         f"DB_PASSWORD='{NEW}'\nDB_PASSWORD_PREVIOUS='first-Password-1111'\n"
     )
+
+
+def test_an_unwritable_output_fails_its_group_only(world: World) -> None:
+    w = world
+    w.out.mkdir(parents=True)
+    (w.out / "not-a-dir").write_text("x")
+    w.write_config(
+        [
+            {"name": "ok", "path": str(w.out / "ok.json"), "format": "json", "files": [F]},
+            {
+                "name": "bad",
+                "path": str(w.out / "not-a-dir" / "db.json"),
+                "format": "json",
+                "files": [F],
+            },
+        ]
+    )
+    r = w.agent("--once")
+    assert r.returncode == 5, r.stdout + r.stderr
+    assert r.stderr.count("Traceback") == 0
+    assert (w.out / "ok.json").exists()
+    status = w.status()
+    assert status["outputs"]["bad"]["state"] == "error" and status["outputs"]["ok"]["state"] == "ok"
+    assert [p.name for p in w.out.iterdir() if ".gvagent-" in p.name] == []
+    assert_no_values(r.stdout + r.stderr + w.status_path.read_text(), VALUES)
