@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "review": "gitvault.cli.review:review",
     "recover": "gitvault.cli.recover:recover",
     "import": "gitvault.cli.importer:import_",
+    "agent": "gitvault.cli.agent:agent",
 }
 
 
