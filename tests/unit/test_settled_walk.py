@@ -9,7 +9,7 @@ bytes, the same plaintext, the same MAC and the same IV stash.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -79,6 +79,17 @@ def counter_ivs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield None
 
 
+def _counter() -> Callable[[aead.ValueCipher], bytes]:
+    """A fresh_iv that counts from 1: the same IV sequence for each walk compared."""
+    count = {"n": 0}
+
+    def fresh_iv(self: aead.ValueCipher) -> bytes:
+        count["n"] += 1
+        return count["n"].to_bytes(32, "big")
+
+    return fresh_iv
+
+
 def _meta(selection: dict[str, object]) -> Metadata:
     return Metadata(age=(), lastmodified="2024-01-02T03:04:05Z", mac="", **selection)  # type: ignore[arg-type]
 
@@ -92,13 +103,7 @@ def _both(
         with monkeypatch.context() as m:
             if general:
                 m.setattr(document, "Selector", _General)
-            ivs = {"n": 0}
-
-            def fresh_iv(self: aead.ValueCipher) -> bytes:
-                ivs["n"] += 1
-                return ivs["n"].to_bytes(32, "big")
-
-            m.setattr(aead.ValueCipher, "fresh_iv", fresh_iv)
+            m.setattr(aead.ValueCipher, "fresh_iv", _counter())
             enc, enc_meta = document.encrypt_documents(
                 docs, meta, KEY, lastmodified="2024-01-02T03:04:05Z"
             )
