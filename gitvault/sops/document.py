@@ -70,6 +70,9 @@ class Selector:
         # that state down instead of re-testing every component at every leaf.
         self.incremental = not self.uses_comments
         self.default = not (meta.encrypted_suffix or self._enc_re is not None)
+        # settle(key, None) depends on the key alone, and key names repeat
+        # across a file: the inline walks look it up here first.
+        self.memo: dict[str, bool | None] = {}
 
     def settle(self, key: str, state: bool | None) -> bool | None:
         """The subtree's state after descending into ``key`` (None: not settled yet)."""
@@ -219,6 +222,7 @@ def _enc_mapping_settled(
     """
     sel = w.selector
     settle = sel.settle
+    memo = sel.memo
     default = sel.default
     update = w.hasher.update
     seal_text = w.cipher.seal_text
@@ -231,7 +235,13 @@ def _enc_mapping_settled(
             append(_enc_comment(w, entry, path, stack, state))
             continue
         key, value = entry
-        sub = settle(key, state)
+        sub: bool | None
+        if state is not None:
+            sub = state
+        elif key in memo:
+            sub = memo[key]
+        else:
+            sub = memo[key] = settle(key, None)
         if type(value) is str and value and (default if sub is None else sub):
             plain = value.encode("utf-8", "surrogateescape")
             update(plain)
@@ -338,6 +348,7 @@ def _dec_mapping_settled(
     """
     sel = w.selector
     settle = sel.settle
+    memo = sel.memo
     default = sel.default
     update = w.hasher.update
     open_value = w.cipher.open
@@ -351,7 +362,13 @@ def _dec_mapping_settled(
             append(_dec_comment(w, entry, path, stack, state))
             continue
         key, value = entry
-        sub = settle(key, state)
+        sub: bool | None
+        if state is not None:
+            sub = state
+        elif key in memo:
+            sub = memo[key]
+        else:
+            sub = memo[key] = settle(key, None)
         if type(value) is str and value and (default if sub is None else sub):
             data, iv, tag, type_ = parts(value)
             if type_ == "str":
