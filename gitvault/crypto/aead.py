@@ -38,23 +38,24 @@ class ValueCipher:
         if len(data_key) != KEY_SIZE:
             raise IntegrityError("the data key has the wrong size")
         self._aead = AESGCM(data_key)
-        self._ivs = memoryview(b"")
+        self._ivs: list[bytes] = []
 
     def fresh_iv(self) -> bytes:
         """A random IV, cut from a larger read of the OS generator (one syscall per 256)."""
         if not self._ivs:
-            self._ivs = memoryview(os.urandom(IV_SIZE * 256))
-        iv = bytes(self._ivs[:IV_SIZE])
-        self._ivs = self._ivs[IV_SIZE:]
-        return iv
+            pool = os.urandom(IV_SIZE * 256)
+            self._ivs = [pool[i : i + IV_SIZE] for i in range(0, len(pool), IV_SIZE)]
+        return self._ivs.pop()
 
     def seal_text(self, plaintext: bytes, aad: bytes, type_: str) -> str:
         """Encrypt under a fresh IV straight to sops's ``ENC[AES256_GCM,…]`` text."""
         iv = self.fresh_iv()
         sealed = self._aead.encrypt(iv, plaintext, aad)
+        b64 = b2a_base64
         return (
-            f"ENC[AES256_GCM,data:{_b64(sealed[:-TAG_SIZE])},iv:{_b64(iv)},"
-            f"tag:{_b64(sealed[-TAG_SIZE:])},type:{type_}]"
+            f"ENC[AES256_GCM,data:{b64(sealed[:-TAG_SIZE], newline=False).decode()},"
+            f"iv:{b64(iv, newline=False).decode()},"
+            f"tag:{b64(sealed[-TAG_SIZE:], newline=False).decode()},type:{type_}]"
         )
 
     def seal(
@@ -76,6 +77,3 @@ class ValueCipher:
             raise IntegrityError("an encrypted value is malformed or was tampered with") from None
         return plain
 
-
-def _b64(raw: bytes) -> str:
-    return b2a_base64(raw, newline=False).decode("ascii")

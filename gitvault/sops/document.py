@@ -246,7 +246,7 @@ def _enc_mapping_settled(
             plain = value.encode("utf-8", "surrogateescape")
             update(plain)
             aad = (prefix + key + ":").encode("utf-8", "surrogateescape")
-            text = stash.get((aad, "str", plain))
+            text = stash.get((aad, "str", plain)) if stash else None
             append((key, seal_text(plain, aad, "str") if text is None else text))
             continue
         path.append(key)
