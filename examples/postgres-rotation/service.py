@@ -280,10 +280,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wait", type=float, default=30, help="wait N s for the file to appear")
     args = parser.parse_args(argv)
 
-    wait_for(args.credentials, args.wait)
-    service = Service(args.credentials, args.key, args.pool_size)
     wake = threading.Event()
     stop = threading.Event()
+    # First thing: a SIGHUP that arrives while we start (the agent rendered a new
+    # version) must not kill us (the default action); it just asks for a reload.
+    # The handler only sets a flag: the reload runs in its own thread, never
+    # inside the signal handler, and requests keep being served meanwhile.
+    signal.signal(signal.SIGHUP, lambda *_: wake.set())
+    wait_for(args.credentials, args.wait)
+    service = Service(args.credentials, args.key, args.pool_size)
 
     def reloader() -> None:
         while not stop.is_set():
@@ -293,9 +298,6 @@ def main(argv: list[str] | None = None) -> None:
                 service.reload()
 
     threading.Thread(target=reloader, name="reloader", daemon=True).start()
-    # The handler only sets a flag: the reload runs in its own thread, never
-    # inside the signal handler, and requests keep being served meanwhile.
-    signal.signal(signal.SIGHUP, lambda *_: wake.set())
     if args.watch > 0:
 
         def poll() -> None:

@@ -92,12 +92,12 @@ def test_systemd_agent_unit_and_config_agree() -> None:
     # notify: reload the app unit, which turns it into SIGHUP for the service
     assert db.notify is not None and db.notify.command == (
         "systemctl",
-        "reload",
+        "try-reload-or-restart",
         "example-app.service",
     )
     assert app["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     rules = (SYSTEMD / "50-gitvault-agent.rules").read_text()
-    assert '"example-app.service"' in rules and '"reload"' in rules
+    assert '"example-app.service"' in rules and '"reload-or-try-restart"' in rules
     assert f'subject.user == "{agent["User"][0]}"' in rules
     for key, value in {
         "NoNewPrivileges": "yes",
