@@ -188,3 +188,199 @@ class Load:
     def users_since(self, t: float) -> set[str]:
         with self._lock:
             return {u for (s, code, u) in self.results if s >= t and code == 200}
+
+
+# ------------------------------------------------------------ a vault to deliver
+
+
+def gv(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m gitvault ARGS`` as a real process (this tree first on the path)."""
+    full = {**os.environ, **(env or {})}
+    full["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "gitvault", *args],
+        cwd=cwd,
+        env=full,
+        input=input,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+
+
+def run_git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, text=True, capture_output=True, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+DB_FILE = "secrets/production/db.yaml"
+
+
+@dataclass
+class Delivery:
+    """A bare origin, a writer's clone with a policy, and an agent configuration."""
+
+    base: Path
+    origin: Path
+    writer: Path
+    writer_key: Path
+    ci_key: Path
+    roles: Roles
+    pg: PgServer | None
+    interval: float = 1.0
+
+    @property
+    def run_dir(self) -> Path:
+        return self.base / "run"
+
+    @property
+    def output(self) -> Path:
+        return self.run_dir / "db.json"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.run_dir / "service.pid"
+
+    @property
+    def status(self) -> Path:
+        return self.base / "agent" / "status.json"
+
+    def writer_env(self) -> dict[str, str]:
+        return {"GITVAULT_AGE_KEY_FILE": str(self.writer_key)}
+
+    def agent_config(self, *, notify: bool = True, health: str | None = None) -> Path:
+        """Write the agent's configuration; ``notify`` adds SIGHUP to the service's pidfile."""
+        output: dict[str, object] = {
+            "name": "db",
+            "path": str(self.output),
+            "format": "json",
+            "files": [DB_FILE],
+            "keys": ["DB_URL"],
+        }
+        if notify:
+            output["notify"] = {"signal": "HUP", "pidfile": str(self.pidfile)}
+        if health:
+            output["health"] = {
+                "command": [sys.executable, "-c", HEALTH, health],
+                "timeout": "10s",
+                "attempts": 3,
+                "interval": "0.5s",
+            }
+        config = {
+            "remote": str(self.origin),
+            "branch": "main",
+            "checkout": str(self.base / "agent" / "checkout"),
+            "interval": f"{self.interval}s",
+            "jitter": 0.1,
+            "identity": str(self.ci_key),
+            "status": str(self.status),
+            "outputs": [output],
+        }
+        name = "agent.yaml" if notify else "agent-bootstrap.yaml"
+        path = self.base / "agent" / name
+        path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+        return path
+
+    def current_url(self) -> str:
+        r = gv("decrypt", DB_FILE, "--extract", "db.url", cwd=self.writer, env=self.writer_env())
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def rotate(self) -> str:
+        """One alternating-users rotation in the writer's clone, committed and pushed."""
+        assert self.pg is not None
+        env = {
+            **self.pg.env(PGROTATE_ROLES=self.roles.pair),
+            **self.writer_env(),
+            "GITVAULT": f"{sys.executable} -m gitvault",
+            "PYTHONPATH": str(ROOT),
+        }
+        proc = subprocess.run(
+            ["sh", str(EXAMPLE / "rotate-alternating.sh"), DB_FILE, "db.url"],
+            cwd=self.writer,
+            env=env,
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        run_git(self.writer, "push", "-q", "origin", "main")
+        return run_git(self.writer, "rev-parse", "HEAD")
+
+
+HEALTH = (
+    "import sys, urllib.request\n"
+    "urllib.request.urlopen(open(sys.argv[1]).read().strip() + '/query', timeout=5).read()\n"
+)
+
+
+def make_delivery(base: Path, pg: PgServer | None, roles: Roles) -> Delivery:
+    """Keys, a bare origin, a writer with the policy and the first credential, pushed."""
+    keys = base / "keys"
+    keys.mkdir()
+    publics = {}
+    for name in ("alice", "ci-production"):
+        r = gv("keygen", "-o", str(keys / f"{name}.txt"), cwd=base)
+        assert r.returncode == 0, r.stderr
+        publics[name] = r.stdout.strip().splitlines()[-1]
+    origin = base / "origin.git"
+    run_git(base, "init", "-q", "--bare", str(origin))
+    writer = base / "writer"
+    run_git(base, "clone", "-q", str(origin), str(writer))
+    (writer / ".gitvault.yaml").write_text(
+        "version: 1\n"
+        "recipients:\n"
+        f"  alice: {publics['alice']}\n"
+        f"  ci-production: {publics['ci-production']}\n"
+        "rules:\n"
+        '  - path: "secrets/production/**"\n'
+        "    recipients: [alice, ci-production]\n"
+        "    grace: 1h\n"
+        "    keys:\n"
+        "      db.url:\n"
+        f'        apply: "sh {EXAMPLE / "alternating-apply.sh"}"\n'
+        f'        verify: "sh {EXAMPLE / "alternating-verify.sh"}"\n'
+        "        timeout: 60s\n"
+    )
+    d = Delivery(base, origin, writer, keys / "alice.txt", keys / "ci-production.txt", roles, pg)
+    r = gv("init", "--no-hooks", "--name", "alice", cwd=writer, env=d.writer_env())
+    assert r.returncode == 0, r.stderr
+    secret = writer / DB_FILE
+    secret.parent.mkdir(parents=True)
+    secret.write_text(f"db:\n    url: {roles.url(roles.a, FIRST)}\n")
+    r = gv("encrypt", DB_FILE, "--in-place", cwd=writer, env=d.writer_env())
+    assert r.returncode == 0, r.stderr
+    run_git(writer, "add", "-A")
+    run_git(writer, "commit", "-q", "-m", "first database credential")
+    run_git(writer, "push", "-q", "origin", "HEAD:main")
+    (base / "agent").mkdir()
+    d.run_dir.mkdir()
+    return d
+
+
+class AgentProcess:
+    """``gitvault agent --config CFG`` running in the background; its log in a file."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.log = log
+        self._fh = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gitvault", "agent", "--config", str(config)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._fh.close()
+        return self.log.read_text()

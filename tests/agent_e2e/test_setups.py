@@ -9,6 +9,8 @@ they embed are parsed by the agent's own configuration loader.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.agent_e2e.conftest import ROOT
+from tests.agent_e2e.conftest import DB_FILE, FIRST, ROOT, Roles, gv, make_delivery, run_git
 
 SETUPS = ROOT / "examples" / "agent"
 SYSTEMD = SETUPS / "systemd"
@@ -158,3 +160,83 @@ def test_kubernetes_sidecar_shares_a_memory_volume_read_only_for_the_app() -> No
     args = app["args"]
     assert args[args.index("--credentials") + 1] == str(db.path)
     assert str(db.path) in agent["startupProbe"]["exec"]["command"]
+
+
+def test_deploy_script_renders_then_deploys_and_stops_on_a_refused_update(
+    tmp_path: Path,
+) -> None:
+    d = make_delivery(tmp_path, None, Roles("g", "app_a", "app_b"))
+    config = d.agent_config(notify=False)
+    marker = tmp_path / "deployed"
+    deploy = [
+        "sh",
+        str(SETUPS / "deploy.sh"),
+        str(config),
+        "sh",
+        "-c",
+        f"echo deployed >> {marker}",
+    ]
+    env = {**os.environ, "GITVAULT": f"{sys.executable} -m gitvault", "PYTHONPATH": str(ROOT)}
+
+    def run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            deploy, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True
+        )
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert marker.read_text() == "deployed\n"
+    assert json.loads(d.output.read_text()) == {
+        "DB_URL": "postgresql://app_a:" + FIRST + "@/postgres"
+    }
+    report = json.loads(first.stdout)
+    assert report["exit_code"] == 0
+
+    # an ordinary update: rendered, deployed again
+    second_url = "postgresql://app_b:second-Passw0rd-deploy@/postgres"
+    r = gv(
+        "set",
+        DB_FILE,
+        "db.url",
+        "--stdin",
+        "--commit",
+        cwd=d.writer,
+        env=d.writer_env(),
+        input=second_url,
+    )
+    assert r.returncode == 0, r.stderr
+    run_git(d.writer, "push", "-q", "origin", "main")
+    assert run().returncode == 0
+    assert marker.read_text() == "deployed\n" * 2
+    assert json.loads(d.output.read_text())["DB_URL"] == second_url
+
+    # history rewritten on the origin (not a fast-forward): refused, nothing deployed
+    run_git(d.writer, "reset", "-q", "--hard", "HEAD~1")
+    r = gv(
+        "set",
+        DB_FILE,
+        "db.url",
+        "--stdin",
+        "--commit",
+        cwd=d.writer,
+        env=d.writer_env(),
+        input="postgresql://app_a:forced-Passw0rd@/postgres",
+    )
+    assert r.returncode == 0, r.stderr
+    run_git(d.writer, "push", "-q", "--force", "origin", "main")
+    refused = run()
+    assert refused.returncode == 1, refused.stderr
+    assert "not deploying" in refused.stderr
+    assert marker.read_text() == "deployed\n" * 2
+    assert json.loads(d.output.read_text())["DB_URL"] == second_url  # last good values kept
+    assert "forced-Passw0rd" not in refused.stdout + refused.stderr
+
+    # the origin is gone: exit 6 stops the deploy unless stale outputs are allowed
+    (tmp_path / "origin.git").rename(tmp_path / "origin-moved.git")
+    gone = run()
+    assert gone.returncode == 6 and "fetching the vault failed" in gone.stderr
+    assert marker.read_text() == "deployed\n" * 2
+    stale = run(GITVAULT_DEPLOY_ALLOW_STALE="1")
+    assert stale.returncode == 0, stale.stderr
+    assert marker.read_text() == "deployed\n" * 3
+    assert json.loads(d.output.read_text())["DB_URL"] == second_url
