@@ -61,10 +61,8 @@ class Postgres:
     """A throwaway server; the admin logs in over the socket, app roles need a password."""
 
     def __init__(self, base: Path) -> None:
-        found = (
-            shutil.which("initdb")
-            or (sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [None])[-1]
-        )
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        found = shutil.which("initdb") or (candidates[-1] if candidates else None)
         if found is None:
             raise SystemExit("bench: initdb not found; run scripts/ensure-postgres.sh")
         self.bindir = Path(found).resolve().parent

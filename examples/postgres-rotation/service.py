@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     if args.pidfile:
         args.pidfile.write_text(f"{os.getpid()}\n")
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     log("listening", address=f"{bound_host}:{bound_port}", user=service.pool.user)
     print(f"listening on {bound_host}:{bound_port}", flush=True)
     try:
