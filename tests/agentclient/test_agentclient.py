@@ -216,3 +216,18 @@ def test_module_is_stdlib_only_and_vendorable(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+@given(st.dictionaries(NAMES, TEXT, max_size=6))
+def test_dotenv_reads_like_python_dotenv(values: dict[str, str]) -> None:
+    # The agent's dotenv output is meant for python-dotenv too: both readers agree.
+    import io
+
+    from dotenv import dotenv_values
+
+    try:
+        text = render_dotenv(values)
+    except BadInput:
+        return
+    theirs = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    assert parse_output(text, "dotenv") == theirs
