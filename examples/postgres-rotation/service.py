@@ -288,7 +288,13 @@ def main(argv: list[str] | None = None) -> None:
     # inside the signal handler, and requests keep being served meanwhile.
     signal.signal(signal.SIGHUP, lambda *_: wake.set())
     wait_for(args.credentials, args.wait)
-    service = Service(args.credentials, args.key, args.pool_size)
+    try:
+        service = Service(args.credentials, args.key, args.pool_size)
+    except (OutputError, psycopg.Error) as exc:
+        # The type only: a libpq message about a malformed conninfo can quote it.
+        reason = str(exc) if isinstance(exc, OutputError) else type(exc).__name__
+        log("start-failed", reason=reason)
+        sys.exit(1)
 
     def reloader() -> None:
         while not stop.is_set():

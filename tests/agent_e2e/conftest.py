@@ -91,7 +91,21 @@ def client_env(postgres: PgServer) -> dict[str, str]:  # noqa: F811
     return env
 
 
-class ServiceProcess:
+class Endpoint:
+    """The example service's HTTP side, wherever the process came from."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def get(self, path: str, timeout: float = 10) -> tuple[int, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(f"http://{self.address}{path}", timeout=timeout) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+
+class ServiceProcess(Endpoint):
     """examples/postgres-rotation/service.py as a child process."""
 
     def __init__(self, credentials: Path, pidfile: Path, env: dict[str, str], *extra: str) -> None:
@@ -118,14 +132,7 @@ class ServiceProcess:
         if not line.startswith("listening on "):
             self.proc.kill()
             raise AssertionError(f"service did not start: {line!r} {self.proc.stderr.read()}")  # type: ignore[union-attr]
-        self.address = line.split()[-1]
-
-    def get(self, path: str, timeout: float = 10) -> tuple[int, dict[str, object]]:
-        try:
-            with urllib.request.urlopen(f"http://{self.address}{path}", timeout=timeout) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
+        super().__init__(line.split()[-1])
 
     def hup(self) -> None:
         os.kill(self.proc.pid, signal.SIGHUP)
@@ -146,7 +153,7 @@ class ServiceProcess:
 class Load:
     """Threads sending /query requests until stopped; every answer is recorded."""
 
-    service: ServiceProcess
+    service: Endpoint
     threads: int = 4
     sleep: float = 0.05
     results: list[tuple[float, int, str]] = field(default_factory=list)
@@ -251,8 +258,11 @@ class Delivery:
     def writer_env(self) -> dict[str, str]:
         return {"GITVAULT_AGE_KEY_FILE": str(self.writer_key)}
 
-    def agent_config(self, *, notify: bool = True, health: str | None = None) -> Path:
-        """Write the agent's configuration; ``notify`` adds SIGHUP to the service's pidfile."""
+    def agent_config(
+        self, *, notify: bool = True, health: str | None = None, child: bool = False
+    ) -> Path:
+        """Write the agent's configuration; ``notify`` adds SIGHUP to the service's pidfile
+        (``child``: to the command the agent supervises instead)."""
         output: dict[str, object] = {
             "name": "db",
             "path": str(self.output),
@@ -260,7 +270,9 @@ class Delivery:
             "files": [DB_FILE],
             "keys": ["DB_URL"],
         }
-        if notify:
+        if child:
+            output["notify"] = {"child": "HUP"}
+        elif notify:
             output["notify"] = {"signal": "HUP", "pidfile": str(self.pidfile)}
         if health:
             output["health"] = {
@@ -279,7 +291,7 @@ class Delivery:
             "status": str(self.status),
             "outputs": [output],
         }
-        name = "agent.yaml" if notify else "agent-bootstrap.yaml"
+        name = "agent-child.yaml" if child else "agent.yaml" if notify else "agent-bootstrap.yaml"
         path = self.base / "agent" / name
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML
         return path
@@ -364,12 +376,19 @@ def make_delivery(base: Path, pg: PgServer | None, roles: Roles) -> Delivery:
 class AgentProcess:
     """``gitvault agent --config CFG`` running in the background; its log in a file."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        child: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
         self._fh = log.open("w")
+        supervised = ["--", *child] if child else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gitvault", "agent", "--config", str(config)],
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            [sys.executable, "-m", "gitvault", "agent", "--config", str(config), *supervised],
+            env={**(env or os.environ), "PYTHONPATH": str(ROOT)},
             stdout=self._fh,
             stderr=subprocess.STDOUT,
         )

@@ -7,12 +7,16 @@ rename, gitvault.fsutil); the server is the suite's real PostgreSQL.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from gitvault.fsutil import atomic_write
 from tests.agent_e2e.conftest import (
     FIRST,
+    ROOT,
+    SERVICE,
     Load,
     Roles,
     ServiceProcess,
@@ -100,3 +104,25 @@ def test_polling_notices_a_new_file_without_a_signal(
         assert int((tmp_path / "svc.pid").read_text()) == svc.proc.pid
     finally:
         svc.stop()
+
+
+def test_unusable_credentials_at_start_fail_cleanly(
+    postgres: PgServer, roles: Roles, tmp_path: Path
+) -> None:
+    creds = tmp_path / "db.json"
+    for value in (
+        roles.url(roles.a, "wrong-Passw0rd-start"),
+        "host=x password=wrong-Passw0rd-start =",
+    ):
+        write_credentials(creds, value)
+        proc = subprocess.run(
+            [sys.executable, str(SERVICE), "--credentials", str(creds)],
+            env={**client_env(postgres), "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 1
+        assert '"event": "start-failed"' in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "wrong-Passw0rd-start" not in proc.stdout + proc.stderr

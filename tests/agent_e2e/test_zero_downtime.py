@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.agent_e2e.conftest import (
     FIRST,
+    SERVICE,
     AgentProcess,
+    Endpoint,
     Load,
     Roles,
     ServiceProcess,
@@ -125,3 +128,43 @@ def test_rotations_reach_the_service_with_zero_failed_requests(
         f"max {max(latencies):.2f}s over {ROTATIONS} rotations (agent interval {d.interval:g}s); "
         f"{len(load.results)} requests, 0 failed"
     )
+
+
+def test_agent_supervising_the_service_as_its_child(
+    postgres: PgServer, roles: Roles, tmp_path: Path
+) -> None:
+    # `gitvault agent -- service.py`: the agent starts the service once the output
+    # exists and sends it SIGHUP on every change (notify: {child: HUP}).
+    d = make_delivery(tmp_path, postgres, roles)
+    log = tmp_path / "agent.log"
+    service = [sys.executable, str(SERVICE), "--credentials", str(d.output), "--pool-size", "4"]
+    # the child inherits the agent's environment (minus identities): where the server is
+    agent = AgentProcess(d.agent_config(child=True), log, child=service, env=client_env(postgres))
+    secrets = [FIRST]
+    try:
+        wait_until(lambda: "listening on " in log.read_text(), 60, "the supervised service")
+        line = next(x for x in log.read_text().splitlines() if x.startswith("listening on "))
+        svc = Endpoint(line.split()[-1])
+        with Load(svc, threads=4, sleep=0.05) as load:
+            wait_until(lambda: len(load.results) >= 20, 30, "requests")
+            for _ in range(2):
+                d.rotate()
+                url = d.current_url()
+                new_user = user_of(url)
+                secrets.append(password_of(url))
+                wait_until(
+                    lambda u=new_user: svc.get("/status")[1]["user"] == u,  # type: ignore[misc]
+                    30,
+                    "the supervised service to switch",
+                )
+                switched = time.monotonic()
+                n = len(load.results)
+                wait_until(lambda n=n: len(load.results) >= n + 10, 30, "requests after")  # type: ignore[misc]
+                assert load.users_since(switched) == {new_user}
+        assert load.errors == [] and load.failed == []
+        assert {u for (_, _, u) in load.results} == {roles.a, roles.b}
+        assert svc.get("/status")[1]["reloads"] == 2  # signalled, never restarted
+    finally:
+        text = agent.stop()
+    for secret in secrets:
+        assert secret not in text
