@@ -17,6 +17,14 @@ if ! command -v ed >/dev/null || ! command -v vim >/dev/null || ! command -v nvi
             ed vim neovim emacs-nox nano >/dev/null
     fi
 fi
+# The dotenv tests read exports back with Node's dotenv package from npm.
+if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if command -v npm >/dev/null && [ ! -f .cache/node/node_modules/dotenv/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/node dotenv@16 >/dev/null
+fi
 python -m ruff check --quiet gitvault tests bench
 python -m mypy gitvault
 exec python -m pytest "$@"

@@ -67,12 +67,12 @@ def whoami(identity: Path | None, as_json: bool) -> None:
     from gitvault import policy
     from gitvault.identities import load_identities
 
-    ids = load_identities(identity)
+    ids = load_identities(identity, quiet=True)  # skipped lines are listed below
     root = policy.find_root(Path.cwd())
     pol = policy.load(root) if root is not None else None
     rows = []
     for ident in ids.items:
-        name = pol.name_of(ident.recipient) if pol is not None else None
+        name = pol.name_of(ident.recipient) if pol is not None and ident.recipient else None
         rows.append({"source": ident.source, "recipient": ident.recipient, "name": name})
     if as_json:
         emit_json(
@@ -89,6 +89,10 @@ def whoami(identity: Path | None, as_json: bool) -> None:
         say("no identity found; tried: " + ", ".join(ids.tried))
         raise click.exceptions.Exit(3)
     for row in rows:
+        if not row["recipient"]:
+            # A passphrase-protected age identity file: its keys are inside it.
+            echo(f"(passphrase-protected, unlocked when a file needs it)  ({row['source']})")
+            continue
         who = row["name"] or ("not in the policy" if pol is not None else "no policy here")
         echo(f"{row['recipient']}  {who}  ({row['source']})")
     for problem in ids.problems:

@@ -64,8 +64,18 @@ class MalformedStanza(Exception):
 def unwrap(armored: str, identities: Sequence[Any]) -> bytes | None:
     """Open one stanza with any identity; None when none of them is its recipient.
 
+    Passphrase-protected identities (:class:`gitvault.keyfiles.LazyIdentity`)
+    are tried only after the others, and unlocked only then.
     Raises :class:`MalformedStanza` when the stanza is not a valid age file.
     """
+    plain, lazy = _split(identities)
+    key = _unwrap_with(armored, plain)
+    if key is None and lazy:
+        key = _unwrap_with(armored, [k for item in lazy for k in item.unlocked()])
+    return key
+
+
+def _unwrap_with(armored: str, identities: Sequence[Any]) -> bytes | None:
     if not identities:
         return None
     data = armored.encode("ascii", "replace")
@@ -78,6 +88,25 @@ def unwrap(armored: str, identities: Sequence[Any]) -> bytes | None:
     return key
 
 
+def _split(identities: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """(ready identities, passphrase-protected ones) — the latter cost a prompt."""
+    from gitvault.keyfiles import LazyIdentity
+
+    plain = [i for i in identities if not isinstance(i, LazyIdentity)]
+    return plain, [i for i in identities if isinstance(i, LazyIdentity)]
+
+
+def decrypt_with(data: bytes, identities: Sequence[Any]) -> bytes:
+    """Decrypt a whole age file (a journal) with plain identities first, then locked ones."""
+    plain, lazy = _split(identities)
+    try:
+        return bytes(pyrage.decrypt(data, plain))
+    except pyrage.DecryptError:
+        if not lazy:
+            raise
+    return bytes(pyrage.decrypt(data, [k for item in lazy for k in item.unlocked()]))
+
+
 def wrap_all(data_key: bytes, recipients: Sequence[str]) -> list[tuple[str, str]]:
     """(recipient, armored envelope) for every recipient, in the given order."""
     return [(r, wrap(data_key, r)) for r in recipients]
@@ -88,21 +117,43 @@ def unwrap_any(stanzas: Sequence[tuple[str, str]], identities: Sequence[Any]) ->
 
     A malformed stanza is skipped while another may still open; if none opens
     and one was malformed, that is an integrity failure, not a missing key.
+    Passphrase-protected identities are unlocked only when no other identity
+    opens any stanza, and only if one could be a reader (a known public key
+    must be among the stanzas' recipients).
     """
+    plain, lazy = _split(identities)
+    malformed, key = _first_open(stanzas, plain)
+    if key is None and lazy:
+        labels = {r.strip() for r, _ in stanzas}
+        wanted = [item for item in lazy if item.recipient is None or item.recipient in labels]
+        if wanted:
+            bad, key = _first_open(stanzas, [k for item in wanted for k in item.unlocked()])
+            malformed = malformed or bad
+    if key is not None:
+        return key
+    if malformed:
+        raise IntegrityError("an age stanza of this file is malformed or was tampered with")
+    return None
+
+
+def _first_open(
+    stanzas: Sequence[tuple[str, str]], identities: Sequence[Any]
+) -> tuple[bool, bytes | None]:
+    """(whether a stanza was malformed, the data key of the first stanza that opens)."""
     malformed = False
+    if not identities:
+        return False, None
     for _recipient, armored in _mine_first(stanzas, identities):
         try:
-            key = unwrap(armored, identities)
+            key = _unwrap_with(armored, identities)
         except MalformedStanza:
             malformed = True
             continue
         if key is not None:
             if len(key) != 32:
                 raise IntegrityError("the data key in an age stanza has the wrong size")
-            return key
-    if malformed:
-        raise IntegrityError("an age stanza of this file is malformed or was tampered with")
-    return None
+            return malformed, key
+    return malformed, None
 
 
 # id(identity) -> (identity, its public key): the identity object is kept so the

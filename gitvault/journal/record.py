@@ -225,8 +225,10 @@ class Journal:
         """The decrypted payload; raises :class:`JournalError` when no identity opens it."""
         import pyrage
 
+        from gitvault.crypto.envelope import decrypt_with
+
         try:
-            data = pyrage.decrypt(self.armored, list(identities))
+            data = decrypt_with(self.armored, list(identities))
             value = json.loads(data)
         except (pyrage.DecryptError, ValueError) as exc:
             raise JournalError(

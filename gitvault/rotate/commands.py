@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitvault.errors import BadInput, RotationFailed
+from gitvault.identities import IDENTITY_VARIABLES
 
 DEFAULT_TIMEOUT = 120.0
 _KILL_GRACE = 3.0
@@ -44,14 +45,7 @@ _OUTPUT_LIMIT = 8192
 # (phase, command, new value, old value) -> run; see run_rotation.
 _Runner = Callable[[str, str, str, "str | None"], "CommandRun"]
 # Our own decryption keys never reach a rotation command.
-_WITHHELD = (
-    "GITVAULT_AGE_KEY",
-    "GITVAULT_AGE_KEY_FILE",
-    "SOPS_AGE_KEY",
-    "SOPS_AGE_KEY_FILE",
-    "SOPS_AGE_KEY_CMD",
-    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
-)
+_WITHHELD = IDENTITY_VARIABLES
 
 
 @dataclass(frozen=True)

@@ -125,9 +125,17 @@ def data_key_for(
             ((names(r) if names else None) or envelope.short_recipient(r)) for r in vault.recipients
         )
         tried = ", ".join(sources) if sources else "no identity found"
+        hint = f"tried: {tried}"
+        if any(r.strip().startswith("age1pq1") for r in vault.recipients):
+            # Say exactly why a post-quantum reader still cannot open it here.
+            hint += (
+                "; this file has post-quantum (age1pq1…) readers, whose mlkem768x25519"
+                " stanzas gitvault cannot open yet (its age library, pyrage, lacks them):"
+                " use an X25519 or SSH identity that is also a reader"
+            )
         raise AccessDenied(
             f"{vault.name}: none of your identities can decrypt this file (readable by: {readers})",
-            hint=f"tried: {tried}",
+            hint=hint,
         )
     return key
 
