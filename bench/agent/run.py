@@ -131,10 +131,12 @@ class Postgres:
         return env
 
     def admin(self, sql: str) -> None:
+        """Run SQL as the admin; it goes to psql on stdin (it may hold a password), not argv."""
         sh(
-            ["psql", "-X", "-w", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            ["psql", "-X", "-w", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"],
             self.base,
             {**self.env(), "PGUSER": ADMIN},
+            input=sql,
         )
 
     def stop(self) -> None:

@@ -151,6 +151,7 @@ class Service:
         self.served = 0
         self.failed = 0
         self._swap = threading.Lock()
+        self._counters = threading.Lock()
         self._conninfo = ""
         self.pool = self._new_pool(self._read_conninfo(initial=True))
 
@@ -211,6 +212,13 @@ class Service:
             assert row is not None
             return {"user": row[0], "generation": pool.generation}
 
+    def count(self, *, failed: bool) -> None:
+        with self._counters:
+            if failed:
+                self.failed += 1
+            else:
+                self.served += 1
+
     def status(self) -> dict[str, Any]:
         return {
             "user": self.pool.user,
@@ -239,11 +247,11 @@ def make_handler(service: Service) -> type[BaseHTTPRequestHandler]:
                 sleep = float(parse_qs(url.query).get("sleep", ["0"])[0])
                 result = service.query(min(max(sleep, 0.0), 5.0))
             except Exception as exc:
-                service.failed += 1
+                service.count(failed=True)
                 log("request-failed", error=type(exc).__name__)
                 self._reply(500, {"error": type(exc).__name__})
                 return
-            service.served += 1
+            service.count(failed=False)
             self._reply(200, result)
 
         def _reply(self, code: int, body: dict[str, Any]) -> None:
