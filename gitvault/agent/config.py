@@ -96,6 +96,7 @@ class Output:
     health: Health | None = None
     allow_env: tuple[str, ...] = ()
     previous: bool = True
+    dotenv_dialect: str = "portable"  # as `export --dotenv-dialect`
 
     @property
     def switch_group(self) -> str:
@@ -254,6 +255,7 @@ _OUTPUT_FIELDS = {
     "health",
     "allow_env",
     "previous",
+    "dotenv_dialect",
 }
 
 
@@ -279,6 +281,11 @@ def _output(value: object, base: Path, index: int) -> Output:
     previous = m.get("previous", True)
     if not isinstance(previous, bool):
         raise BadInput(f"{what}.previous: expected true or false")
+    dialect = m.get("dotenv_dialect", "portable")
+    if dialect not in ("portable", "python-dotenv"):
+        raise BadInput(f"{what}.dotenv_dialect: portable or python-dotenv")
+    if "dotenv_dialect" in m and fmt != "dotenv":
+        raise BadInput(f"{what}.dotenv_dialect: only for format: dotenv")
     group = m.get("group", "")
     if group != "" and (not isinstance(group, str) or _NAME.fullmatch(group) is None):
         raise BadInput(f"{what}.group: letters, digits, '.', '_', '-'")
@@ -295,6 +302,7 @@ def _output(value: object, base: Path, index: int) -> Output:
         health=_health(m["health"], f"{what}.health") if "health" in m else None,
         allow_env=_str_list(m["allow_env"], f"{what}.allow_env") if "allow_env" in m else (),
         previous=previous,
+        dotenv_dialect=dialect,
     )
 
 

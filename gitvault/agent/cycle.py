@@ -311,10 +311,13 @@ class Agent:
                 except GitvaultError as err:
                     failure = failure or err
                     results[o.name].action, results[o.name].error = "error", err.message
+            try:
+                old = {o.name: read_current(o.path) for o in outs}
+            except GitvaultError as err:
+                failure = err
             if failure is not None:
                 self._group_error(report, outs, results, failure, target)
                 continue
-            old = {o.name: read_current(o.path) for o in outs}
             changed = [o for o in outs if old[o.name] != new[o.name]]
             for o in outs:
                 r = results[o.name]
@@ -325,10 +328,14 @@ class Agent:
                 )
                 if o not in changed:
                     r.added, r.changed, r.removed = [], [], []
-            if not changed:
+            pending = group in self.state.pending and not self.dry_run
+            if not changed and not pending:
                 self._group_ok(outs, target, changed_now=False)
                 continue
             if self.dry_run:
+                continue
+            if not changed:  # switched before a crash, never notified: notify now
+                self._switch(report, group, outs, list(outs), old, new, results, target, False)
                 continue
             if self.state.failed.get(group) == target:
                 msg = (
@@ -361,11 +368,17 @@ class Agent:
         new: dict[str, bytes],
         results: dict[str, OutputResult],
         target: str,
+        write: bool = True,
     ) -> None:
         from gitvault.agent.notify import NotifyFailed, healthy, notify
 
-        switch([Change(o.path, new[o.name], o.mode) for o in changed], self.state_dir)
-        for o in changed:
+        # Recorded before the switch: a crash before the notify is notified at the next start.
+        if group not in self.state.pending:
+            self.state.pending.append(group)
+        self._save_state()
+        if write:
+            switch([Change(o.path, new[o.name], o.mode) for o in changed], self.state_dir)
+        for o in changed if write else ():
             r = results[o.name]
             self.log.info(
                 "output-changed",
@@ -388,11 +401,19 @@ class Agent:
                 problem = healthy(h)
                 if problem is not None:
                     break
+        self.state.pending.remove(group)
         if problem is None:
             self.state.failed.pop(group, None)
-            self._group_ok(outs, target, changed_now=True, changed=changed)
+            self._group_ok(outs, target, changed_now=write, changed=changed if write else ())
             if specs:
                 self.log.info("notified", f"group {group}: notified and healthy", group=group)
+            return
+        if not write or all(old[o.name] is None for o in changed):
+            # A first rendering has nothing to go back to (and the service may not run yet);
+            # a re-notify after a crash has nothing newer to undo. Keep, report, move on.
+            self._group_ok(outs, target, changed_now=write, changed=changed if write else ())
+            report.warnings.append(f"group {group}: {problem} (outputs kept)")
+            self.log.warn("notify-failed", f"{problem}; outputs kept", group=group)
             return
         # Restore the previous rendering (or no file), and tell the service again.
         switch([Change(o.path, old[o.name], o.mode) for o in changed], self.state_dir)

@@ -33,9 +33,11 @@ def run(agent: Agent, child: Child | None) -> int:
     wake = threading.Event()
     stop = threading.Event()
     got: list[int] = []
+    hups: list[int] = []
 
+    # Handlers only set flags: logging from a handler could interrupt a log write.
     def on_hup(signum: int, frame: Any) -> None:
-        agent.log.info("sighup", "fetch requested by SIGHUP")
+        hups.append(signum)
         wake.set()
 
     def on_stop(signum: int, frame: Any) -> None:
@@ -61,10 +63,22 @@ def run(agent: Agent, child: Child | None) -> int:
     try:
         while not stop.is_set():
             wake.clear()
-            agent.cycle()
+            if hups:
+                hups.clear()
+                agent.log.info("sighup", "fetch requested by SIGHUP")
+            try:
+                agent.cycle()
+            except Exception as exc:  # a bug or an OS error must not end the delivery loop
+                # The type only: an exception's text is not ours to vouch for (no value in logs).
+                agent.log.error("internal-error", f"cycle failed: {type(exc).__name__}")
             ready = all(o.path.exists() for o in cfg.outputs)
             if child is not None and child.proc is None and not stop.is_set() and ready:
-                child.start()
+                try:
+                    child.start()
+                except OSError as exc:
+                    agent.log.error("child-failed", f"cannot start the command: {exc.strerror}")
+                    code = 127 if isinstance(exc, FileNotFoundError) else 126
+                    break
                 agent.log.info("child-started", "supervised command started", pid=child.pid)
             deadline = time.monotonic() + next_delay(cfg.interval, cfg.jitter)
             while not stop.is_set() and not wake.is_set():

@@ -85,11 +85,10 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     if not present:
         return verdict
     report = core.verify(pol, present, ids)
-    since = applied or cfg.signed_since
     history = None
     try:
         # adds its findings to the file reports: a current one as a problem
-        history = core.check_history(pol, report, mode="on", since=since, ids=ids)
+        history = core.check_history(pol, report, mode="on", since=applied, ids=ids)
     except GitvaultError as err:
         verdict.problems.append(f"history: {err.message}")
     for fr in report.files:
@@ -100,7 +99,10 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     verdict.problems.extend(f"history: {p}" for p in history.problems)
     from gitvault.agent.follow import commit_count
 
-    verdict.commits = commit_count(root, f"{since}..{candidate}" if since else candidate)
+    verdict.commits = commit_count(root, f"{applied}..{candidate}" if applied else candidate)
+    if applied is not None:
+        verdict.problems.extend(restored(root, applied, candidate, present))
+    since = applied or cfg.signed_since  # signatures: from the applied commit, else as configured
     if cfg.require_signed_by:
         verdict.problems.extend(unsigned(root, since, candidate, cfg.require_signed_by))
     del verdict.problems[MAX_REPORTED:]
@@ -137,4 +139,46 @@ def unsigned(root: Path, since: str | None, candidate: str, names: tuple[str, ..
         out.append(
             f"commit {r.id[:12]} is {why}" if why == "not signed" else f"commit {r.id[:12]}: {why}"
         )
+    return out
+
+
+def restored(root: Path, applied: str, candidate: str, files: list[str]) -> list[str]:
+    """Files the candidate takes back to a version the applied commit's history replaced.
+
+    The range judged as a whole, as ``review`` does (:mod:`gitvault.review.rangecheck`):
+    a version is its decoded encrypted MAC, so a re-spelt old file is still old. The
+    commit-by-commit history checks find the same rollbacks; this is the second,
+    independent look the agent can afford (one walk over the delivered files).
+    """
+    from gitvault.git.log import walk
+    from gitvault.git.repo import Repository
+    from gitvault.review.rangecheck import version_id
+
+    repo = Repository.discover(root)
+    wanted: dict[str, tuple[bytes, bytes, bytes]] = {}
+    for path in files:
+        before = repo.blob_id_at(applied, path)
+        after = repo.blob_id_at(candidate, path)
+        if after is None or after == before:
+            continue
+        vid = version_id(repo.read_blob(after))
+        if vid is None or (before is not None and version_id(repo.read_blob(before)) == vid):
+            continue
+        wanted[path] = vid
+    out = []
+    seen: set[str] = set()
+    for record in walk(root, sorted(wanted), rev=applied) if wanted else ():
+        for change in record.changes:
+            want = wanted.get(change.path)
+            if want is None or change.new_blob is None or change.new_blob in seen:
+                continue
+            seen.add(change.new_blob)
+            if version_id(repo.read_blob(change.new_blob)) == want:
+                out.append(
+                    f"{change.path}: rollback: {candidate[:12]} restores the version written in "
+                    f"{record.id[:12]}, which {applied[:12]} had replaced"
+                )
+                del wanted[change.path]
+        if not wanted:
+            break
     return out

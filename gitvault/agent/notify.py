@@ -39,7 +39,7 @@ class NotifyFailed(BadInput):
 
 def clean_env() -> dict[str, str]:
     """The agent's environment without any identity variable."""
-    from gitvault.export.exec import IDENTITY_VARIABLES
+    from gitvault.identities import IDENTITY_VARIABLES
 
     env = dict(os.environ)
     for name in IDENTITY_VARIABLES:

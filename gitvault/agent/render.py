@@ -40,7 +40,8 @@ def render(out: Output, variables: Sequence[Variable]) -> bytes:
     else:
         from gitvault.export.base import RenderOptions, get_format
 
-        text = get_format(out.format).render(variables, RenderOptions())
+        options = RenderOptions(dotenv_dialect=out.dotenv_dialect)
+        text = get_format(out.format).render(variables, options)
     data = text.encode("utf-8", "surrogatepass")
     if len(data) > MAX_OUTPUT_BYTES:
         raise BadInput(f"output {out.name}: rendered output over {MAX_OUTPUT_BYTES} bytes")

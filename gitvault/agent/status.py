@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from gitvault.agent.outputs import write_json_durably
+from gitvault.errors import BadInput
 
 SCHEMA = "gitvault.agent.status/v1"
 
@@ -39,22 +41,33 @@ class State:
     refused: str | None = None
     refused_reason: str = ""
     failed: dict[str, str] = field(default_factory=dict)  # switch group -> commit
+    # groups switched but not yet notified and proven (a crash in between): notify at start
+    pending: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> State:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError
         except FileNotFoundError:
             return cls(path)
         except (OSError, ValueError):
-            return cls(path)  # a broken state file: start over as on a first run
-        failed = raw.get("failed") if isinstance(raw.get("failed"), dict) else {}
+            # Not silently a first run: the applied commit is what makes a rollback of the
+            # branch itself visible (a fast-forward check needs its base).
+            raise BadInput(
+                f"{path}: the agent's state is unreadable",
+                hint="remove it to start over as a first run (judged over all history)",
+            ) from None
+        failed_raw = raw.get("failed")
+        failed: dict[Any, Any] = failed_raw if isinstance(failed_raw, dict) else {}
         return cls(
             path,
             applied=_commit(raw.get("applied")),
             refused=_commit(raw.get("refused")),
             refused_reason=str(raw.get("refused_reason") or "")[:2000],
             failed={str(k): v for k, v in failed.items() if _commit(v)},
+            pending=[str(g) for g in raw.get("pending") or [] if isinstance(g, str)][:256],
         )
 
     def save(self) -> None:
@@ -65,6 +78,7 @@ class State:
                 "refused": self.refused,
                 "refused_reason": self.refused_reason,
                 "failed": self.failed,
+                "pending": self.pending,
             },
         )
 
@@ -157,10 +171,15 @@ class Log:
         self.path = path
         self.stream = stream if stream is not None else sys.stderr
         self._fh: IO[str] | None = None
+        self._lock = threading.Lock()  # the trigger thread logs too: whole lines only
 
     def event(self, level: str, event: str, msg: str = "", **fields: Any) -> None:
         record = {"ts": now_iso(), "level": level, "event": event, "msg": msg, **fields}
         line = json.dumps(record, ensure_ascii=True, sort_keys=False) + "\n"
+        with self._lock:
+            self._write(line)
+
+    def _write(self, line: str) -> None:
         if self.path is not None:
             if self._fh is None:
                 fd = os.open(

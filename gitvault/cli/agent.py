@@ -24,7 +24,7 @@ class _AgentCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-@click.command("agent", cls=_AgentCommand)
+@click.command("agent", cls=_AgentCommand, options_metavar="[OPTIONS] [-- CMD ARGS…]")
 @click.option(
     "--config",
     "-c",

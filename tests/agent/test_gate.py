@@ -174,3 +174,20 @@ def test_refuses_unsigned_commits_when_signers_are_required(world: World) -> Non
     a.git("-c", f"user.signingkey={bob_key}", "commit", "-q", "-m", "by bob")
     a.git("push", "-q", "origin", "HEAD:main")
     _assert_refused(w, good, "not in require_signed_by")
+
+
+def test_range_check_sees_a_respelt_old_version(world: World) -> None:
+    """The second, whole-range look (rangecheck's version ids) on its own."""
+    from gitvault.agent.gate import restored
+    from tests.trust.test_attacks import respell
+
+    w = world
+    good = _applied(w)
+    old = w.alice.git("show", f"{good}~1:{F}").stdout.encode()
+    (w.alice.root / F).write_bytes(respell(old))
+    head = w.alice.commit_all("re-spelt old file")
+    found = restored(w.alice.root, good, head, [F])
+    assert len(found) == 1 and "rollback" in found[0] and F in found[0]
+    assert restored(w.alice.root, f"{good}~1", good, [F]) == []  # a real rotation is not one
+    w.alice.git("push", "-q", "origin", "HEAD:main")
+    _assert_refused(w, good, "rollback")

@@ -281,3 +281,39 @@ def test_bad_config_is_exit_5_with_one_line(world: World) -> None:
     r = w.agent("--once")
     assert r.returncode == 5 and "require_signed_bi" in r.stderr
     assert not os.path.exists(w.checkout)
+
+
+def test_grace_period_delivers_name_previous_like_export(world: World) -> None:
+    w = world
+    a = w.alice
+    policy = a.root / ".gitvault.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "    rotate_after: 90d\n", "    rotate_after: 90d\n    grace: 1d\n"
+        )
+    )
+    a.commit_all("grace period for rotations")
+    a.git("push", "-q", "origin", "HEAD:main")
+    w.write_config(
+        [
+            {"name": "db", "path": str(w.out / "db.json"), "format": "json", "files": [F]},
+            {
+                "name": "pw",
+                "path": str(w.out / "pw.env"),
+                "format": "dotenv",
+                "files": [F],
+                "keys": ["DB_PASSWORD"],
+            },
+        ]
+    )
+    assert w.agent("--once").returncode == 0
+    assert "DB_PASSWORD_PREVIOUS" not in json.loads((w.out / "db.json").read_text())
+    w.push({"db.password": NEW})
+    r = w.agent("--once")
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads((w.out / "db.json").read_text())
+    assert data["DB_PASSWORD"] == NEW and data["DB_PASSWORD_PREVIOUS"] == "first-Password-1111"
+    assert (w.out / "db.json").read_text() == _export(w, "json")
+    assert (w.out / "pw.env").read_text() == (
+        f"DB_PASSWORD='{NEW}'\nDB_PASSWORD_PREVIOUS='first-Password-1111'\n"
+    )
