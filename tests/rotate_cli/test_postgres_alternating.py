@@ -187,3 +187,35 @@ def test_apply_refuses_a_role_outside_the_pair(
     assert "Hijack-Passw0rd-1" not in (postgres.socket_dir / "server.log").read_text(
         errors="replace"
     )
+
+
+def test_verify_fails_when_the_previous_role_no_longer_logs_in(
+    vault: Vault, postgres: PgServer, roles: Roles
+) -> None:
+    # Someone changed the active role's password behind the vault's back: switching now
+    # would leave consumers still on it failing, so verify refuses and nothing commits.
+    setup_vault(vault, roles)
+    assert (
+        postgres.psql(f"ALTER ROLE {roles.a} PASSWORD 'changed-Passw0rd-elsewhere'").returncode == 0
+    )
+    snap = snapshot(vault.root)
+    r = run_driver(vault, postgres, roles)
+    assert r.returncode == 7, r.stderr
+    assert "the previous role" in r.stderr and "no longer logs in" in r.stderr
+    assert snapshot(vault.root) == snap
+
+
+def test_verify_detects_a_role_that_logs_in_without_its_password(postgres: PgServer) -> None:
+    # gvadmin logs in by "trust" on this server: any password works, so a successful
+    # login proves nothing and verify must say so.
+    env = postgres.env(GITVAULT_NEW_VALUE="postgresql://gvadmin:Any-Passw0rd-9@/postgres")
+    proc = subprocess.run(
+        ["sh", str(EXAMPLE / "alternating-verify.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "logs in with a wrong password" in proc.stderr
+    assert "Any-Passw0rd-9" not in proc.stdout + proc.stderr
