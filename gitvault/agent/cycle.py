@@ -35,7 +35,7 @@ from gitvault.agent.config import Config, Output
 from gitvault.agent.gate import Refused
 from gitvault.agent.outputs import Change, read_current, recover, stray_temps, switch
 from gitvault.agent.status import Log, State, Status, now_iso
-from gitvault.errors import ExitCode, GitError, GitvaultError
+from gitvault.errors import BadInput, ExitCode, GitError, GitvaultError
 
 if TYPE_CHECKING:
     from gitvault.agent.notify import Child
@@ -180,6 +180,9 @@ class Agent:
             return self._finish(report, started)
         try:
             self._render_all(report, target, ids, old_vars)
+        except OSError as exc:  # an output directory we may not write, a full disk
+            self._failed(report, BadInput(f"cannot write the outputs: {exc.strerror}"))
+            return self._finish(report, started)
         finally:
             if self.dry_run and applied is not None and target != applied:
                 follow.checkout_commit(self.cfg.checkout, applied)
@@ -252,7 +255,7 @@ class Agent:
         self.status.state, self.status.last_error = "error", err.message
         self.log.error("cycle-failed", err.message, code=int(err.exit_code))
         if not self.dry_run:
-            self.status.save(self.cfg.status)
+            self._save_status()
         return report
 
     def _idle(self, target: str) -> bool:
@@ -351,7 +354,12 @@ class Agent:
                 report.message = report.message or msg
                 self._note_memo(outs, target)
                 continue
-            self._switch(report, group, outs, changed, old, new, results, target)
+            try:
+                self._switch(report, group, outs, changed, old, new, results, target)
+            except GitvaultError as err:
+                for o in changed:
+                    results[o.name].action, results[o.name].error = "error", err.message
+                self._group_error(report, outs, results, err, target)
         for what in reader.dropped:
             report.warnings.append(f"{what}, which no MAC covers; not delivered")
         self._has_previous = has_previous
@@ -377,7 +385,12 @@ class Agent:
             self.state.pending.append(group)
         self._save_state()
         if write:
-            switch([Change(o.path, new[o.name], o.mode) for o in changed], self.state_dir)
+            try:
+                switch([Change(o.path, new[o.name], o.mode) for o in changed], self.state_dir)
+            except BaseException:
+                self.state.pending.remove(group)  # nothing switched: nothing to notify
+                self._save_state()
+                raise
         for o in changed if write else ():
             r = results[o.name]
             self.log.info(
@@ -489,6 +502,12 @@ class Agent:
     def _save_state(self) -> None:
         self.state.save()
 
+    def _save_status(self) -> None:
+        try:
+            self.status.save(self.cfg.status)
+        except OSError as exc:  # monitoring loses a beat; delivery goes on
+            self.log.error("status-failed", f"cannot write the status file: {exc.strerror}")
+
     def _finish(self, report: CycleReport, started: float) -> CycleReport:
         if not self.dry_run:
             errors = [s.last_error for s in self.status.outputs.values() if s.state == "error"]
@@ -499,7 +518,7 @@ class Agent:
                 self.status.state = "error" if errors else "ok"
                 self.status.last_error = errors[0] if errors else None
         if not self.dry_run:
-            self.status.save(self.cfg.status)
+            self._save_status()
         self.log.event(
             "info" if report.exit_code == 0 else "error",
             "cycle",

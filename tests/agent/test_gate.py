@@ -89,6 +89,13 @@ def test_refuses_a_substitution_by_a_keyless_writer(world: World) -> None:
     _assert_refused(w, good, "substitution")
 
 
+def test_refuses_a_branch_moved_back_to_an_older_commit(world: World) -> None:
+    w = world
+    good = _applied(w)
+    w.alice.git("push", "-q", "--force", "origin", f"{good}~1:main")
+    _assert_refused(w, good, "not a fast-forward")
+
+
 def test_refuses_a_force_push(world: World) -> None:
     w = world
     good = _applied(w)

@@ -36,3 +36,20 @@ def test_first_run_applies_and_renders_what_export_gives(world: World) -> None:
     assert status["applied_commit"] == head and status["state"] == "ok"
     assert status["outputs"]["db"]["rendered_commit"] == head
     assert_no_values(r.stdout + r.stderr + w.status_path.read_text())
+
+
+def test_jinja2_is_imported_only_for_template_outputs(world: World) -> None:
+    import subprocess
+    import sys
+
+    w = world
+    w.write_config([_db_output(w)])
+    code = (
+        "import sys\n"
+        "from gitvault.cli import main\n"
+        f"try:\n    main(['agent', '--config', {str(w.config)!r}, '--once'])\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "sys.stdout.write('jinja2' if 'jinja2' in sys.modules else 'lean')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], env=w.env(), capture_output=True, text=True)
+    assert r.stdout.endswith("\nlean"), r.stdout + r.stderr

@@ -317,3 +317,58 @@ def test_grace_period_delivers_name_previous_like_export(world: World) -> None:
     assert (w.out / "pw.env").read_text() == (
         f"DB_PASSWORD='{NEW}'\nDB_PASSWORD_PREVIOUS='first-Password-1111'\n"
     )
+
+
+def test_an_unwritable_output_fails_its_group_only(world: World) -> None:
+    w = world
+    w.out.mkdir(parents=True)
+    (w.out / "not-a-dir").write_text("x")
+    w.write_config(
+        [
+            {"name": "ok", "path": str(w.out / "ok.json"), "format": "json", "files": [F]},
+            {
+                "name": "bad",
+                "path": str(w.out / "not-a-dir" / "db.json"),
+                "format": "json",
+                "files": [F],
+            },
+        ]
+    )
+    r = w.agent("--once")
+    assert r.returncode == 5, r.stdout + r.stderr
+    assert r.stderr.count("Traceback") == 0
+    assert (w.out / "ok.json").exists()
+    status = w.status()
+    assert status["outputs"]["bad"]["state"] == "error" and status["outputs"]["ok"]["state"] == "ok"
+    assert [p.name for p in w.out.iterdir() if ".gvagent-" in p.name] == []
+    assert_no_values(r.stdout + r.stderr + w.status_path.read_text(), VALUES)
+
+
+def test_env_outputs_refuse_names_that_change_how_programs_run(world: World) -> None:
+    w = world
+    w.push({"ld_preload": "/tmp/evil.so"})
+    outs = [{"name": "env", "path": str(w.out / "app.env"), "format": "env", "files": [F]}]
+    w.write_config(outs)
+    r = w.agent("--once")
+    assert r.returncode == 5 and "LD_PRELOAD" in r.stdout, r.stdout
+    assert not (w.out / "app.env").exists()
+    outs[0]["allow_env"] = ["LD_PRELOAD"]
+    w.write_config(outs)
+    assert w.agent("--once").returncode == 0
+    assert "LD_PRELOAD=" in (w.out / "app.env").read_text()
+
+
+def test_logs_to_a_file(world: World) -> None:
+    w = world
+    log = w.base / "agent.jsonl"
+    w.write_config(
+        [{"name": "db", "path": str(w.out / "db.json"), "format": "json", "files": [F]}],
+        log=str(log),
+    )
+    r = w.agent("--once")
+    assert r.returncode == 0
+    assert '"event"' not in r.stderr
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert events[-1] == "cycle" and "output-changed" in events
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert_no_values(log.read_text(), VALUES)
