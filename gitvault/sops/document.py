@@ -328,6 +328,9 @@ class Plain:
     meta: Metadata
     data_key: bytes
     stash: IvStash
+    # The sops store the file was read from (gitvault.sops.formats): a rewrite
+    # keeps it, so a JSON or dotenv file is never written back as YAML.
+    format: str = "yaml"
 
     def __repr__(self) -> str:  # never show values or the key in a traceback
         return (
