@@ -202,6 +202,11 @@ def _enc_leaf(
             return ""
     aad = _aad(path)
     text = w.stash.get((aad, type_, plain))
+    if text is None and type_ == "int":
+        # sops 3.11 reads every JSON number as a float: an unchanged `5432` it
+        # stored as type:float is the same number with the same bytes (and MAC
+        # input), so it keeps its ciphertext instead of churning on every edit.
+        text = w.stash.get((aad, "float", plain))
     if text is None:
         data, iv, tag = w.cipher.seal(plain, aad)
         text = str(encval.EncValue(data, iv, tag, type_))
