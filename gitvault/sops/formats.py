@@ -52,6 +52,36 @@ def vault_format(name: str, data: bytes) -> str:
     return fmt
 
 
+# Cheap byte checks (no parse) for "this is an encrypted sops file" in each format.
+_YAML_BLOCK = re.compile(rb"(?m)^sops:[ \t]*\r?$")
+_YAML_MAC = re.compile(rb"(?m)^[ \t]+mac:[ \t]*\S")
+_JSON_BLOCK = re.compile(rb'(?m)^[ \t]*"sops":[ \t]*\{')
+_JSON_MAC = re.compile(rb'"mac":[ \t]*"')
+_DOTENV_BLOCK = re.compile(rb"(?m)^sops_(?:version|lastmodified|mac)=")
+_DOTENV_MAC = re.compile(rb"(?m)^sops_mac=\S")
+
+
+def looks_encrypted(data: bytes, *, need_mac: bool = True) -> bool:
+    """Whether ``data`` carries sops metadata in any format (with a ``mac``, by default).
+
+    A byte check only (commits, the merge driver and the journal use it before
+    any parse); a NUL byte never appears in an encrypted file of any format.
+    """
+    if b"\0" in data:
+        return False
+    pairs = ((_YAML_BLOCK, _YAML_MAC), (_JSON_BLOCK, _JSON_MAC), (_DOTENV_BLOCK, _DOTENV_MAC))
+    return any(block.search(data) and (not need_mac or mac.search(data)) for block, mac in pairs)
+
+
+def sniff(data: bytes) -> str:
+    """The format of an encrypted file whose name says nothing (a journal copy)."""
+    if data.lstrip()[:1] == b"{":
+        return "json"
+    if _DOTENV_BLOCK.search(data) and not _YAML_BLOCK.search(data):
+        return "dotenv"
+    return "yaml"
+
+
 def refuse_ini(name: str) -> BadInput:
     return BadInput(
         f"{name}: INI vault files are not supported (sops writes their metadata in random order)",
