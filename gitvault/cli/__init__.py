@@ -124,8 +124,8 @@ def _fast_decrypt(args: list[str]) -> bool:
     else:
         # JSON, dotenv or a binary file's own bytes (which need not be UTF-8).
         sys.stdout.flush()
-        getattr(sys.stdout, "buffer", sys.stdout).write(vault.render_native(plain))
-        sys.stdout.flush()
+        sys.stdout.buffer.write(vault.render_native(plain))
+        sys.stdout.buffer.flush()
         return True
     sys.stdout.write(text)
     sys.stdout.flush()
