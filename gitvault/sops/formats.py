@@ -31,13 +31,14 @@ FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
 # What --input-type/--output-type accept (sops's names).
 TYPE_CHOICES = ("yaml", "json", "dotenv", "ini", "binary")
 _EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
-# Callers decorate names for messages ("app.json (HEAD)"); the format is the path's.
-_DECORATION = re.compile(r" \([^()]*\)$")
 
 
 def format_for_path(name: str) -> str:
     """sops's choice of store for a path: by extension, binary when none matches."""
-    base = posixpath.basename(_DECORATION.sub("", name).replace("\\", "/"))
+    if name.endswith(")") and " (" in name:
+        # Callers decorate names for messages ("app.json (HEAD)"); the format is the path's.
+        name = name[: name.rindex(" (")]
+    base = posixpath.basename(name.replace("\\", "/"))
     _, ext = posixpath.splitext(base)
     if not ext and base.startswith(".") and base.lower() == ".env":
         return "dotenv"  # sops: a file named ".env" is dotenv too
@@ -52,13 +53,22 @@ def vault_format(name: str, data: bytes) -> str:
     return fmt
 
 
-# Cheap byte checks (no parse) for "this is an encrypted sops file" in each format.
-_YAML_BLOCK = re.compile(rb"(?m)^sops:[ \t]*\r?$")
-_YAML_MAC = re.compile(rb"(?m)^[ \t]+mac:[ \t]*\S")
-_JSON_BLOCK = re.compile(rb'(?m)^[ \t]*"sops":[ \t]*\{')
-_JSON_MAC = re.compile(rb'"mac":[ \t]*"')
-_DOTENV_BLOCK = re.compile(rb"(?m)^sops_(?:version|lastmodified|mac)=")
-_DOTENV_MAC = re.compile(rb"(?m)^sops_mac=\S")
+# Cheap byte checks (no parse) for "this is an encrypted sops file" in each
+# format, compiled on first use: the YAML decrypt path never needs them.
+_CHECKS: list[tuple[re.Pattern[bytes], re.Pattern[bytes]]] = []
+
+
+def _checks() -> list[tuple[re.Pattern[bytes], re.Pattern[bytes]]]:
+    if not _CHECKS:
+        _CHECKS.extend(
+            (re.compile(block), re.compile(mac))
+            for block, mac in (
+                (rb"(?m)^sops:[ \t]*\r?$", rb"(?m)^[ \t]+mac:[ \t]*\S"),  # YAML
+                (rb'(?m)^[ \t]*"sops":[ \t]*\{', rb'"mac":[ \t]*"'),  # JSON, binary
+                (rb"(?m)^sops_(?:version|lastmodified|mac)=", rb"(?m)^sops_mac=\S"),  # dotenv
+            )
+        )
+    return _CHECKS
 
 
 def looks_encrypted(data: bytes, *, need_mac: bool = True) -> bool:
@@ -69,15 +79,17 @@ def looks_encrypted(data: bytes, *, need_mac: bool = True) -> bool:
     """
     if b"\0" in data:
         return False
-    pairs = ((_YAML_BLOCK, _YAML_MAC), (_JSON_BLOCK, _JSON_MAC), (_DOTENV_BLOCK, _DOTENV_MAC))
-    return any(block.search(data) and (not need_mac or mac.search(data)) for block, mac in pairs)
+    return any(
+        block.search(data) and (not need_mac or mac.search(data)) for block, mac in _checks()
+    )
 
 
 def sniff(data: bytes) -> str:
     """The format of an encrypted file whose name says nothing (a journal copy)."""
     if data.lstrip()[:1] == b"{":
         return "json"
-    if _DOTENV_BLOCK.search(data) and not _YAML_BLOCK.search(data):
+    yaml_block, dotenv_block = _checks()[0][0], _checks()[2][0]
+    if dotenv_block.search(data) and not yaml_block.search(data):
         return "dotenv"
     return "yaml"
 
