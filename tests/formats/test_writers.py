@@ -216,3 +216,21 @@ def test_gitvault_written_files_keep_format_under_sops_set(fvault: FormatVault) 
         assert _run(fvault, "set", str(path), key, "by-gitvault")[0] == 0
         _shape_ok(name, path.read_bytes())
         assert b"by-gitvault" in fvault.sops("decrypt", str(path))
+
+
+def test_offboard(one: tuple[FormatVault, Path, str]) -> None:
+    """offboard re-keys every file the person could read, each in its own format."""
+    fv, path, _ = one
+    bob = pyrage.x25519.Identity.generate()
+    assert _run(fv, "recipients", "add", "bob", str(bob.to_public()))[0] == 0
+    policy = (fv.root / ".gitvault.yaml").read_text()
+    (fv.root / ".gitvault.yaml").write_text(policy.replace("[alice]", "[alice, bob]"))
+    assert _run(fv, "rekey", "--recipients-only", str(path.relative_to(fv.root)))[0] == 0
+    fv.commit("bob joins")
+    before = path.read_bytes()
+    code, err = _run(fv, "offboard", "bob", "--commit")
+    assert code in (0, 1), err  # 1: keys listed as needing a human rotation
+    after = path.read_bytes()
+    assert after != before and str(bob.to_public()) not in after.decode()
+    _shape_ok(path.name, after)
+    fv.sops("decrypt", str(path))
