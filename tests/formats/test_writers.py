@@ -234,3 +234,34 @@ def test_offboard(one: tuple[FormatVault, Path, str]) -> None:
     assert after != before and str(bob.to_public()) not in after.decode()
     _shape_ok(path.name, after)
     fv.sops("decrypt", str(path))
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("new.json", '{"api": {"token": "t0k"}, "n": 3}'),
+        ("new.env", "API_TOKEN=t0k\nN=3\n"),
+        ("new.pem", "-----BEGIN KEY-----\nt0k\n-----END KEY-----\n"),
+    ],
+)
+def test_edit_creates_a_file_in_its_format(
+    fvault: FormatVault, monkeypatch: pytest.MonkeyPatch, name: str, content: str
+) -> None:
+    """``gitvault edit`` of a new path: the buffer is parsed and written in the path's format
+    (the note line on top of the new buffer is removed first)."""
+    monkeypatch.setenv(
+        "EDITOR",
+        script_editor(
+            fvault.root.parent,
+            f"t = path.read_text(); assert t.startswith('# gitvault: '); path.write_text(t + {content!r})",
+        ),
+    )
+    path = fvault.path(name)
+    r = run_cli(["edit", str(path)], cwd=fvault.root)
+    assert r.code == 0, r.output
+    _shape_ok(name if not name.endswith(".pem") else "x.bin", path.read_bytes())
+    out = fvault.sops("decrypt", str(path))
+    if name.endswith(".json"):
+        assert json.loads(out) == json.loads(content)
+    else:
+        assert out == content.encode()
