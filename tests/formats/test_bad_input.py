@@ -187,3 +187,15 @@ def test_ini_is_refused_everywhere(fvault: FormatVault) -> None:
         _one_line_error(err, code, 5)
         assert "INI" in err and out == b""
         assert path.read_bytes() == enc
+
+
+def test_hostile_json_shapes_are_linear_and_refused() -> None:
+    """Unterminated strings full of escaped quotes, or deep nesting, are refused quickly
+    (a quadratic pre-scan or a recursive walk would hang or crash instead)."""
+    for text, needle in (
+        ('"' + '\\"' * 2_000_000, "invalid JSON"),
+        ('{"a":' * 300 + "1" + "}" * 300, "nested deeper"),
+        ("[" * 200_000 + "]" * 200_000, "nested deeper"),
+    ):
+        with pytest.raises(BadInput, match=needle):
+            jsonstore.load(text, "f")

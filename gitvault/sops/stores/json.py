@@ -25,8 +25,9 @@ from typing import Any
 from gitvault.errors import BadInput
 from gitvault.model import Comment, Mapping, Node, Sequence, Timestamp
 
-# Nesting deeper than this is refused before Python's recursion limit is near
-# (a hostile file of 100 000 "[" must be exit 5, not a traceback).
+# Nesting deeper than this is refused before any recursive walk (the MAC walk,
+# the writer) could come near Python's recursion limit; the parser itself
+# raises RecursionError on a file of 100 000 "[", which is exit 5 too.
 MAX_DEPTH = 200
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -63,17 +64,17 @@ def _constant(text: str) -> object:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _depth_ok(text: str) -> bool:
-    """Whether brackets nest no deeper than MAX_DEPTH (strings skipped), in one linear scan."""
-    depth = 0
-    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
-        tok = m.group()
-        if tok in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return False
-        elif tok in "]}":
-            depth -= 1
+def _depth_ok(value: object) -> bool:
+    """Whether containers nest no deeper than MAX_DEPTH (iterative: no recursion to exhaust)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(node, Mapping):
+            stack.extend((v, depth + 1) for _, v in node.items() if isinstance(v, Mapping | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, Mapping | list))
     return True
 
 
@@ -95,8 +96,6 @@ def _fix_str(text: str) -> str:
 
 def load(text: str, name: str) -> Mapping:
     """Parse a JSON document whose top level is an object; BadInput (exit 5) otherwise."""
-    if not _depth_ok(text):
-        raise BadInput(f"{name}: JSON nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(
             text,
@@ -109,8 +108,12 @@ def load(text: str, name: str) -> Mapping:
         raise BadInput(f"{name}: duplicate JSON key {json.dumps(dup.key)[:80]}") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-    except (ValueError, RecursionError):
+    except RecursionError:
+        raise BadInput(f"{name}: JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
         raise BadInput(f"{name}: invalid JSON (a number or constant JSON does not allow)") from None
+    if not _depth_ok(value):
+        raise BadInput(f"{name}: JSON nested deeper than {MAX_DEPTH} levels")
     if not isinstance(value, Mapping):
         raise BadInput(
             f"{name}: sops stores only JSON objects at the top level",
