@@ -104,6 +104,8 @@ def test_malformed_plaintext_dotenv_is_refused(
 def test_dotenv_metadata_bombs_are_refused() -> None:
     with pytest.raises(BadInput, match="list index"):
         flatten.unflatten({"age__list_99999999__map_enc": "x"}, "f")
+    with pytest.raises(BadInput, match="too deeply"):
+        flatten.unflatten({"age" + "__map_x" * 100_000: "y"}, "f")
     with pytest.raises(BadInput, match="conflicts"):
         flatten.unflatten({"age": "x", "age__list_0__map_enc": "y"}, "f")
     with pytest.raises(BadInput, match="shamir_threshold"):

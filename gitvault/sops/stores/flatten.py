@@ -16,8 +16,10 @@ from gitvault.model import Mapping, Node, Sequence, Timestamp
 
 MAP_SEP = "__map_"
 LIST_SEP = "__list_"
-# A flattened list index larger than this is refused (each index allocates).
+# A flattened list index larger than this is refused (each index allocates),
+# and so is a key of more parts than this (sops's own metadata has at most 5).
 MAX_INDEX = 1024
+MAX_PARTS = 16
 _TOKEN = re.compile(r"(__map_|__list_)")
 
 
@@ -56,6 +58,8 @@ def unflatten(flat: dict[str, str], name: str) -> Mapping:
     root: dict[str, object] = {}
     for key, value in flat.items():
         parts = _TOKEN.split(key)
+        if len(parts) > 2 * MAX_PARTS:
+            raise BadInput(f"{name}: sops metadata: {key[:80]} is nested too deeply")
         # parts: first key, then (separator, token) pairs
         node: object = root
         steps: list[tuple[str, str]] = [(MAP_SEP, parts[0])]
