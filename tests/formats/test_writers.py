@@ -265,3 +265,19 @@ def test_edit_creates_a_file_in_its_format(
         assert json.loads(out) == json.loads(content)
     else:
         assert out == content.encode()
+
+
+def test_yaml_vault_file_with_another_extension_stays_yaml(fvault: FormatVault) -> None:
+    """A YAML vault file under a name sops would call binary (written with
+    --output-type yaml, or by gitvault before it knew formats) is read and rewritten
+    as YAML, never turned into a binary-format file."""
+    path = fvault.path("legacy.txt")
+    path.write_text("db:\n    password: hunter2\n")
+    r = run_cli(["encrypt", str(path), "--in-place", "--output-type", "yaml"], cwd=fvault.root)
+    assert r.code == 0, r.output
+    assert path.read_text().startswith("db:\n")
+    assert _run(fvault, "set", str(path), "db.password", "changed")[0] == 0
+    data = path.read_bytes()
+    _shape_ok("legacy.yaml", data)
+    out = fvault.sops("decrypt", "--input-type", "yaml", "--output-type", "yaml", str(path))
+    assert out == b"db:\n    password: changed\n"
