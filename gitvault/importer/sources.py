@@ -93,18 +93,24 @@ IdentityLoader = Callable[[], "Identities"]
 SopsReader = Callable[[bytes, str, "Identities"], list[Mapping]]
 
 
-def _sops_yaml(data: bytes, name: str, ids: Identities) -> list[Mapping]:
-    """Decrypt a sops YAML file through the vault read path (MAC verified)."""
-    from gitvault.sops import file as sopsfile
-    from gitvault.vault import decrypt
+def _sops_reader(fmt: str) -> SopsReader:
+    """A reader of sops files in ``fmt``, through the vault read path (MAC verified)."""
 
-    vault = sopsfile.parse_vault(data, name)
-    return decrypt(vault, ids).documents
+    def read(data: bytes, name: str, ids: Identities) -> list[Mapping]:
+        from gitvault.sops import file as sopsfile
+        from gitvault.vault import decrypt
+
+        vault = sopsfile.parse_vault(data, name, fmt)
+        return decrypt(vault, ids).documents
+
+    return read
 
 
-# Format -> reader of an encrypted sops file of that format. Other sops formats
-# (JSON, dotenv, binary) plug in here once the format layer reads them.
-SOPS_READERS: dict[str, SopsReader] = {"yaml": _sops_yaml}
+# Format -> reader of an encrypted sops file of that format (INI is not read:
+# gitvault refuses sops INI files everywhere, see docs/formats.md).
+SOPS_READERS: dict[str, SopsReader] = {
+    fmt: _sops_reader(fmt) for fmt in ("yaml", "json", "dotenv", "binary")
+}
 
 
 def decrypt_sops(fmt: str, data: bytes, name: str, ids: IdentityLoader) -> list[Mapping]:
@@ -150,7 +156,8 @@ def _dotenv_unit(text: str, name: str, data: bytes, ids: IdentityLoader) -> Unit
     entries = dotenv.parse(text, name)
     keys = {e.key for e in entries}
     if "sops_mac" in keys and "sops_version" in keys:
-        decrypt_sops("dotenv", data, name, ids)  # raises until a reader exists
+        docs = decrypt_sops("dotenv", data, name, ids)
+        return Unit(name, "sops-dotenv", docs[0], {})
     if not entries:
         raise BadInput(f"{name}: no KEY=value lines")
     doc = Mapping([(e.key, e.value) for e in entries])
@@ -163,13 +170,19 @@ def _json_units(text: str, name: str, data: bytes, ids: IdentityLoader) -> list[
     value, lines = jsonsrc.parse(text, name)
     if not isinstance(value, dict):
         raise BadInput(f"{name}: the top level must be a JSON object")
+    kind = "json"
     if isinstance(value.get("sops"), dict):
-        decrypt_sops("binary" if set(value) == {"data", "sops"} else "json", data, name, ids)
-    doc = from_python(value)
-    assert isinstance(doc, Mapping)
+        fmt = "binary" if set(value) == {"data", "sops"} else "json"
+        doc = decrypt_sops(fmt, data, name, ids)[0]
+        kind, lines = f"sops-{fmt}", {}
+    else:
+        converted = from_python(value)
+        assert isinstance(converted, Mapping)
+        doc = converted
     if kube.is_manifest(doc):
-        return _secret_units(kube.secrets_of([doc], name), name, [lines], "secret")
-    return [_plain_unit(doc, name, lines, "json")]
+        prefix = "sops-" if kind.startswith("sops") else ""
+        return _secret_units(kube.secrets_of([doc], name), name, [lines], prefix + "secret")
+    return [_plain_unit(doc, name, lines, kind)]
 
 
 def _yaml_units(text: str, name: str, data: bytes, ids: IdentityLoader) -> list[Unit]:

@@ -217,6 +217,13 @@ def run_command(
     )
 
 
+def check_passable(file: str, key: str, new_value: str, old_value: str | None) -> None:
+    """Refuse values an apply/verify command's environment cannot carry (a NUL byte)."""
+    for name, value in (("new value", new_value), ("old value", old_value or "")):
+        if "\x00" in value:
+            raise BadInput(f"{name} of {file}:{key} contains a NUL byte and cannot be passed on")
+
+
 def run_rotation(
     *,
     file: str,
@@ -237,9 +244,8 @@ def run_rotation(
     :class:`CommandFailed` (a :class:`RotationFailed`, exit 7) otherwise, after
     rolling back a failed verify by running ``apply`` with the old value.
     """
-    for name, value in (("new value", new_value), ("old value", old_value or "")):
-        if "\x00" in value:
-            raise BadInput(f"{name} of {file}:{key} contains a NUL byte and cannot be passed on")
+    if apply or verify:
+        check_passable(file, key, new_value, old_value)
     if timeout <= 0:
         raise BadInput("rotation command timeout must be positive")
     masks = (new_value, old_value or "")

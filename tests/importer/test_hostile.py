@@ -254,22 +254,25 @@ def test_bad_json_and_yaml(vault: Vault, name: str, text: str, needle: str) -> N
     assert needle in line
 
 
-def test_sops_json_refused_until_supported(vault: Vault) -> None:
-    src = write(
-        vault, "s.json", '{"a": "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", "sops": {"mac": "m"}}'
-    )
-    line = refused(vault, src, "--to", "secrets/x.yaml")
-    assert "a sops json file; only sops YAML" in line
-
-
-def test_sops_dotenv_refused_until_supported(vault: Vault) -> None:
-    src = write(
-        vault,
-        "s.env",
-        "A=ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nsops_mac=x\nsops_version=3.11.0\n",
-    )
-    line = refused(vault, src, "--to", "secrets/x.yaml")
-    assert "a sops dotenv file" in line
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("s.json", '{"a": "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", "sops": {"mac": "m"}}'),
+        (
+            "s.env",
+            "A=ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nsops_mac=x\nsops_version=3.11.0\n",
+        ),
+    ],
+)
+def test_damaged_sops_json_and_dotenv_sources_are_refused(
+    vault: Vault, name: str, text: str
+) -> None:
+    # Read as sops files (not as plaintext holding ENC[…] strings), and refused as damaged.
+    r = vault.run("import", write(vault, name, text), "--to", "secrets/x.yaml")
+    assert r.code in (4, 5), r.output
+    line = one_error_line(r)
+    assert name in line
+    assert not (vault.root / "secrets" / "x.yaml").exists()
 
 
 def test_destination_outside_any_rule(vault: Vault) -> None:

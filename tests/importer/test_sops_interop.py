@@ -150,3 +150,27 @@ def test_set_creates_a_new_file_sops_reads(vault: Vault, how: list[str]) -> None
     text = (vault.root / rel).read_text()
     assert f"recipient: {vault.public}" in text
     assert value not in r.output
+
+
+@pytest.mark.parametrize(
+    ("name", "plain_text", "want"),
+    [
+        (
+            "app.json",
+            '{"db": {"password": "s3cret", "port": 5432}, "on": true}',
+            {"db": {"password": "s3cret", "port": 5432}, "on": True},
+        ),
+        ("app.env", "DB_PASSWORD=s3cret\nPORT=5432\n", {"DB_PASSWORD": "s3cret", "PORT": "5432"}),
+    ],
+)
+def test_sops_json_and_dotenv_sources_from_the_real_sops(
+    vault: Vault, tmp_path: Path, name: str, plain_text: str, want: dict[str, object]
+) -> None:
+    plain = tmp_path / name
+    plain.write_text(plain_text)
+    src = vault.inputs / name
+    src.write_bytes(sops_encrypt(plain, vault.public))
+    r = vault.run("import", str(src), "--to", "secrets/prod/app.yaml")
+    assert r.code == 0, r.output
+    assert "s3cret" not in r.output
+    assert sops_json(vault, "secrets/prod/app.yaml") == want
