@@ -8,7 +8,6 @@ this module.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +157,8 @@ def render(plain: Plain, fmt: str, *, label: str = "decrypt", allow_env: Sequenc
         return emit_documents(plain.documents)
     data = [to_python(d) for d in plain.documents]
     if fmt == "json":
+        import json  # imported here: the YAML decrypt never needs it
+
         payload = data[0] if len(data) == 1 else data
         return json.dumps(payload, indent=4, ensure_ascii=False) + "\n"
     if fmt in ("dotenv", "env"):
@@ -306,6 +307,8 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
     """Check decrypted documents against the rule's JSON Schema; BadInput on violation."""
     if not rule.schema:
         return
+    import json
+
     import jsonschema
 
     schema_path = (pol.root / rule.schema).resolve()
@@ -386,6 +389,8 @@ def parse_value(raw: str, type_: str) -> Node:
                 return lowered == "true"
             raise ValueError
         if type_ == "json":
+            import json
+
             from gitvault.model import from_python
 
             return from_python(json.loads(raw))
