@@ -445,6 +445,7 @@ def new_file(path: Path, key: str, value: Node, fmt: str | None = None) -> Chang
     ``fmt`` or its name, as sops chooses it. Nothing is written here.
     """
     from gitvault.sops import formats
+
     loc = locate(path)
     pol = load_policy_for(loc)
     rule = rule_for(pol, loc)

@@ -76,4 +76,3 @@ class ValueCipher:
         except (InvalidTag, ValueError):
             raise IntegrityError("an encrypted value is malformed or was tampered with") from None
         return plain
-
