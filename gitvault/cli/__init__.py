@@ -134,6 +134,25 @@ def _fast_decrypt(args: list[str]) -> bool:
     return True
 
 
+def _fast_textconv(args: list[str]) -> bool:
+    """``gitvault textconv FILE`` without click: git runs it once per file in every diff.
+
+    Only that exact form; anything else (``--help``, ``--``, more arguments, a
+    directory, which click refuses) goes through click, so the outcome is the same.
+    """
+    if len(args) != 2 or args[0] != "textconv" or args[1].startswith("-") or not args[1]:
+        return False
+    from pathlib import Path
+
+    target = Path(args[1])
+    if target.is_dir():
+        return False
+    from gitvault.drivers.textconv import run
+
+    run(target)
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with a code from :class:`ExitCode`."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -148,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         _clean_dead_private_dirs()  # a killed edit's plaintext, wherever it was
         if args[:1] != ["recover"]:
             _journal_hint()
-        if _fast_decrypt(args):
+        if _fast_decrypt(args) or _fast_textconv(args):
             sys.exit(int(ExitCode.OK))
         sys.exit(_run_click(args))
     except GitvaultError as err:

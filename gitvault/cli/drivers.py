@@ -54,28 +54,9 @@ def textconv(file: Path) -> None:
       git config diff.gitvault.textconv "gitvault textconv"
       gitvault textconv secrets/dev/app.yaml
     """
-    import os
+    from gitvault.drivers.textconv import run
 
-    from gitvault.drivers.textconv import masks_for, textconv_values
-    from gitvault.errors import GitvaultError
-    from gitvault.fsutil import read_input
-
-    try:
-        data = read_input(file)
-    except GitvaultError as exc:
-        _say(f"textconv: {exc.message}")
-        return
-    out, warning, values = textconv_values(data, str(file), _ids())
-    if warning:
-        _say(f"textconv: {warning}")
-    if values:
-        from gitvault.export.github import mask_commands, under_github_actions
-
-        if under_github_actions(os.environ):
-            sys.stderr.write(mask_commands(masks_for(values)))
-            sys.stderr.flush()
-    sys.stdout.buffer.write(out)
-    sys.stdout.buffer.flush()
+    run(file)
 
 
 def _rules(path: str) -> tuple[RuleView, RuleView | None]:

@@ -21,7 +21,48 @@ from gitvault.errors import AccessDenied, GitvaultError
 from gitvault.model import Comment, Mapping
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gitvault.identities import Identities
+
+
+def run(file: Path) -> None:
+    """The ``gitvault textconv FILE`` command: git's diff input on stdout, notes on stderr.
+
+    Shared by the click command and the entry point's click-free fast path
+    (git runs this once per changed vault file in every ``git diff``).
+    """
+    import os
+    import sys
+
+    from gitvault.fsutil import read_input
+    from gitvault.identities import load_identities
+    from gitvault.safetext import printable
+
+    def say(text: str) -> None:
+        sys.stderr.write(f"gitvault: {printable(text)}\n")
+        sys.stderr.flush()
+
+    try:
+        data = read_input(file)
+    except GitvaultError as exc:
+        say(f"textconv: {exc.message}")
+        return
+    try:
+        identities: Identities | None = load_identities(None)
+    except GitvaultError:
+        identities = None
+    out, warning, values = textconv_values(data, str(file), identities)
+    if warning:
+        say(f"textconv: {warning}")
+    if values:
+        from gitvault.export.github import mask_commands, under_github_actions
+
+        if under_github_actions(os.environ):
+            sys.stderr.write(mask_commands(masks_for(values)))
+            sys.stderr.flush()
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
 
 
 def textconv(data: bytes, name: str, identities: Identities | None) -> tuple[bytes, str | None]:

@@ -1,0 +1,135 @@
+"""The click-free fast paths (``decrypt``, ``decrypt --extract``, ``textconv``) answer
+exactly as the click commands do: same stdout, stderr and exit code, good input or bad."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import gitvault.cli as cli_mod
+from tests.cli.conftest import Vault
+from tests.helpers import Result, run_cli
+
+
+def _both(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None] | None = None
+) -> tuple[Result, Result, int]:
+    """(result with the fast paths, result through click only, click calls in the first)."""
+    calls = {"n": 0}
+    real: Callable[[list[str]], int] = cli_mod._run_click
+
+    def counting(a: list[str]) -> int:
+        calls["n"] += 1
+        return real(a)
+
+    with monkeypatch.context() as m:
+        m.setattr(cli_mod, "_run_click", counting)
+        fast = run_cli(args, env=env)
+    with monkeypatch.context() as m:
+        m.setattr(cli_mod, "_fast_decrypt", lambda a: False)
+        m.setattr(cli_mod, "_fast_textconv", lambda a: False)
+        slow = run_cli(args, env=env)
+    return fast, slow, calls["n"]
+
+
+def _same(fast: Result, slow: Result) -> None:
+    assert (fast.code, fast.stdout, fast.stderr) == (slow.code, slow.stdout, slow.stderr)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--extract", "db.password"],
+        ["--extract", "db"],
+        ["--format", "json"],
+        ["--format", "yaml"],
+        ["--extract", "no.such.key"],
+    ],
+)
+def test_decrypt_forms(vault: Vault, monkeypatch: pytest.MonkeyPatch, extra: list[str]) -> None:
+    fast, slow, clicks = _both(["decrypt", str(vault.secret_file), *extra], monkeypatch)
+    _same(fast, slow)
+    assert clicks == 0  # the fast path answered
+    if extra[-1:] != ["no.such.key"]:
+        assert fast.code == 0 and "hunter2hunter2" in fast.stdout
+    else:
+        assert fast.code == 5
+
+
+def test_textconv_for_a_key_holder(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, slow, clicks = _both(["textconv", str(vault.secret_file)], monkeypatch)
+    _same(fast, slow)
+    assert clicks == 0
+    assert fast.code == 0 and "hunter2hunter2" in fast.stdout
+    assert "# gitvault: encrypted to" in fast.stdout
+
+
+def test_textconv_without_a_key_shows_the_ciphertext(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault.key_file.unlink()
+    fast, slow, clicks = _both(["textconv", str(vault.secret_file)], monkeypatch)
+    _same(fast, slow)
+    assert clicks == 0
+    assert fast.code == 0 and "ENC[AES256_GCM" in fast.stdout and "hunter2" not in fast.stdout
+
+
+def test_textconv_of_missing_plain_and_tampered_files(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    plain = tmp_path / "notes.txt"
+    plain.write_text("just text\n")
+    tampered = tmp_path / "tampered.yaml"
+    text = vault.secret_file.read_text()
+    start = text.index("ENC[AES256_GCM,data:") + len("ENC[AES256_GCM,data:")
+    flipped = "A" if text[start] != "A" else "B"
+    tampered.write_text(text[:start] + flipped + text[start + 1 :])
+    for target in (tmp_path / "missing.yaml", plain, tampered):
+        fast, slow, clicks = _both(["textconv", str(target)], monkeypatch)
+        _same(fast, slow)
+        assert clicks == 0
+        assert fast.code == 0  # textconv never fails a diff
+    fast, _, _ = _both(["textconv", str(tampered)], monkeypatch)
+    assert "showing the encrypted text" in fast.stderr
+    assert fast.stdout == tampered.read_text()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["decrypt", "secrets"],  # a directory: click's usage error
+        ["textconv", "secrets"],
+        ["textconv", "--help"],
+        ["textconv"],
+        ["textconv", "a", "b"],
+        ["decrypt", "--format", "dotenv", "secrets/app.yaml"],
+        ["decrypt", "secrets/app.yaml", "--bogus"],
+    ],
+)
+def test_other_forms_go_through_click(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    fast, slow, clicks = _both(args, monkeypatch)
+    _same(fast, slow)
+    assert clicks == 1
+
+
+@pytest.mark.parametrize("command", ["decrypt", "textconv"])
+def test_errors_match(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
+) -> None:
+    not_vault = tmp_path / "plain.yaml"
+    not_vault.write_text("a: 1\n")
+    for target in (not_vault, tmp_path / "missing.yaml"):
+        fast, slow, clicks = _both([command, str(target)], monkeypatch)
+        _same(fast, slow)
+        assert clicks == 0
+        if command == "decrypt":
+            assert fast.code == 5 and fast.stderr.startswith("gitvault: error:")
+    vault.key_file.unlink()
+    fast, slow, _ = _both([command, str(vault.secret_file)], monkeypatch)
+    _same(fast, slow)
+    assert fast.code == (3 if command == "decrypt" else 0)
