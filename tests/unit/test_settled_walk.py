@@ -191,3 +191,70 @@ def test_seal_text_opens_with_the_value_codec() -> None:
     assert str(parsed) == text
     assert cipher.open(parsed.data, parsed.iv, parsed.tag, b"a:") == b"hello"
     assert replace(parsed, type="int").type == "int"
+
+
+def _regex_parts(text: str) -> tuple[bytes, bytes, bytes, str] | None:
+    """The reference: the documented ``_ENC`` shape plus strict base64."""
+    import binascii
+
+    from gitvault.sops import value as encval
+
+    m = encval._ENC.fullmatch(text)
+    if m is None or m.group(4) not in encval.TYPES:
+        return None
+    try:
+        a2b = binascii.a2b_base64
+        return (
+            a2b(m.group(1), strict_mode=True) if m.group(1) else b"",
+            a2b(m.group(2), strict_mode=True),
+            a2b(m.group(3), strict_mode=True),
+            m.group(4),
+        )
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _split_parts(text: str) -> tuple[bytes, bytes, bytes, str] | None:
+    from gitvault.sops import value as encval
+
+    try:
+        return encval.parts(text)
+    except IntegrityError:
+        return None
+
+
+_GOOD = aead.ValueCipher(KEY).seal_text(b"hello world", b"a:", "str")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pos=st.integers(0, len(_GOOD)),
+    cut=st.integers(0, 3),
+    insert=st.text(alphabet="A=/+,:]ENC[ \n\x00éa-z0", max_size=3),
+)
+def test_value_parts_accept_exactly_what_the_shape_regex_accepts(
+    pos: int, cut: int, insert: str
+) -> None:
+    text = _GOOD[:pos] + insert + _GOOD[pos + cut :]
+    assert _split_parts(text) == _regex_parts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _GOOD,
+        "ENC[AES256_GCM,data:,iv:AAAAAAAAAAAAAAAAAAAAAA==,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]",
+        "ENC[AES256_GCM,data:,iv:,tag:AAAA,type:str]",
+        "ENC[AES256_GCM,data:,iv:AAAA,tag:,type:str]",
+        "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:nope]",
+        "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]]",
+        "ENC[AES256_GCM,data:AA,AA,iv:AAAA,tag:AAAA,type:str]",
+        "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str,x:y]",
+        "ENC[AES256_GCM,data:AAA,iv:AAAA,tag:AAAA,type:str]",
+        "ENC[AES256_GCM,data:AAAA,iv:AA AA,tag:AAAA,type:str]",
+        "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:]",
+        "ENC[AES256_GCM,data:AAAA,tag:AAAA,iv:AAAA,type:str]",
+    ],
+)
+def test_value_parts_edge_cases(text: str) -> None:
+    assert _split_parts(text) == _regex_parts(text)
