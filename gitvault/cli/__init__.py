@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "merge-driver": "gitvault.cli.drivers:merge_driver",
     "review": "gitvault.cli.review:review",
     "recover": "gitvault.cli.recover:recover",
+    "migrate": "gitvault.cli.migrate:migrate",
 }
 
 

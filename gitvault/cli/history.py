@@ -128,6 +128,18 @@ def render_due(report: Any, problems: tuple[str, ...]) -> str:
             if left.total_seconds() > 0
             else (f"{format_period(-left)} ago")
         )
+        if i.exposed:
+            rows.append(
+                (
+                    i.status,
+                    f"{i.file}:{i.key}",
+                    format_period(i.period) if i.period else "-",
+                    i.last_change.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                    format_period(i.age),
+                    f"exposed in {i.exposed[:12]}: rotate now",
+                )
+            )
+            continue
         rows.append(
             (
                 i.status,
