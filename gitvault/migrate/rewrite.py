@@ -30,6 +30,7 @@ prints or logs one.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -148,6 +149,9 @@ def _run_filter_repo(mirror: Path, rules: Path) -> None:
             "--replace-message",
             str(rules),
             "--quiet",
+            # The mirror is always a clone we just made (its freshness check
+            # refuses one that carries a stash ref, which we must purge too).
+            "--force",
         ],
         cwd=mirror,
         capture_output=True,
@@ -157,7 +161,7 @@ def _run_filter_repo(mirror: Path, rules: Path) -> None:
         # git-filter-repo's own messages name refs and files, never replacement text.
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(
-            f"git filter-repo failed in {mirror}: {lines[-1] if lines else proc.returncode}"
+            f"git filter-repo failed in {mirror}: {lines[0] if lines else proc.returncode}"
         )
 
 
@@ -234,6 +238,10 @@ def rewrite(
     if not values:
         raise BadInput("the plan has no secret to remove", hint="run `gitvault migrate find`")
     state: dict[str, Any] = plan.steps.setdefault("rewrite", {})
+    # Which values a verified mirror was purged of: a plan with more values redoes it.
+    digest = hashlib.sha256(
+        "\n".join(sorted(s.fingerprint for s in plan.active())).encode()
+    ).hexdigest()[:32]
     report = RewriteReport()
     with fsutil.private_dir() as private:
         rules = private / "replace-text.txt"
@@ -243,7 +251,7 @@ def rewrite(
                 continue
             mirror = workdir / f"{repo.id}.git"
             done = state.get(repo.id) or {}
-            if done.get("status") == "verified" and mirror.exists():
+            if done.get("status") == "verified" and mirror.exists() and done.get("set") == digest:
                 progress(f"{repo.id}: already rewritten and verified ({mirror})")
                 report.results.append(
                     RewriteResult(repo.id, str(mirror), "skipped", done.get("refs", 0), 0)
@@ -269,6 +277,7 @@ def rewrite(
                 "refs": len(refs),
                 "objects": objects,
                 "survivors": [{"object": s.object, "secrets": s.secrets} for s in found],
+                "set": digest,
                 "at": now_text(),
             }
             checkpoint()
