@@ -33,7 +33,7 @@ def _wait_for(predicate, proc: subprocess.Popen[bytes], timeout: float = 120) ->
         if predicate():
             return
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _out, err = proc.communicate()
             pytest.fail(f"process ended before the kill point: {err.decode()[-2000:]}")
         time.sleep(0.05)
     pytest.fail("the kill point never came")
