@@ -101,18 +101,51 @@ def still_exposed(
     changes: Mapping[tuple[str, str], set[str]],
     rev: str = "HEAD",
 ) -> dict[tuple[str, str], Exposure]:
-    """The exposures no value change after them (``exposure..rev``) has cleared."""
+    """The exposures no value change after them (``exposure..rev``) has cleared.
+
+    A change counts only if the key's stored text at ``rev`` differs from the
+    one the exposing commit holds: a revert of the rotation (the old ciphertext
+    back, so the leaked value back) leaves the key exposed.
+    """
     after: dict[str, frozenset[str]] = {}
     out: dict[tuple[str, str], Exposure] = {}
+    texts: dict[tuple[str, str], dict[str, str] | None] = {}
     for ident, exposure in exposures.items():
         commits = changes.get(ident, set()) - {exposure.commit}
         if commits:
             if exposure.commit not in after:
                 after[exposure.commit] = _since(root, exposure.commit, rev)
             if commits & after[exposure.commit]:
-                continue
+                file, key = ident
+                then = _leaves(root, exposure.commit, file, texts)
+                now = _leaves(root, rev, file, texts)
+                same = then is not None and now is not None and then.get(key) == now.get(key)
+                if not same:
+                    continue
         out[ident] = exposure
     return out
+
+
+def _leaves(
+    root: Path, rev: str, file: str, cache: dict[tuple[str, str], dict[str, str] | None]
+) -> dict[str, str] | None:
+    """Key path -> stored text of ``file`` at ``rev`` (None when unreadable)."""
+    from gitvault.errors import GitvaultError
+    from gitvault.sops.view import parse_for_history
+
+    if (rev, file) in cache:
+        return cache[(rev, file)]
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{rev}:{file}"], cwd=root, capture_output=True, check=False
+    )
+    found: dict[str, str] | None = None
+    if proc.returncode == 0:
+        try:
+            found = dict(parse_for_history(proc.stdout, file).leaves)
+        except GitvaultError:
+            found = None
+    cache[(rev, file)] = found
+    return found
 
 
 def _since(root: Path, commit: str, rev: str) -> frozenset[str]:
