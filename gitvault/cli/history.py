@@ -178,7 +178,9 @@ def due(within: str, as_json: bool, fail: bool, identity: Path | None) -> None:
     every file it matches, a key's own rotate_after overrides it. The last
     change is the author date of the newest commit that changed the value (a
     re-key does not count; a merge counts only for values it made itself). Keys
-    never committed are "unknown".
+    never committed are "unknown". Keys marked exposed by `migrate import`
+    (leaked values) are overdue whatever their age or period, until a later
+    commit changes the value (docs/migration.md).
 
     \b
     Example:

@@ -151,6 +151,11 @@ def import_(plan_file: Path | None, vault: Path, identity: Path | None, as_json:
     for rel, names in report.recipients.items():
         lines.append(f"{rel}: readable by {', '.join(names)}")
     write_report("\n".join(lines) + "\n")
+    if report.unmarked:
+        hint(
+            f"{len(report.unmarked)} key(s) already held the leaked value before the migration "
+            "and are not marked exposed: rotate them (" + ", ".join(report.unmarked[:5]) + ")"
+        )
     kept = [o for o in report.outcomes if o[3] == "kept"]
     if kept:
         hint(f"{len(kept)} key(s) already held another value and were kept as they are")

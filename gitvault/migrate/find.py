@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitvault.migrate import repos as repos_mod
 from gitvault.migrate.plan import (
@@ -33,6 +33,9 @@ from gitvault.migrate.plan import (
     no_progress,
     now_text,
 )
+
+if TYPE_CHECKING:
+    from gitvault.scan.detector import Detector
 
 # git log arguments: every ref, parents before children, merges by first parent.
 HISTORY_REVS = ("--all", "--topo-order", "--reverse", "--diff-merges=first-parent")
@@ -149,13 +152,13 @@ def _same_place(a: Location, b: Location) -> bool:
     )
 
 
-def _scan_repo(repo: Repo, collector: _Collector, progress: Progress) -> RepoSummary:
+def _scan_repo(
+    repo: Repo, collector: _Collector, detector: Detector, progress: Progress
+) -> RepoSummary:
     from gitvault.scan import gitdiff, sources
-    from gitvault.scan.detector import Detector
     from gitvault.scan.model import Skipped
 
     root = Path(repo.path)
-    detector = Detector()
     before = collector.findings
     refs = repos_mod.all_refs(root)
     holders = repos_mod.commits_by_ref(root, refs)
@@ -209,12 +212,15 @@ def find(
             continue
         repo_id = repos_mod.repo_id_for(source, taken)
         by_source[source] = Repo(id=repo_id, source=source, path="", kind="")
+    from gitvault.scan.detector import Detector
+
     collector = _Collector(plan)
     report = FindReport()
+    detector = Detector()  # rules compiled once for every repository
     for source, placeholder in by_source.items():
         repo = repos_mod.open_source(source, placeholder.id)
         order.append(repo)
-        report.repos.append(_scan_repo(repo, collector, progress))
+        report.repos.append(_scan_repo(repo, collector, detector, progress))
     plan.repos = order
     plan.secrets = _secrets(collector, old_by_fp, dest_dir)
     report.secrets = len(plan.secrets)

@@ -210,6 +210,8 @@ def _values(plan: Plan) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for s in plan.active():
         value = repos_mod.read_value(repos, s.locations, s.fingerprint, fp)
+        if value is None and all(loc.commit is None for loc in s.locations):
+            continue  # only ever in a work tree (and changed since): no history to purge
         if value is None:
             raise BadInput(
                 f"{s.id}: none of its recorded places holds the value any more",

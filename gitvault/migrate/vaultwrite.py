@@ -47,6 +47,9 @@ class ImportReport:
     outcomes: list[tuple[str, str, str, str]] = field(default_factory=list)  # id, file, key, what
     commit: str | None = None
     recipients: dict[str, list[str]] = field(default_factory=dict)
+    unmarked: list[str] = field(
+        default_factory=list
+    )  # file:key holding a leaked value, not exposed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,7 @@ class ImportReport:
                 {"id": i, "file": f, "key": k, "result": w} for i, f, k, w in self.outcomes
             ],
             "recipients": self.recipients,
+            "not_marked_exposed": self.unmarked,
         }
 
 
@@ -69,6 +73,24 @@ def _origin_line(plan: Plan, s: Secret) -> str:
         f"- {s.dest_file}:{s.dest_key} <- {source} {first.path}:{first.line} [{s.rule}] "
         f"{since}{more}"
     )
+
+
+def _warn_unmarked(root: Path, wanted: dict[str, list[str]], report: ImportReport) -> None:
+    """Keys holding a leaked value that no ``Gitvault-Exposed`` trailer names yet.
+
+    They were in the vault before the migration (copied by hand) and no new
+    commit is needed, so none can carry the trailer: the caller tells the user
+    to rotate them.
+    """
+    from gitvault.git.repo import Repository
+    from gitvault.history.exposed import exposing_commits
+
+    if not any(wanted.values()):
+        return
+    repo = Repository.discover(root)
+    known = exposing_commits(repo.root) if not repo.state().is_empty else {}
+    for rel, keys in wanted.items():
+        report.unmarked += [f"{rel}:{k}" for k in keys if (rel, k) not in known]
 
 
 def import_plan(
@@ -147,6 +169,7 @@ def import_plan(
             else:
                 docs = [Mapping()]
             added: list[str] = []
+            present: list[str] = []
             for s in secrets:
                 parts = keypath.parse(s.dest_key)
                 try:
@@ -159,6 +182,7 @@ def import_plan(
                     s.imported = "added"
                 elif current == values[s.id]:
                     s.imported = s.imported or "present"
+                    present.append(keypath.display(parts))
                 else:
                     s.imported = "kept"  # rotated or set by hand since: never overwrite
                 report.outcomes.append((s.id, rel, s.dest_key, s.imported))
@@ -170,10 +194,15 @@ def import_plan(
                     new_bytes[rel] = sopsfile.encrypt_new(
                         docs, pol.reader_keys(rule), **vault.selection_for(rule)
                     )
-                exposed.setdefault(rel, [])
-                exposed[rel] += [k for k in added if k not in exposed[rel]]
+            # The leaked value is there already (an earlier run, or copied by hand):
+            # it is just as exposed, so a commit made now names it too.
+            marked = exposed.setdefault(rel, [])
+            marked += [k for k in [*added, *present] if k not in marked]
+            if not added and not marked:
+                exposed.pop(rel)
         # Files written by a killed run are committed now, with their pending keys.
         to_commit = sorted(set(new_bytes) | {rel for rel in pending if rel in dirty})
+        _warn_unmarked(root, {r: k for r, k in exposed.items() if r not in to_commit}, report)
         if not to_commit:
             progress("nothing to import: every value is already in the vault")
             state.update({"done": True, "at": now_text(), "pending": {}})

@@ -212,3 +212,31 @@ def test_import_never_overwrites_a_rotated_value(migration: Env) -> None:
     results = {x["id"]: x["result"] for x in json.loads(r.stdout)["secrets"]}
     assert results[s.id] == "kept"
     assert (env.vault / s.dest_file).read_bytes() == rotated
+
+
+def test_value_copied_by_hand_before_migrate_is_reported(migration: Env) -> None:
+    """A leaked value already in the vault is "present"; it is named as not marked exposed."""
+    env = migration
+    env.repos[:] = env.repos[:1]
+    _find(env)
+    plan = plan_mod.load(env.plan)
+    s = plan.secrets[0]
+    value = next(v for v in env.distinct if plan.fingerprinter().matches(v.encode(), s.fingerprint))
+    for other in plan.secrets[1:]:
+        other.skip = True
+    plan_mod.save(plan, env.plan)
+    r = run_cli(["set", s.dest_file, s.dest_key, "--stdin", "--commit"], input=value, cwd=env.vault)
+    # The file does not exist yet: create it through migrate once, then copy by hand.
+    if r.code != 0:
+        (env.vault / s.dest_file).parent.mkdir(parents=True, exist_ok=True)
+        (env.vault / s.dest_file).write_text(f"{s.dest_key}: {json.dumps(value)}\n")
+        assert run_cli(["encrypt", s.dest_file, "--in-place"], cwd=env.vault).code == 0
+        subprocess.run(["git", "add", "-A"], cwd=env.vault, check=True)
+        subprocess.run(["git", "commit", "-qm", "by hand"], cwd=env.vault, check=True)
+    r = run_cli(["migrate", "import", "--plan", str(env.plan), "--vault", str(env.vault), "--json"])
+    assert r.code == 0, r.output
+    result = json.loads(r.stdout)
+    assert [x["result"] for x in result["secrets"]] == ["present"]
+    assert result["not_marked_exposed"] == [f"{s.dest_file}:{s.dest_key}"]
+    r = run_cli(["migrate", "import", "--plan", str(env.plan), "--vault", str(env.vault)])
+    assert "not marked exposed: rotate them" in r.stderr
