@@ -225,14 +225,12 @@ def test_value_copied_by_hand_before_migrate_is_reported(migration: Env) -> None
     for other in plan.secrets[1:]:
         other.skip = True
     plan_mod.save(plan, env.plan)
-    r = run_cli(["set", s.dest_file, s.dest_key, "--stdin", "--commit"], input=value, cwd=env.vault)
-    # The file does not exist yet: create it through migrate once, then copy by hand.
-    if r.code != 0:
-        (env.vault / s.dest_file).parent.mkdir(parents=True, exist_ok=True)
-        (env.vault / s.dest_file).write_text(f"{s.dest_key}: {json.dumps(value)}\n")
-        assert run_cli(["encrypt", s.dest_file, "--in-place"], cwd=env.vault).code == 0
-        subprocess.run(["git", "add", "-A"], cwd=env.vault, check=True)
-        subprocess.run(["git", "commit", "-qm", "by hand"], cwd=env.vault, check=True)
+    # Copied by hand into a new vault file (`set` cannot create files), committed.
+    (env.vault / s.dest_file).parent.mkdir(parents=True, exist_ok=True)
+    (env.vault / s.dest_file).write_text(f"{s.dest_key}: {json.dumps(value)}\n")
+    assert run_cli(["encrypt", s.dest_file, "--in-place"], cwd=env.vault).code == 0
+    subprocess.run(["git", "add", "-A"], cwd=env.vault, check=True)
+    subprocess.run(["git", "commit", "-qm", "by hand"], cwd=env.vault, check=True)
     r = run_cli(["migrate", "import", "--plan", str(env.plan), "--vault", str(env.vault), "--json"])
     assert r.code == 0, r.output
     result = json.loads(r.stdout)
