@@ -94,7 +94,7 @@ def make_repo(path: Path, commits: int, rng: random.Random) -> list[str]:
                 value = _password(rng)
                 changes[f"src/client{n}.py"] = f'API_SECRET = "{value}"\n'
             planted.append(value)
-        if n % 500 == 0 and env_lines:
+        if n % 500 == 250 and env_lines:
             changes[".env"] = None  # committed .env removed: its values live in history only
             env_lines = []
         commit("refs/heads/main", n, n - 1 if n > 1 else None, changes)
