@@ -238,3 +238,42 @@ def test_value_copied_by_hand_before_migrate_is_reported(migration: Env) -> None
     assert result["not_marked_exposed"] == [f"{s.dest_file}:{s.dest_key}"]
     r = run_cli(["migrate", "import", "--plan", str(env.plan), "--vault", str(env.vault)])
     assert "not marked exposed: rotate them" in r.stderr
+
+
+def test_stash_and_notes_are_found_and_purged(migration: Env) -> None:
+    """Refs beyond branches and tags: a stash and a git note holding secrets."""
+    env = migration
+    g = env.repos[3]
+    env.repos[:] = [g]
+    stashed = "STASH_PASSWORD=" + "Qw7" + g.values["code_secret"][::-1]
+    noted = 'api_password = "Nz4-' + g.values["side_password"][::-1] + '"'
+    (g.path / "local.env").write_text(stashed + "\n")
+    subprocess.run(["git", "add", "local.env"], cwd=g.path, check=True)
+    subprocess.run(["git", "stash", "-q"], cwd=g.path, check=True)
+    subprocess.run(["git", "notes", "add", "-m", noted, "HEAD"], cwd=g.path, check=True)
+    before = snapshot(g.path)
+    found = _find(env)
+    assert set(found["repos"][0]["other_refs"]) == {"refs/notes/commits", "refs/stash"}
+    plan = plan_mod.load(env.plan)
+    paths = {loc.path for s in plan.secrets for loc in s.locations}
+    assert "local.env" in paths  # from the stash's commits
+    stash_value = stashed.split("=", 1)[1].encode()
+    note_value = noted.split('"')[1].encode()
+    r = run_cli(
+        ["migrate", "rewrite", "--plan", str(env.plan), "--workdir", str(env.workdir), "--json"]
+    )
+    assert r.code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["clean"] is True
+    assert any("refs/stash" in w for w in report["warnings"])
+    mirror = env.workdir / f"{g.name}.git"
+    refs = _git_bytes(mirror, "for-each-ref", "--format=%(refname)").decode().split()
+    assert "refs/stash" in refs and "refs/notes/commits" in refs
+    objects = _git_bytes(mirror, "cat-file", "--batch-all-objects", "--batch")
+    log = _git_bytes(mirror, "log", "-p", "--all")
+    notes = _git_bytes(mirror, "log", "-p", "refs/notes/commits")
+    for needle in (stash_value, note_value):
+        assert needle not in objects and needle not in log and needle not in notes
+    # The user's clone keeps its stash and note untouched.
+    assert snapshot(g.path) == before
+    assert stash_value in _git_bytes(g.path, "stash", "show", "-p")
