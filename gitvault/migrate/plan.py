@@ -107,6 +107,9 @@ class Location:
 
     @classmethod
     def from_json(cls, raw: Any) -> Location:
+        path = raw.get("path") if isinstance(raw, dict) else None
+        if not isinstance(path, str) or not path or any(c in path for c in "\n\r\0"):
+            raise BadInput("plan: malformed location path")
         try:
             return cls(
                 repo=str(raw["repo"]),

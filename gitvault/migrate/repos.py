@@ -189,6 +189,10 @@ def read_value(
 
 
 def ensure_private(path: Path) -> None:
-    """Create ``path`` (a folder only we may read) if missing."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    """Create ``path`` as a folder only we may read, if missing (an existing one is the
+    user's choice: its mode is left alone)."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        os.chmod(path, 0o700)
+    elif not path.is_dir():
+        raise BadInput(f"{path}: not a folder")

@@ -131,13 +131,33 @@ def filter_repo_command() -> list[str]:
     return [found]
 
 
+MARKER = "gitvault-migrate-mirror"
+
+
+def _check_replaceable(target: Path, ours: bool) -> None:
+    """Refuse to replace anything at ``target`` that this plan did not make.
+
+    ``ours``: the plan recorded this path as its mirror, after this check passed
+    on an earlier run (a run killed before the marker was written).
+    """
+    if not (target.exists() or target.is_symlink()):
+        return
+    if target.is_symlink() or not (ours or (target / MARKER).is_file()):
+        raise BadInput(
+            f"{target} exists and is not a mirror this plan made: refusing to replace it",
+            hint="choose another --workdir",
+        )
+
+
 def _mirror(repo: Repo, target: Path) -> None:
+    """A fresh mirror clone at ``target`` (checked by :func:`_check_replaceable` first)."""
     if target.exists():
         shutil.rmtree(target)
     repos_mod.git(
         ["clone", "--quiet", "--mirror", "--no-local", "--", repo.path, str(target)],
         target.parent,
     )
+    (target / MARKER).write_text("made by gitvault migrate rewrite; safe to delete\n")
 
 
 def _run_filter_repo(mirror: Path, rules: Path) -> None:
@@ -259,6 +279,7 @@ def rewrite(
                     RewriteResult(repo.id, str(mirror), "skipped", done.get("refs", 0), 0)
                 )
                 continue
+            _check_replaceable(mirror, done.get("mirror") == str(mirror))
             state[repo.id] = {"status": "cloning", "mirror": str(mirror), "at": now_text()}
             checkpoint()
             progress(f"{repo.id}: mirror clone")

@@ -177,3 +177,17 @@ def test_code_apply_replaces_config_literals_only(migration: Env) -> None:
     # Applying again changes nothing.
     r = run_cli(["migrate", "code", "--plan", str(env.plan), "--apply", "svc02:config/app.json"])
     assert r.code == 0 and "0 literal(s) replaced" in r.stderr
+
+
+def test_rewrite_never_replaces_a_folder_it_did_not_make(migration: Env) -> None:
+    """A --workdir that already holds '<id>.git' (say, the user's own bare repository)."""
+    env = migration
+    env.repos[:] = env.repos[:1]
+    assert run_cli(["migrate", "find", env.repos[0].source, "--plan", str(env.plan)]).code == 0
+    theirs = env.workdir / "svc00.git"
+    theirs.mkdir(parents=True)
+    (theirs / "precious").write_text("not ours\n")
+    for _ in range(2):  # a refused run must not make the next one allowed
+        r = run_cli(["migrate", "rewrite", "--plan", str(env.plan), "--workdir", str(env.workdir)])
+        assert r.code == 5 and "not a mirror this plan made" in r.stderr
+        assert (theirs / "precious").read_text() == "not ours\n"
