@@ -119,6 +119,10 @@ def render_due(report: Any, problems: tuple[str, ...]) -> str:
 
     rows: list[tuple[str, ...]] = [("STATUS", "KEY", "PERIOD", "LAST CHANGE (UTC)", "AGE", "DUE")]
     for i in report.items:
+        if i.exposed and i.last_change is None:
+            where = f"exposed in {i.exposed[:12]}, removed since: rotate at its source"
+            rows.append((i.status, f"{i.file}:{i.key}", "-", "removed", "-", where))
+            continue
         if i.last_change is None:
             rows.append((i.status, f"{i.file}:{i.key}", format_period(i.period), "never", "-", "-"))
             continue

@@ -105,21 +105,24 @@ def still_exposed(
 
     A change counts only if the key's stored text at ``rev`` differs from the
     one the exposing commit holds: a revert of the rotation (the old ciphertext
-    back, so the leaked value back) leaves the key exposed.
+    back, so the leaked value back) leaves the key exposed. A trailer naming a
+    key its own commit does not hold is ignored (nothing of ours leaked there).
     """
     after: dict[str, frozenset[str]] = {}
     out: dict[tuple[str, str], Exposure] = {}
     texts: dict[tuple[str, str], dict[str, str] | None] = {}
     for ident, exposure in exposures.items():
+        then = _leaves(root, exposure.commit, ident[0], texts)
+        if then is None or ident[1] not in then:
+            continue  # the trailer names a key its own commit does not hold: nothing leaked there
         commits = changes.get(ident, set()) - {exposure.commit}
         if commits:
             if exposure.commit not in after:
                 after[exposure.commit] = _since(root, exposure.commit, rev)
             if commits & after[exposure.commit]:
                 file, key = ident
-                then = _leaves(root, exposure.commit, file, texts)
                 now = _leaves(root, rev, file, texts)
-                same = then is not None and now is not None and then.get(key) == now.get(key)
+                same = now is not None and then.get(key) == now.get(key)
                 if not same:
                     continue
         out[ident] = exposure

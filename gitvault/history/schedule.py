@@ -135,9 +135,9 @@ def due_for(
             include=wanted.__contains__,
             observe=watch if exposures else None,
         )
-    # A key removed since (no last change) is no longer in the vault to rotate.
-    current = {k: e for k, e in exposures.items() if k in changes}
-    open_ = still_exposed(repo.root, current, watch.commits, rev)
+    # A key removed from the vault while exposed stays listed (last change None):
+    # removing a leaked value is not rotating it; it may still work where it is used.
+    open_ = still_exposed(repo.root, exposures, watch.commits, rev)
     return due_report(
         now,
         [(k.file, k.key, k.period) for k in plan.keys],

@@ -135,9 +135,7 @@ def _exposed(c: Collector, changed: list[str], log: AuditLog) -> dict[tuple[str,
     wanted = set(changed)
     current = last_changes(log)
     exposures = {
-        k: e
-        for k, e in exposing_commits(c.repo.root, c.rng.head).items()
-        if k[0] in wanted and k in current
+        k: e for k, e in exposing_commits(c.repo.root, c.rng.head).items() if k[0] in wanted
     }
     if not exposures:
         return {}
@@ -145,7 +143,15 @@ def _exposed(c: Collector, changed: list[str], log: AuditLog) -> dict[tuple[str,
     for event in log.events:
         watch(event)
     open_ = still_exposed(c.repo.root, exposures, watch.commits, c.rng.head)
-    return {k: e.commit for k, e in open_.items()}
+    for file, key in sorted(k for k in open_ if k not in current):
+        # Removing a leaked value is not rotating it: it may still work where it is used.
+        c.find(
+            "overdue",
+            f"{file}:{key} was exposed (leaked) and is removed without a rotation",
+            file=file,
+            key=key,
+        )
+    return {k: e.commit for k, e in open_.items() if k in current}
 
 
 def file_checks(c: Collector, changed: list[str]) -> list[FileCheck]:

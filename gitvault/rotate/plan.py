@@ -173,6 +173,10 @@ def rotate_due(
     for item in report.items:
         if item.status not in wanted:
             continue
+        if item.exposed and item.last_change is None:
+            why = "removed from the vault while exposed: rotate it where it is used"
+            humans.append(NeedsHuman(item.file, item.key, why, item))
+            continue
         entry = index.get((item.file, item.key))
         # An exposed key (leaked, see gitvault.history.exposed) may have no period.
         settings = entry.settings if entry is not None else _settings_of(pol, repo, item)

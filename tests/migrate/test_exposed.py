@@ -128,3 +128,26 @@ def test_trailer_removal_needs_a_history_rewrite(imported: tuple[Env, plan_mod.P
     git(env.vault, "commit", "-qm", "clear\n\nGitvault-Exposed: secrets/other.yaml: x")
     state = _exposed(env.vault)
     assert set(state.values()) == {exposing}
+
+
+def test_removing_an_exposed_key_is_not_rotating_it(imported: tuple[Env, plan_mod.Plan]) -> None:
+    """A writer who deletes the leaked key (instead of rotating) does not make it disappear."""
+    env, plan = imported
+    s = plan.secrets[0]
+    r = run_cli(["unset", s.dest_file, s.dest_key, "--commit"], cwd=env.vault)
+    assert r.code == 0, r.output
+    r = run_cli(["due", "--json"], cwd=env.vault)
+    item = next(
+        i
+        for i in json.loads(r.stdout)["items"]
+        if (i["file"], i["key"]) == (s.dest_file, s.dest_key)
+    )
+    assert item["status"] == "overdue" and item["exposed"] and item["last_change"] is None
+    assert "removed since: rotate at its source" in run_cli(["due"], cwd=env.vault).stdout
+    r = run_cli(["rotate", "--due", "--json"], cwd=env.vault)
+    assert s.dest_key in r.output and "removed from the vault while exposed" in r.output
+    r = run_cli(["review", "HEAD~1..HEAD", "--format", "json"], cwd=env.vault)
+    messages = [f["message"] for f in json.loads(r.stdout)["findings"]]
+    assert f"{s.dest_file}:{s.dest_key} was exposed (leaked) and is removed without a rotation" in (
+        messages
+    )
