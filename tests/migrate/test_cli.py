@@ -39,6 +39,15 @@ def test_find_progress_goes_to_stderr_and_the_report_to_stdout(migration: Env) -
     assert [r["id"] for r in report["repos"]] == ["svc09", "svc10", "svc11"]
     assert report["secrets"] == len(env.distinct)
     assert report["findings"] >= report["secrets"]
+    # Again: the URL caches are fetched, not cloned anew, and the plan is the same.
+    before = json.loads(env.plan.read_text())
+    proc = run_subprocess(["migrate", "find", "--plan", str(env.plan)], cwd=env.plan.parent)
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads(env.plan.read_text())
+    assert [s["fingerprint"] for s in after["secrets"]] == [
+        s["fingerprint"] for s in before["secrets"]
+    ]
+    assert [r["path"] for r in after["repos"]] == [r["path"] for r in before["repos"]]
 
 
 def test_status_before_anything(migration: Env) -> None:
