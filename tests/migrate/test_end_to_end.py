@@ -55,11 +55,8 @@ def test_find_import_rotate_rewrite(migration: Env, tmp_path: Path) -> None:
     # The .env values were removed from HEAD: found in history, first commit recorded.
     for g in env.repos:
         s = by_fp[fp(g.values["env_password"].encode())]
-        if g.source.startswith("file://"):
-            assert s.first_commit == g.first_commit
-        else:
-            assert s.first_commit == g.first_commit
-            assert all(loc.commit is not None for loc in s.locations)
+        assert s.first_commit == g.first_commit
+        assert all(loc.commit is not None for loc in s.locations)
         side = by_fp[fp(g.values["side_password"].encode())]
         assert any("refs/heads/feature/deploy" in loc.refs for loc in side.locations)
         tag = by_fp[fp(g.values["tag_token"].encode())]
