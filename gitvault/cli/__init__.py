@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "recover": "gitvault.cli.recover:recover",
     "import": "gitvault.cli.importer:import_",
     "agent": "gitvault.cli.agent:agent",
+    "migrate": "gitvault.cli.migrate:migrate",
 }
 
 
