@@ -51,7 +51,6 @@ import fcntl
 import functools
 import hashlib
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -201,6 +200,8 @@ def _acquire(fd: int, mode: int, lock_file: Path, subject: str) -> None:
                 + f"; waited {wait:g}s, nothing was changed",
                 hint=f"try again when it is done, or wait longer with {TIMEOUT_ENV}=SECONDS",
             )
+        import random  # only under contention: not on every write's start-up
+
         time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
         pause = min(pause * 1.5, 0.1)
 
