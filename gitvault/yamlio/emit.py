@@ -240,6 +240,9 @@ def _emit_mapping(
 
 def _emit_entry(head: str, value: Node, indent: int, out: list[str]) -> None:
     """Write ``head`` (``key:`` or ``-``) followed by ``value`` nested under ``indent``."""
+    if type(value) is str and value.startswith("ENC[AES256_GCM,") and _ENC_SHAPE.fullmatch(value):
+        out.append(f"{head} {value}\n")  # nearly every entry of a vault file: plain-safe as is
+        return
     inline = _inline_scalar(value, _next_indent(indent))
     if inline is not None:
         out.append(f"{head} {inline}\n")
