@@ -154,6 +154,46 @@ def _fast_textconv(args: list[str]) -> bool:
     return True
 
 
+def _fast_write(args: list[str]) -> bool:
+    """``set PATH KEY VALUE`` and ``encrypt PATH`` without click (scripts run these in loops).
+
+    Only those exact shapes, no argument starting with ``-`` or empty, PATH not
+    a directory; they call the same bodies the click commands call
+    (:mod:`gitvault.cli.writes`) with the options' defaults. Anything else goes
+    through click.
+    """
+    if not args or any(not a or a.startswith("-") for a in args[1:]):
+        return False
+    if not ((args[0] == "set" and len(args) == 4) or (args[0] == "encrypt" and len(args) == 2)):
+        return False
+    from pathlib import Path
+
+    path = Path(args[1])
+    if path.is_dir():
+        return False  # click reports that usage error
+    from gitvault.cli import writes
+
+    if args[0] == "encrypt":
+        writes.run_encrypt(path, None, False, None, None)
+        return True
+    from gitvault.locking import hold_file_lock
+
+    hold_file_lock("set")(writes.run_set)(
+        path=path,
+        key=args[2],
+        value=args[3],
+        from_stdin=False,
+        generator=None,
+        type_="str",
+        input_type=None,
+        identity=None,
+        do_commit=False,
+        message=None,
+        allow_staged=False,
+    )
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with a code from :class:`ExitCode`."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -168,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         _clean_dead_private_dirs()  # a killed edit's plaintext, wherever it was
         if args[:1] != ["recover"]:
             _journal_hint()
-        if _fast_decrypt(args) or _fast_textconv(args):
+        if _fast_decrypt(args) or _fast_textconv(args) or _fast_write(args):
             sys.exit(int(ExitCode.OK))
         sys.exit(_run_click(args))
     except GitvaultError as err:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+# One body each for the click commands and the click-free fast paths.
+from gitvault.cli.writes import load_ids as load_ids
+from gitvault.cli.writes import say as say
+from gitvault.cli.writes import write_stdout as write_stdout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,19 +32,6 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(
         func
     )
-
-
-def load_ids(identity: Path | None) -> Any:
-    from gitvault.identities import load_identities
-
-    return load_identities(identity)
-
-
-def say(message: str) -> None:
-    """A human message on stderr (data goes to stdout), terminal controls escaped."""
-    from gitvault.safetext import printable_lines
-
-    click.echo(f"gitvault: {printable_lines(message)}", err=True)
 
 
 def hint(message: str) -> None:
@@ -64,12 +55,6 @@ def emit_json(payload: Any) -> None:
     from gitvault.safetext import json_text
 
     click.echo(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
-
-
-def write_stdout(text: str) -> None:
-    """Data on stdout, verbatim (decrypted values, encrypted files)."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def write_report(text: str) -> None:

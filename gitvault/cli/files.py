@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from gitvault.cli.common import hint, identity_option, load_ids, say, write_stdout
+from gitvault.cli.writes import _check_commit_flags, _commit, _prepare_commit
 from gitvault.errors import BadInput, UsageError
 from gitvault.locking import hold_file_lock
 
@@ -61,39 +62,6 @@ def output_type_option(func: F) -> F:
     )(func)
 
 
-def _check_commit_flags(do_commit: bool, message: str | None, allow_staged: bool) -> None:
-    if not do_commit and (message is not None or allow_staged):
-        raise UsageError("-m/--message and --allow-staged need --commit")
-
-
-def _prepare_commit(path: Path, do_commit: bool, allow_staged: bool) -> Any:
-    """The checked commit target, before anything is written (None without --commit)."""
-    if not do_commit:
-        return None
-    from gitvault import commits
-
-    return commits.prepare(path, allow_staged=allow_staged)
-
-
-def _commit(
-    target: Any, data: bytes, action: str, message: str | None, allow_staged: bool, subject: str
-) -> str:
-    """Write ``data`` and commit it with trailers naming the keys that really changed."""
-    from gitvault import commits
-
-    keys = commits.changed_keys(
-        commits.leaves_of(target.head, target.relpath), commits.leaves_of(data, target.relpath)
-    )
-    text = commits.commit_message(
-        action, target.relpath, keys, message=message, default_subject=subject
-    )
-    from gitvault.locking import commit_lock
-
-    with commit_lock(target.repo.root, action):
-        result = commits.write_and_commit(target, data, text, allow_staged=allow_staged)
-    return commits.describe_commit(result)
-
-
 @click.command()
 @click.argument("path", type=PATH)
 @click.option("-o", "--output", type=PATH, default=None, help="Write the vault file here.")
@@ -120,31 +88,9 @@ def encrypt(
       gitvault encrypt secrets/dev/app.env --in-place
       gitvault encrypt tls.key -o secrets/prod/tls.key
     """
-    from gitvault import fsutil, vault
-    from gitvault.sops.formats import format_for_path
+    from gitvault.cli.writes import run_encrypt
 
-    if output is not None and in_place:
-        raise UsageError("use either -o/--output or --in-place, not both")
-    data = fsutil.read_input(path)
-    dest = output or path
-    loc = vault.locate(dest)
-    pol = vault.load_policy_for(loc)
-    rule = vault.rule_for(pol, loc)
-    out_fmt = output_type or format_for_path(str(dest))
-    if input_type is None and output is None:
-        input_type = out_fmt  # in place (or to stdout): the file is what its name says
-    encrypted = vault.encrypt_plaintext(
-        data, str(path), pol, rule, input_fmt=input_type, output_fmt=out_fmt
-    )
-    if in_place or output is not None:
-        from gitvault.locking import file_lock
-
-        with file_lock(dest, "encrypt"):
-            vault.write(dest, encrypted)
-        names = ", ".join(pol.reader_names(rule))
-        say(f"encrypted {dest} for {names}")
-    else:
-        write_stdout(encrypted.decode("utf-8", "surrogateescape"))
+    run_encrypt(path, output, in_place, input_type, output_type)
 
 
 def _env_allowances(path: Path, allow_env: tuple[str, ...]) -> tuple[str, list[str]]:
@@ -474,57 +420,21 @@ def set_(
       gitvault set secrets/dev/app.yaml replicas 3 --type int
       gitvault set secrets/prod/app.yaml api.token --generate hex:32 --commit
     """
-    from gitvault import fsutil, vault
+    from gitvault.cli.writes import run_set
 
-    sources = sum(1 for s in (value is not None, from_stdin, generator is not None) if s)
-    if sources != 1:
-        raise UsageError("give exactly one of VALUE, --stdin or --generate")
-    _check_commit_flags(do_commit, message, allow_staged)
-    target = _prepare_commit(path, do_commit, allow_staged)
-    if from_stdin:
-        raw = sys.stdin.read()
-        if raw.endswith("\n"):
-            raw = raw[:-1]
-            if raw.endswith("\r"):
-                raw = raw[:-1]
-        new_value = vault.parse_value(raw, type_)
-    elif generator is not None:
-        from gitvault.rotate.generators import parse_generator
-
-        new_value = parse_generator(generator).generate()
-    else:
-        assert value is not None
-        new_value = vault.parse_value(value, type_)
-    creating = not (path.exists() or path.is_symlink())
-    if creating:
-        # A new file, as `edit` makes one: the policy rule decides its recipients.
-        change = vault.new_file(path, key, new_value, input_type)
-    else:
-        vf = vault.read_vault(path, None, input_type)
-        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-        change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
-    if change.data is None:
-        say(f"{path}: {change.key} already has that value; nothing written")
-        return
-    if creating:
-        vault.make_parents(path)
-    if target is not None:
-        subject = f"gitvault: {'add' if creating else 'set'} {change.key} in {target.relpath}"
-        done = _commit(target, change.data, "set", message, allow_staged, subject)
-        say(f"{path}: {change.key} {change.action}; {done}")
-        return
-    fsutil.atomic_write(path, change.data)
-    if creating:
-        from gitvault.policy import load as load_policy
-
-        loc = vault.locate(path)
-        assert loc.root is not None and loc.relpath is not None
-        pol = load_policy(loc.root)
-        rule = pol.rule_for(loc.relpath)
-        readers = ", ".join(pol.reader_names(rule)) if rule is not None else ""
-        say(f"created {path} for {readers} with {change.key}")
-        return
-    say(f"{path}: {change.key} {change.action}")
+    run_set(
+        path,
+        key,
+        value,
+        from_stdin,
+        generator,
+        type_,
+        input_type,
+        identity,
+        do_commit,
+        message,
+        allow_staged,
+    )
 
 
 @click.command()

@@ -81,7 +81,7 @@ def import_(
       gitvault import k8s/secrets.yaml --into secrets/prod --commit
       gitvault import old.sops.yaml --to secrets/prod/app.yaml --merge --overwrite
     """
-    from gitvault.cli.files import _check_commit_flags
+    from gitvault.cli.writes import _check_commit_flags
     from gitvault.importer import CommitOptions, ImportOptions, apply_import, plan_import
 
     _check_commit_flags(do_commit, message, allow_staged)

@@ -133,3 +133,137 @@ def test_errors_match(
     fast, slow, _ = _both([command, str(vault.secret_file)], monkeypatch)
     _same(fast, slow)
     assert fast.code == (3 if command == "decrypt" else 0)
+
+
+def _state(path: Path) -> bytes | None:
+    if path.is_dir():
+        return b"<directory>"
+    return path.read_bytes() if path.exists() else None
+
+
+def _restore(path: Path, data: bytes | None) -> None:
+    if data == b"<directory>":
+        return
+    if data is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(data)
+
+
+def _write_both(
+    args: list[str], target: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Result, Result, int, bytes | None, bytes | None]:
+    """Run a writing command both ways from the same starting file; return both outcomes."""
+    before = _state(target)
+    calls = {"n": 0}
+    real: Callable[[list[str]], int] = cli_mod._run_click
+
+    def counting(a: list[str]) -> int:
+        calls["n"] += 1
+        return real(a)
+
+    with monkeypatch.context() as m:
+        m.setattr(cli_mod, "_run_click", counting)
+        fast = run_cli(args)
+    after_fast = _state(target)
+    _restore(target, before)
+    with monkeypatch.context() as m:
+        m.setattr(cli_mod, "_fast_write", lambda a: False)
+        slow = run_cli(args)
+    after_slow = _state(target)
+    _restore(target, before)
+    return fast, slow, calls["n"], after_fast, after_slow
+
+
+def _plain(data: bytes | None, tmp_path: Path) -> str | None:
+    if data is None:
+        return None
+    probe = tmp_path / "probe.yaml"
+    probe.write_bytes(data)
+    r = run_cli(["decrypt", str(probe)])
+    return f"{r.code}:{r.stdout}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["set", "secrets/app.yaml", "db.password", "n3w-value"],
+        ["set", "secrets/app.yaml", "db.password", "hunter2hunter2"],  # unchanged
+        ["set", "secrets/app.yaml", "api.new_key", "v"],  # added
+        ["set", "secrets/new.yaml", "a.b", "created"],  # a new file from the rule
+        ["set", "secrets/app.yaml", "db.password.deeper", "x"],  # not a mapping
+        ["set", "outside/app.yaml", "a", "b"],  # no rule covers it
+        ["set", "secrets/app.yaml", "[bad", "x"],  # bad key path
+    ],
+)
+def test_set_forms(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str]
+) -> None:
+    target = vault.root / args[1]
+    fast, slow, clicks, after_fast, after_slow = _write_both(args, target, monkeypatch)
+    _same(fast, slow)
+    assert clicks == 0
+    assert _plain(after_fast, tmp_path) == _plain(after_slow, tmp_path)
+    if fast.code == 0 and after_fast is not None and args[3] != "hunter2hunter2":
+        assert args[3] in (_plain(after_fast, tmp_path) or "")
+
+
+def test_set_keeps_unchanged_ciphertext_the_same_way(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["set", str(vault.secret_file), "db.password", "other-value"]
+    _, _, _, after_fast, after_slow = _write_both(args, vault.secret_file, monkeypatch)
+    assert after_fast is not None and after_slow is not None
+    fast_lines = after_fast.decode().splitlines()
+    slow_lines = after_slow.decode().splitlines()
+    token = next(line for line in fast_lines if line.startswith("api_token:"))
+    assert token in slow_lines and token in vault.secret_file.read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    "make",
+    ["plain", "already-encrypted", "missing", "no-rule"],
+)
+def test_encrypt_forms(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make: str
+) -> None:
+    if make == "plain":
+        target = vault.root / "secrets" / "plain.yaml"
+        target.write_text("db:\n    password: pw-1\nlist:\n    - a\n    - 2\n")
+    elif make == "already-encrypted":
+        target = vault.secret_file
+    elif make == "missing":
+        target = vault.root / "secrets" / "missing.yaml"
+    else:
+        target = vault.root / "elsewhere.yaml"
+        target.write_text("a: 1\n")
+    fast, slow, clicks, _, _ = _write_both(["encrypt", str(target)], target, monkeypatch)
+    assert clicks == 0
+    assert (fast.code, fast.stderr) == (slow.code, slow.stderr)
+    if make == "plain":
+        assert fast.code == 0
+        assert _plain(fast.stdout.encode(), tmp_path) == _plain(slow.stdout.encode(), tmp_path)
+        assert "pw-1" in (_plain(fast.stdout.encode(), tmp_path) or "")
+        assert "pw-1" not in fast.stdout
+    else:
+        assert fast.code != 0 and fast.stdout == slow.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["set", "secrets/app.yaml", "db.password"],  # no VALUE: click's usage error
+        ["set", "secrets/app.yaml", "db.password", "-5"],
+        ["set", "secrets", "a", "b"],
+        ["encrypt", "secrets/app.yaml", "--in-place"],
+        ["encrypt", "secrets"],
+    ],
+)
+def test_other_write_forms_go_through_click(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    target = vault.root / args[1]
+    fast, slow, clicks, after_fast, after_slow = _write_both(args, target, monkeypatch)
+    assert clicks == 1
+    assert (fast.code, fast.stderr) == (slow.code, slow.stderr)
+    assert after_fast is not None and after_slow is not None
