@@ -108,6 +108,10 @@ class Detector:
                     quoted = groups.get("q") is not None or b"://" in match.group(0)
                     if filters.generic_reject(secret, name, quoted=quoted):
                         continue
+                    if not filters.value_strength_ok(
+                        secret, password=filters.is_password_name(name)
+                    ):
+                        continue
                 if rule.validator and not filters.VALIDATORS[rule.validator](secret):
                     continue
                 hits.append(_Hit(index, s, e))

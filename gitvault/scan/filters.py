@@ -233,8 +233,95 @@ def generic_reject(secret: bytes, name: bytes | None, *, quoted: bool) -> bool:
         return True
     if not quoted and (_IDENTIFIER_PATH.fullmatch(secret.rstrip(b";")) or secret.endswith(b";")):
         return True
+    if looks_like_code(secret):
+        return True
+    if is_weak_pattern(secret):
+        return True
     # Values that are all letters in one case are words or identifiers, not keys.
     return secret.isalpha() and (secret.islower() or secret.isupper()) and len(secret) < 24
+
+
+# A placeholder word followed by digits or punctuation: `password123`, `test_1`, `secret!`.
+_WORD_PLUS_DIGITS = re.compile(rb"([a-z_-]+?)[_-]?[0-9!.]{0,6}")
+# Code, not a literal: calls, attribute chains, template and format markers, escapes.
+_CODE_SHAPES = re.compile(
+    rb"^[A-Za-z_][\w.]*\(.*\)$"  # get_password(), os.getenv("X")
+    rb"|^(?:this|self|cls|ctx|config|settings|options|opts|params|args|props|env|conf)\."
+    rb"|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){2,}$"  # a.b.c attribute chain without digits
+    rb"|^%[-+ #0]*\d*[sdrx]$|^\{\w*\}$|^:\w+$|^\?$|^@\w+$"
+)
+_KEYBOARD_RUNS = (b"qwerty", b"asdfgh", b"zxcvbn", b"qwertz", b"azerty", b"1qaz2wsx")
+
+
+def looks_like_code(secret: bytes) -> bool:
+    """True when a quoted value is an expression or format marker rather than a literal."""
+    return _CODE_SHAPES.search(secret) is not None
+
+
+def _sequential_share(secret: bytes) -> float:
+    """Share of neighbouring characters that step by +1 or -1 (`abcd`, `4321`)."""
+    if len(secret) < 2:
+        return 0.0
+    steps = sum(1 for a, b in zip(secret, secret[1:], strict=False) if abs(a - b) == 1)
+    return steps / (len(secret) - 1)
+
+
+def is_weak_pattern(secret: bytes) -> bool:
+    """Near-misses nobody uses as a real credential value.
+
+    Sequential runs (`abcdef123456`), one short chunk repeated (`abcabcabc`), keyboard
+    walks, and placeholder words with a digit suffix (`password123`, `test_1`).
+    """
+    lowered = secret.lower()
+    if _sequential_share(lowered) >= 0.7:
+        return True
+    n = len(lowered)
+    if any(n % k == 0 and n >= 2 * k + 2 and lowered == lowered[:k] * (n // k) for k in range(1, 5)):
+        return True
+    if any(run in lowered for run in _KEYBOARD_RUNS) and len(lowered) <= 16:
+        return True
+    word = _WORD_PLUS_DIGITS.fullmatch(lowered)
+    if word is not None and word.group(1).strip(b"_-") in _PLACEHOLDER_WORDS:
+        return True
+    return lowered.startswith((b"test", b"fake", b"mock", b"dummy", b"sample")) and (
+        lowered.replace(b"_", b"").replace(b"-", b"").isalnum()
+        and not any(c.isupper() for c in secret.decode("latin-1"))
+        and len(secret) < 24
+    )
+
+
+# Names of the password class: such values may be short and human-made.
+_PASSWORD_NAME = re.compile(
+    rb"pass|pwd|psw|kennwort|contrase|senha|parol|wachtwoord|losenord|salasana|heslo|haslo"
+    rb"|jelszo|sifre|clave|lozinka|geslo|passord|adgangskode|mima",
+    re.I,
+)
+
+
+def is_password_name(name: bytes | None) -> bool:
+    """True for no name (URLs, command lines) or a password-like name."""
+    return name is None or _PASSWORD_NAME.search(name) is not None
+
+
+def value_strength_ok(secret: bytes, *, password: bool) -> bool:
+    """Character-class test for a generic value.
+
+    Passwords may be short and human-made, but need two character classes or a length
+    of 10+; keys and tokens need letters *and* digits (or symbols) unless they are long.
+    """
+    classes = sum(
+        (
+            any(97 <= c <= 122 for c in secret),
+            any(65 <= c <= 90 for c in secret),
+            any(48 <= c <= 57 for c in secret),
+            any(not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) for c in secret),
+        )
+    )
+    if password:
+        return classes >= 2 or len(secret) >= 10
+    if len(secret) >= 32:
+        return classes >= 2
+    return classes >= 2 and any(48 <= c <= 57 for c in secret) or classes >= 3
 
 
 def _squash(text: bytes) -> bytes:

@@ -11,21 +11,39 @@ from __future__ import annotations
 
 from gitvault.scan.rules import Rule
 
-# Name classes. A name is an identifier containing one of these words.
-_PASSWORD = r"(?:passw(?:or)?d|passphrase|passwort|pwd|pass)"
-_SECRET = r"(?:secret|credential|private[_.-]?key|signing[_.-]?key|encryption[_.-]?key)"
-_TOKEN = r"(?:token|bearer|session[_.-]?key|auth[_.-]?key)"
+# Name classes. A name is an identifier containing one of these words, in any case and
+# separator style (snake, kebab, camel, dotted); non-English words for "password" too.
+_PASSWORD = (
+    r"(?:passw(?:or)?d|passphrase|passcode|pass|pwd|pword|psw"
+    r"|passwort|kennwort|contrasen?a|senha|mot[_.-]?de[_.-]?passe|motdepasse|wachtwoord"
+    r"|losenord|salasana|heslo|haslo|parola|parool|jelszo|sifre|lozinka|geslo|passord"
+    r"|adgangskode|mima|clave)"
+)
+_SECRET = (
+    r"(?:secret|credential|creds|private[_.-]?key|privkey|priv[_.-]?key|signing[_.-]?key"
+    r"|encryption[_.-]?key|encrypt[_.-]?key|crypt[_.-]?key|cipher[_.-]?key|hmac[_.-]?key"
+    r"|aes[_.-]?key|shared[_.-]?key|master[_.-]?key|secret[_.-]?key|geheim)"
+)
+_TOKEN = (
+    r"(?:token|bearer|session[_.-]?key|auth[_.-]?key|auth[_.-]?code|auth[_.-]?string"
+    r"|authorization|authtoken|jwt|cookie[_.-]?secret)"
+)
 _APIKEY = (
     r"(?:api[_.-]?key|apikey|api[_.-]?secret|access[_.-]?key|app[_.-]?key|client[_.-]?key"
-    r"|subscription[_.-]?key|license[_.-]?key|master[_.-]?key)"
+    r"|subscription[_.-]?key|license[_.-]?key|account[_.-]?key|storage[_.-]?key"
+    r"|consumer[_.-]?key|dev(?:eloper)?[_.-]?key|sas[_.-]?key|service[_.-]?key|write[_.-]?key"
+    r"|ingest(?:ion)?[_.-]?key|admin[_.-]?key|partner[_.-]?key)"
 )
 
-# `name = "value"` in code, JSON, YAML, TOML, PHP arrays, keyword arguments.
-_ASSIGN = r"""[\"']?\]?[ \t]*(?:=|:|:=|=>|\?\?=|\|\|=)[ \t]*(?:[rbuf]{1,2})?"""
-_QUOTED_VALUE = r"""(?P<q>[\"'`])(?P<secret>[^\"'`\s\\]{6,128})[\"'`]"""
-# `NAME=value` as a whole line in .env, INI, properties, YAML, shell.
-_LINE_START = r"""^[ \t]*(?:export[ \t]+|set[ \t]+|-[ \t]+)?[\"']?"""
-_BARE_VALUE = r"""(?P<secret>[^\s\"'`,()\[\]{}<>$\\]{6,128})[ \t]*(?:[ \t][#;][^\r\n]*)?\r?$"""
+# `name = "value"` in code, JSON, YAML, TOML, PHP arrays, keyword arguments, R, PowerShell.
+_ASSIGN = r"""[\"']?\]?[ \t]*(?:=|:|:=|=>|<-|\?\?=|\|\|=)[ \t]*(?:[rbuf]{1,2}|@)?"""
+_QUOTED_VALUE = r"""(?P<q>[\"'`])(?P<secret>[^\"'`\s\\]{5,256})[\"'`]"""
+# `NAME=value` as a whole line in .env, INI, properties, YAML, shell, Makefile, Dockerfile.
+_LINE_START = (
+    r"""^[ \t]*(?:(?:export|set|setenv|setx|env|arg|declare[ \t]+-x|readonly|local)[ \t]+"""
+    r"""|-[ \t]+)?[\"']?"""
+)
+_BARE_VALUE = r"""(?P<secret>[^\s\"'`,()\[\]{}<>$\\]{5,256})[ \t]*(?:[ \t][#;][^\r\n]*)?\r?$"""
 
 
 def _quoted(
@@ -63,7 +81,7 @@ def _bare(
         description=f"{what} in a config line (NAME=value next to a {what}-like name)",
         family="generic",
         pattern=r"(?im)" + _LINE_START + r"(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)"
-        r"[\"']?[ \t]*[=:][ \t]*" + _BARE_VALUE,
+        r"[\"']?[ \t]*(?:[:?+]?=|:)[ \t]*" + _BARE_VALUE,
         keywords=tuple(_keywords(names)),
         entropy=entropy,
         generic=True,
@@ -76,10 +94,20 @@ def _bare(
 def _keywords(names: str) -> list[str]:
     """Literal words of a name class, for the keyword prefilter."""
     table = {
-        _PASSWORD: ["pass", "pwd"],
-        _SECRET: ["secret", "credential", "private", "signing", "encryption"],
-        _TOKEN: ["token", "bearer", "session", "auth"],
-        _APIKEY: ["api", "access", "app", "client", "subscription", "license", "master"],
+        _PASSWORD: [
+            "pass", "pwd", "pword", "psw", "kennwort", "contrase", "senha", "mot", "wachtwoord",
+            "losenord", "salasana", "heslo", "haslo", "parol", "jelszo", "sifre", "lozinka",
+            "geslo", "adgangskode", "mima", "clave",
+        ],
+        _SECRET: [
+            "secret", "credential", "creds", "priv", "signing", "encrypt", "crypt", "cipher",
+            "hmac", "aes", "shared", "master", "geheim",
+        ],
+        _TOKEN: ["token", "bearer", "session", "auth", "jwt", "cookie"],
+        _APIKEY: [
+            "api", "access", "app", "client", "subscription", "license", "account", "storage",
+            "consumer", "dev", "sas", "service", "write", "ingest", "admin", "partner",
+        ],
     }
     return table[names]
 
@@ -213,22 +241,33 @@ RULES: tuple[Rule, ...] = (
         id="generic-xml-secret",
         description="secret-like XML element with a value",
         family="generic",
-        pattern=r"(?i)<(?P<name>[\w.-]{0,40}?(?:password|passwd|secret|token|api[_-]?key)"
-        r"[\w.-]{0,30}?)>(?P<secret>[^<\s]{6,128})</",
-        keywords=("pass", "secret", "token", "api"),
-        entropy=3.0,
+        pattern=r"(?i)<(?P<name>[\w.:-]{0,40}?(?:pass|pwd|secret|token|api[_-]?key|credential"
+        r"|private[_-]?key|access[_-]?key|auth[_-]?key)[\w.-]{0,30}?)(?:[ \t][^<>\r\n]{0,200})?>"
+        r"(?:<!\[CDATA\[)?(?P<secret>[^<\s]{5,256}?)(?:\]\]>)?</",
+        hs_pattern=r"(?i)<[\w.:-]{0,40}?(?:pass|pwd|secret|token|api[_-]?key|credential"
+        r"|private[_-]?key|access[_-]?key|auth[_-]?key)[\w.-]{0,30}?(?:[ \t][^<>\r\n]{0,200})?>"
+        r"(?:<!\[CDATA\[)?[^<\s]{5}",
+        keywords=("pass", "pwd", "secret", "token", "api", "credential", "private", "access", "auth"),
+        entropy=2.2,
         generic=True,
         examples=(
             "<password>Zq8vL2pRt7wX</password>",
             "<apiKey>KjIg8xNbe3nNyjOq9wMxEhh2</apiKey>",
+            '<Pass encoding="base64">WnE4dkwycFJ0N3dY</Pass>',
+            "<ns:clientSecret><![CDATA[yvHNsG9eh6Yo4gfqrc5Xlr]]></ns:clientSecret>",
         ),
-        negative_examples=("<password>${db.password}</password>", "<password></password>"),
+        negative_examples=(
+            "<password>${db.password}</password>",
+            "<password></password>",
+            "<passwordPolicy>strict</passwordPolicy>",
+            "<token>{{ token }}</token>",
+        ),
     ),
     _quoted(
         "generic-password",
         _PASSWORD,
         "password",
-        3.0,
+        2.2,
         (
             'db_password = "Zq8vL2pRt7wX"',
             '{"password": "Tr0ub4dor&3x"}',
@@ -252,7 +291,7 @@ RULES: tuple[Rule, ...] = (
         "generic-password-assignment",
         _PASSWORD,
         "password",
-        3.0,
+        2.5,
         (
             "DB_PASSWORD=Zq8vL2pRt7wX",
             "  password: Tr0ub4dor&3x",
