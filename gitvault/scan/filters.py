@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import math
 import re
 from collections import Counter
@@ -112,6 +113,8 @@ _PLACEHOLDER_PARTS = (
     b"placeholder",
     b"your_",
     b"your-",
+    b"your ",
+    b"put your",
     b"yourpass",
     b"yourkey",
     b"yoursecret",
@@ -158,11 +161,11 @@ _PLACEHOLDER_PARTS = (
 # Names (lower-cased) that hold something secret-adjacent but not a secret.
 _NAME_STOPWORDS = re.compile(
     rb"hash|digest|checksum|sha\d*|md5|fingerprint|integrity|etag|_id$|_ids?_|uuid|public|pub_?key"
-    rb"|commit|revision|rev$|_rev_|build|salt|nonce|length|_len|min|max|count|size|field|file|path|dir|url|uri|endpoint|env|type"
+    rb"|commit|revision|rev$|_rev_|build|salt|nonce|length|_len|(?<![a-z])(?:min|max)|count|size|field|file|path|dir|url|uri|endpoint|env|type"
     rb"|format|regex|pattern|name|prompt|label|placeholder|hint|policy|version|header|param"
     rb"|ref$|_ref|arn|bypass|compass|passenger|passthrough|tokeniz|expir|ttl|timeout|enabled"
     rb"|required|mode|kind|example|mock|fake|dummy|sample|template|input|display|message|error"
-    rb"|store|manager|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
+    rb"|(?<![a-z])store|manager|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
 )
 _WINDOWS_VAR = re.compile(rb"%[A-Za-z_][A-Za-z0-9_]*%")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -192,7 +195,10 @@ def is_trivial(secret: bytes, *, repeats: bool = True) -> bool:
         return True
     if _ANGLE_PLACEHOLDER.search(secret):
         return True
-    return repeats and _REPEAT_RUN.search(secret) is not None
+    if not repeats or _REPEAT_RUN.search(secret) is None:
+        return False
+    # Long high-entropy values (base64 of DER, encrypted blobs) have zero-byte runs.
+    return len(secret) < 40 or shannon_entropy(secret) < 4.0
 
 
 def looks_like_digest(secret: bytes) -> bool:
@@ -209,7 +215,9 @@ def generic_reject(secret: bytes, name: bytes | None, *, quoted: bool) -> bool:
     source code are usually expressions (``password = self.password``).
     """
     lowered = secret.lower()
-    if lowered in _PLACEHOLDER_WORDS:
+    if lowered in _PLACEHOLDER_WORDS or lowered.rstrip(b":!?. ") in _PLACEHOLDER_WORDS:
+        return True
+    if lowered.endswith(b":"):  # a prompt or label ("Password:"), not a value
         return True
     if any(part in lowered for part in _PLACEHOLDER_PARTS):
         return True
@@ -262,7 +270,7 @@ def _sequential_share(secret: bytes) -> float:
     """Share of neighbouring characters that step by +1 or -1 (`abcd`, `4321`)."""
     if len(secret) < 2:
         return 0.0
-    steps = sum(1 for a, b in zip(secret, secret[1:], strict=False) if abs(a - b) == 1)
+    steps = sum(1 for a, b in itertools.pairwise(secret) if abs(a - b) == 1)
     return steps / (len(secret) - 1)
 
 
@@ -276,8 +284,9 @@ def is_weak_pattern(secret: bytes) -> bool:
     if _sequential_share(lowered) >= 0.7:
         return True
     n = len(lowered)
-    if any(n % k == 0 and n >= 2 * k + 2 and lowered == lowered[:k] * (n // k) for k in range(1, 5)):
-        return True
+    for k in (1, 2, 3, 4):
+        if n % k == 0 and n >= 2 * k + 2 and lowered == lowered[:k] * (n // k):
+            return True
     if any(run in lowered for run in _KEYBOARD_RUNS) and len(lowered) <= 16:
         return True
     word = _WORD_PLUS_DIGITS.fullmatch(lowered)
@@ -321,7 +330,7 @@ def value_strength_ok(secret: bytes, *, password: bool) -> bool:
         return classes >= 2 or len(secret) >= 10
     if len(secret) >= 32:
         return classes >= 2
-    return classes >= 2 and any(48 <= c <= 57 for c in secret) or classes >= 3
+    return (classes >= 2 and any(48 <= c <= 57 for c in secret)) or classes >= 3
 
 
 def _squash(text: bytes) -> bytes:
@@ -356,8 +365,20 @@ def not_hex_digest(secret: bytes) -> bool:
     return not looks_like_digest(secret)
 
 
+def b64_private_key(secret: bytes) -> bool:
+    """A base64 text that decodes to a PEM ``-----BEGIN … PRIVATE KEY-----`` header."""
+    head = secret[: (min(len(secret), 96) // 4) * 4]
+    try:
+        decoded = base64.b64decode(head, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    first = decoded.split(b"\n", 1)[0]
+    return b"PRIVATE KEY" in first
+
+
 # Extra checks a rule can name in its ``validator`` field.
 VALIDATORS = {
     "basic-auth": basic_auth_ok,
     "not-hex-digest": not_hex_digest,
+    "b64-private-key": b64_private_key,
 }

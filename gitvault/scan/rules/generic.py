@@ -10,6 +10,7 @@ the same bytes wins.
 from __future__ import annotations
 
 from gitvault.scan.rules import Rule
+from gitvault.scan.rules.uris import LATE_RULES
 
 # Name classes. A name is an identifier containing one of these words, in any case and
 # separator style (snake, kebab, camel, dotted); non-English words for "password" too.
@@ -59,6 +60,8 @@ def _quoted(
         description=f"hard-coded {what} (quoted value next to a {what}-like name)",
         family="generic",
         pattern=r"(?i)(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)" + _ASSIGN + _QUOTED_VALUE,
+        # Hyperscan only needs where a match may end: no name prefix, a 5-byte value head.
+        hs_pattern=r"(?i)" + names + r"[\w.-]{0,30}?" + _ASSIGN + r"""[\"'`][^\"'`\s\\]{5}""",
         keywords=tuple(_keywords(names)),
         entropy=entropy,
         generic=True,
@@ -82,6 +85,8 @@ def _bare(
         family="generic",
         pattern=r"(?im)" + _LINE_START + r"(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)"
         r"[\"']?[ \t]*(?:[:?+]?=|:)[ \t]*" + _BARE_VALUE,
+        hs_pattern=r"(?i)" + names + r"[\w.-]{0,30}?[\"']?[ \t]*(?:[:?+]?=|:)[ \t]*"
+        r"""[^\s\"'`,()\[\]{}<>$\\]{5}""",
         keywords=tuple(_keywords(names)),
         entropy=entropy,
         generic=True,
@@ -117,7 +122,7 @@ RULES: tuple[Rule, ...] = (
         id="url-with-password",
         description="URL with an embedded password",
         family="generic",
-        pattern=r"(?i)\b[a-z][a-z0-9+.-]{1,20}://(?P<user>[^\s:@/\"'`<>{}$]{1,64}):"
+        pattern=r"(?i)\b[a-z][a-z0-9+.-]{1,20}://(?P<user>[^\s:@/\"'`<>{}$]{0,64}):"
         r"(?P<secret>[^\s:@/\"'`<>{}$]{3,128})@[a-z0-9][a-z0-9.-]*",
         keywords=("://",),
         generic=True,
@@ -125,6 +130,8 @@ RULES: tuple[Rule, ...] = (
             "DATABASE_URL=postgres://app:Zq8vL2pRt7wX@db.internal:5432/app",
             "redis_url = 'redis://default:9IS0J8HT9LGMXG9E@cache:6379/0'",
             "git clone https://deploy:KjIg8xNbe3nNyjOq@git.example.org/acme/app.git",
+            "CACHE=redis://:Hq3xT9pLz@cache.internal:6379/0",
+            "mongodb+srv://app:Ue1wKc8mZr@cluster0.abcde.mongodb.net/shop",
         ),
         negative_examples=(
             "DATABASE_URL=postgres://postgres:postgres@localhost:5432/test",
@@ -237,6 +244,7 @@ RULES: tuple[Rule, ...] = (
             "curl -u admin: https://ci.internal/",
         ),
     ),
+    *LATE_RULES,
     Rule(
         id="generic-xml-secret",
         description="secret-like XML element with a value",
