@@ -120,6 +120,46 @@ def run_detect_secrets(corpus: Path) -> tuple[float, set[tuple[str, int]]]:
     return elapsed, hits
 
 
+def run_betterleaks(corpus: Path) -> tuple[float, set[tuple[str, int]]]:
+    """betterleaks (gitleaks' successor, default config) over a directory, whole process."""
+    exe = shutil.which("betterleaks")
+    if exe is None:
+        raise FileNotFoundError("betterleaks")
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        t0 = time.perf_counter()
+        subprocess.run(
+            [exe, ".", "-o", str(report), "--no-banner", "--exit-code", "0"],
+            cwd=corpus,
+            capture_output=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - t0
+        doc = json.loads(report.read_text()) if report.is_file() else {"findings": []}
+    hits = set()
+    for f in doc.get("findings") or []:
+        loc = f["location"]
+        hits.add((os.path.normpath(loc["path"]), int(loc["start_line"])))
+    return elapsed, hits
+
+
+def _gitvault_hits(corpus: Path) -> set[tuple[str, int]]:
+    sys.path.insert(0, str(REPO))
+    from gitvault.scan import ScanOptions, scan_paths
+
+    res = scan_paths([corpus], ScanOptions(check_file_names=False), base=corpus)
+    return {(f.path, f.line) for f in res.findings}
+
+
+# Each returns the (relative path, line) pairs a tool reports for a directory.
+RUNNERS = {
+    "gitvault": _gitvault_hits,
+    "betterleaks": lambda d: run_betterleaks(d)[1],
+    "kingfisher": lambda d: run_kingfisher(d)[1],
+    "detect-secrets": lambda d: run_detect_secrets(d)[1],
+}
+
+
 # --- quality against the manifest -------------------------------------------------------------
 
 

@@ -84,9 +84,10 @@ class Detector:
     def engine(self) -> str:
         return self.prefilter.name
 
-    def _confirm(self, data: bytes) -> list[_Hit]:
+    def _confirm(self, data: bytes, path: str = "") -> list[_Hit]:
         hits: list[_Hit] = []
         seen: set[tuple[int, int]] = set()
+        config = filters.is_config_path(path)
         for index, start, stop in self.prefilter.candidates(data):
             rule = self.rules[index]
             for match in rule.regex.finditer(data, start, stop):
@@ -106,7 +107,7 @@ class Detector:
                 if rule.generic:
                     name = groups.get("name")
                     quoted = groups.get("q") is not None or b"://" in match.group(0)
-                    if filters.generic_reject(secret, name, quoted=quoted):
+                    if filters.generic_reject(secret, name, quoted=quoted, config=config):
                         continue
                     if not filters.value_strength_ok(
                         secret, password=filters.is_password_name(name)
@@ -124,7 +125,7 @@ class Detector:
         if self.known is not None and len(self.known):
             hits.extend(_Hit(-1, h.start, h.end, h.key_path) for h in self.known.find(data))
         # Vault values first, then rules in priority order: the first claim on bytes wins.
-        hits.extend(sorted(self._confirm(data), key=lambda h: (h.rule_index, h.start)))
+        hits.extend(sorted(self._confirm(data, unit.path), key=lambda h: (h.rule_index, h.start)))
         kept: list[_Hit] = []
         for hit in hits:
             if any(hit.start < k.end and k.start < hit.end for k in kept):

@@ -142,7 +142,6 @@ _PLACEHOLDER_PARTS = (
     b"{{",
     b"}}",
     b"%(",
-    b"%s",
     b"#{",
     b"<%",
     b"$(",
@@ -165,12 +164,15 @@ _NAME_STOPWORDS = re.compile(
     rb"|format|regex|pattern|name|prompt|label|placeholder|hint|policy|version|header|param"
     rb"|ref$|_ref|arn|bypass|compass|passenger|passthrough|tokeniz|expir|ttl|timeout|enabled"
     rb"|required|mode|kind|example|mock|fake|dummy|sample|template|input|display|message|error"
-    rb"|(?<![a-z])store|manager|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
+    rb"|(?<![a-z])store(?!pass)|manager|cache|sort_?key|partition|routing|lookup|idempoten"
+    rb"|shortcut|hotkey|bucket|object_?key|s3_?key|foreign|primary_?key|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
 )
+_PRINTF = re.compile(rb"%[-+ #0-9.]*[sdif](?![A-Za-z0-9])|^%[sdif]")
 _WINDOWS_VAR = re.compile(rb"%[A-Za-z_][A-Za-z0-9_]*%")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 _DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
+_SNAKE_NAME = re.compile(rb"[a-z]+(?:[_.][a-z]+)+")
 _IDENTIFIER_PATH = re.compile(rb"[A-Za-z_][A-Za-z_.]*")  # code reference: no digits, no symbols
 _FILE_SUFFIX = re.compile(
     rb"\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|ini|cfg|conf|pub)$", re.I
@@ -208,11 +210,31 @@ def looks_like_digest(secret: bytes) -> bool:
     return len(secret) in _DIGEST_LENGTHS and _HEX.fullmatch(secret) is not None
 
 
-def generic_reject(secret: bytes, name: bytes | None, *, quoted: bool) -> bool:
+_CONFIG_SUFFIXES = frozenset(
+    {
+        "env", "ini", "cfg", "conf", "config", "properties", "props", "yml", "yaml", "toml",
+        "txt", "netrc", "pgpass", "npmrc", "pypirc", "s3cfg", "cnf", "rc", "list", "tfvars",
+    }
+)
+
+
+def is_config_path(path: str) -> bool:
+    """True for config-like files: there an unquoted word is a literal, not a variable."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.startswith("."):
+        return True  # dotfiles: .env, .netrc, .pgpass, .bashrc, .s3cfg …
+    stem, dot, suffix = name.rpartition(".")
+    return not dot or suffix in _CONFIG_SUFFIXES or stem.endswith(".env")
+
+
+def generic_reject(
+    secret: bytes, name: bytes | None, *, quoted: bool, config: bool = False
+) -> bool:
     """True when a name-based candidate is a placeholder, reference, hash or code.
 
     ``quoted`` says whether the value was a string literal; unquoted values in
-    source code are usually expressions (``password = self.password``).
+    source code are usually expressions (``password = self.password``), but in a
+    ``config`` file (:func:`is_config_path`) an unquoted word is the value itself.
     """
     lowered = secret.lower()
     if lowered in _PLACEHOLDER_WORDS or lowered.rstrip(b":!?. ") in _PLACEHOLDER_WORDS:
@@ -225,7 +247,7 @@ def generic_reject(secret: bytes, name: bytes | None, *, quoted: bool) -> bool:
         (b"enc[", b"$", b"@", b":", b"?", b"/", b"./", b"~/", b"<", b"arn:", b"sha")
     ):
         return True
-    if _WINDOWS_VAR.search(secret):
+    if _WINDOWS_VAR.search(secret) or _PRINTF.search(secret):
         return True
     if _FILE_SUFFIX.search(secret):
         return True
@@ -239,7 +261,14 @@ def generic_reject(secret: bytes, name: bytes | None, *, quoted: bool) -> bool:
             return True
     if looks_like_digest(secret) and name is None:
         return True
-    if not quoted and (_IDENTIFIER_PATH.fullmatch(secret.rstrip(b";")) or secret.endswith(b";")):
+    # In config files a bare mixed-case word is a literal; snake/dotted names are not.
+    if (
+        not quoted
+        and _IDENTIFIER_PATH.fullmatch(secret.rstrip(b";"))
+        and (not config or _SNAKE_NAME.fullmatch(secret.lower()))
+    ):
+        return True
+    if not quoted and secret.endswith(b";"):
         return True
     if looks_like_code(secret):
         return True

@@ -37,7 +37,14 @@ _APIKEY = (
 )
 
 # `name = "value"` in code, JSON, YAML, TOML, PHP arrays, keyword arguments, R, PowerShell.
-_ASSIGN = r"""[\"']?\]?[ \t]*(?:=|:|:=|=>|<-|\?\?=|\|\|=)[ \t]*(?:[rbuf]{1,2}|@)?"""
+_ANY_NAME = "(?:" + "|".join((_PASSWORD, _SECRET, _TOKEN, _APIKEY)) + ")"
+
+# Plain `=`/`:`-style operators, or a typed declaration (TS/Kotlin/Swift `name: string =`,
+# Go `name string =`).
+_ASSIGN = (
+    r"""[\"']?\]?(?:[ \t]*:[ \t]*[\w.<>\[\]|?&*]{1,30}[ \t]*=|[ \t]+[\w.*\[\]]{1,30}[ \t]*="""
+    r"""|[ \t]*(?:=|:|:=|=>|<-|\?\?=|\|\|=))[ \t]*(?:[rbuf]{1,2}|@)?"""
+)
 _QUOTED_VALUE = r"""(?P<q>[\"'`])(?P<secret>[^\"'`\s\\]{5,256})[\"'`]"""
 # `NAME=value` as a whole line in .env, INI, properties, YAML, shell, Makefile, Dockerfile.
 _LINE_START = (
@@ -249,13 +256,11 @@ RULES: tuple[Rule, ...] = (
         id="generic-xml-secret",
         description="secret-like XML element with a value",
         family="generic",
-        pattern=r"(?i)<(?P<name>[\w.:-]{0,40}?(?:pass|pwd|secret|token|api[_-]?key|credential"
-        r"|private[_-]?key|access[_-]?key|auth[_-]?key)[\w.-]{0,30}?)(?:[ \t][^<>\r\n]{0,200})?>"
+        pattern=r"(?i)<(?P<name>[\w.:-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?)(?:[ \t][^<>\r\n]{0,200})?>"
         r"(?:<!\[CDATA\[)?(?P<secret>[^<\s]{5,256}?)(?:\]\]>)?</",
-        hs_pattern=r"(?i)<[\w.:-]{0,40}?(?:pass|pwd|secret|token|api[_-]?key|credential"
-        r"|private[_-]?key|access[_-]?key|auth[_-]?key)[\w.-]{0,30}?(?:[ \t][^<>\r\n]{0,200})?>"
+        hs_pattern=r"(?i)<[\w.:-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?(?:[ \t][^<>\r\n]{0,200})?>"
         r"(?:<!\[CDATA\[)?[^<\s]{5}",
-        keywords=("pass", "pwd", "secret", "token", "api", "credential", "private", "access", "auth"),
+        keywords=tuple(sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})),
         entropy=2.2,
         generic=True,
         examples=(
@@ -263,6 +268,7 @@ RULES: tuple[Rule, ...] = (
             "<apiKey>KjIg8xNbe3nNyjOq9wMxEhh2</apiKey>",
             '<Pass encoding="base64">WnE4dkwycFJ0N3dY</Pass>',
             "<ns:clientSecret><![CDATA[yvHNsG9eh6Yo4gfqrc5Xlr]]></ns:clientSecret>",
+            "<wachtwoord>Bnur806LU</wachtwoord>",
         ),
         negative_examples=(
             "<password>${db.password}</password>",
@@ -421,6 +427,50 @@ RULES: tuple[Rule, ...] = (
             "API_KEY=${API_KEY}",
             "api_key = settings.API_KEY",
             "api_key: <your-api-key-here>",
+        ),
+    ),
+    Rule(
+        id="generic-name-value-pair",
+        description="secret as the value of a (name, value) pair (Ruby `set :x, '…'`, tuples, defaults)",
+        family="generic",
+        pattern=r"(?i)[:\"'](?P<name>[\w.-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?)[\"']?[ \t]*,[ \t]*"
+        + _QUOTED_VALUE,
+        hs_pattern=r"(?i)" + _ANY_NAME + r"[\w.-]{0,30}?[\"']?[ \t]*,[ \t]*[\"'`][^\"'`\s\\]{5}",
+        keywords=tuple(sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})),
+        entropy=2.5,
+        generic=True,
+        severity="medium",
+        examples=(
+            "set :keystorePassword, 'N5p4#2ZN!wLPnw0Ve'",
+            'db_pass = os.environ.get("DB_PASSWORD", "Xq2Lm8vTz7!")',
+            "('api_key', 'Rk7Zp1Ys9Hb3Mf6Ue0Dq'),",
+        ),
+        negative_examples=(
+            'getattr(settings, "PASSWORD", None)',
+            '("password", "Password")',
+            "set :password, ENV['PW']",
+            'os.environ.get("DB_PASSWORD", "")',
+        ),
+    ),
+    Rule(
+        id="generic-key-assignment",
+        description="high-entropy value of a *_KEY / *_SECRET / *_TOKEN variable in a shell or .env line",
+        family="generic",
+        pattern=r"(?m)^[ \t]*(?:export[ \t]+|-[ \t]+)?(?P<name>[A-Z][A-Z0-9_]{0,60}_(?:KEY|SECRET|TOKEN|PASS|PWD|AUTH|CREDENTIALS?))"
+        r"[ \t]*[=:][ \t]*(?P<q>[\"'])?(?P<secret>[A-Za-z0-9+/_.=~-]{20,256})",
+        hs_pattern=r"_(?:KEY|SECRET|TOKEN|PASS|PWD|AUTH|CREDENTIALS?)[ \t]*[=:][ \t]*[\"']?[A-Za-z0-9+/_.=~-]{20}",
+        keywords=("_key", "_secret", "_token", "_pass", "_pwd", "_auth", "_credential"),
+        entropy=3.5,
+        generic=True,
+        severity="medium",
+        examples=(
+            "export OPENAI_KEY=1q75Prw92jt9s47UOKvIqnFiZuO0YoryQdhs2FHx2nQPnldz",
+            "MAPBOX_KEY='pk9Zq8vL2pRt7wXKjIg8xNbe3nNy'",
+        ),
+        negative_examples=(
+            "export SSH_KEY=/home/ci/.ssh/id_ed25519_deploy_key",
+            "PUBLIC_KEY=MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE",
+            "CACHE_KEY=build-cache-linux-x86_64-python3",
         ),
     ),
 )

@@ -212,7 +212,7 @@ RULES: tuple[Rule, ...] = (
         r"(?i)\b(?:HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|BasicAuth|DigestAuth|NetworkCredential|UsernamePasswordCredentials"
         r"|PasswordAuthentication|UsernamePasswordAuthenticationToken|PasswordCredential|BasicAWSCredentials|AwsBasicCredentials\.create"
         r"|StaticCredentialsProvider|basic_auth|basicAuth|http_auth|setCredentials|withCredentials|getConnection|login|simple_bind_s|simple_bind|bind_s"
-        r"|FTP_TLS|FTP|SMTP_SSL|Net::FTP\.new|PSCredential|auth)[ \t]*(?:=[ \t]*)?[(\[][ \t]*(?:[^,()\[\]\"'\r\n]{1,100},[ \t]*)?"
+        r"|FTP_TLS|FTP|SMTP_SSL|Net::FTP\.new|PSCredential|auth)[ \t]*(?:=[ \t]*)?[(\[][ \t]*(?:(?:[^,()\[\]\"'\r\n]{1,100}|[\"'][^\"'\r\n]{0,200}[\"'])[ \t]*,[ \t]*)?"
         r"[\"'](?P<user>[^\"'\r\n]{1,64})[\"'][ \t]*,[ \t]*(?P<q>[\"'])(?P<secret>" + _QVAL + r"{3,128})[\"']",
         ("auth", "credential", "login", "connection", "bind", "ftp", "smtp"),
         (
@@ -220,6 +220,7 @@ RULES: tuple[Rule, ...] = (
             "requests.post(url, auth=('deploy', 'Ue1wKc8mZr'))",
             'var cred = new NetworkCredential("svc_mail", "Wz4rKp9Lm!");',
             'Connection c = DriverManager.getConnection(url, "app", "Rk7Zp1Ys9H");',
+            'DriverManager.getConnection("jdbc:postgresql://db/app", "app", "ivT6x-V4#aKKVN5q");',
             "server.login('alerts@corp.test', 'Xq2Lm8vTz7')",
             "es = Elasticsearch(hosts, http_auth=('elastic', 'Tg7kLm2pQx'))",
         ),
