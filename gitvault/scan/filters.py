@@ -164,7 +164,7 @@ _NAME_STOPWORDS = re.compile(
     rb"|format|regex|pattern|name|prompt|label|placeholder|hint|policy|version|header|param"
     rb"|ref$|_ref|arn|bypass|compass|passenger|passthrough|tokeniz|expir|ttl|timeout|enabled"
     rb"|required|mode|kind|example|mock|fake|dummy|sample|template|input|display|message|error"
-    rb"|(?<![a-z])store(?!pass)|manager|cache|sort_?key|partition|routing|lookup|idempoten"
+    rb"|(?<![a-z])store(?!pass)|pass(?:ed|ing|es|age|port|ive|enger|through)|pwdump|manager|cache|sort_?key|partition|routing|lookup|idempoten"
     rb"|shortcut|hotkey|bucket|object_?key|s3_?key|foreign|primary_?key|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
 )
 _PRINTF = re.compile(rb"%[-+ #0-9.]*[sdif](?![A-Za-z0-9])|^%[sdif]")
@@ -172,6 +172,12 @@ _WINDOWS_VAR = re.compile(rb"%[A-Za-z_][A-Za-z0-9_]*%")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 _DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
+_HEX_LITERAL = re.compile(rb"0[xX][0-9a-fA-F]{1,32}[uUlL]*")  # an integer/mask, not a key
+_VERSION = re.compile(rb"v?\d+(?:\.\d+)+(?:-\d+(?:\.\d+)*)?")
+# f-string / str.format field: {name}, {obj.attr!r}, {x:>10}
+_FORMAT_FIELD = re.compile(rb"\{[A-Za-z_][\w.\[\]'\"]*(?:![rsa])?(?::[^{}]*)?\}")
+_SNAKE_WORDS = re.compile(rb"[a-z]+(?:_[a-z]+)+")  # pw_uid, user_password: identifiers
+_DOTTED_CODE = re.compile(rb"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")  # x25519.X25519PrivateKey
 _SNAKE_NAME = re.compile(rb"[a-z]+(?:[_.][a-z]+)+")
 _IDENTIFIER_PATH = re.compile(rb"[A-Za-z_][A-Za-z_.]*")  # code reference: no digits, no symbols
 _FILE_SUFFIX = re.compile(
@@ -247,11 +253,17 @@ def generic_reject(
         (b"enc[", b"$", b"@", b":", b"?", b"/", b"./", b"~/", b"<", b"arn:", b"sha")
     ):
         return True
+    if lowered.startswith(b"!") and lowered[1:].isalpha():  # a YAML tag: !vault, !Ref
+        return True
     if _WINDOWS_VAR.search(secret) or _PRINTF.search(secret):
         return True
     if _FILE_SUFFIX.search(secret):
         return True
-    if _UUID.fullmatch(secret):
+    if _UUID.fullmatch(secret) or _HEX_LITERAL.fullmatch(secret) or _VERSION.fullmatch(secret):
+        return True
+    if _FORMAT_FIELD.search(secret) or _SNAKE_WORDS.fullmatch(secret):
+        return True
+    if not quoted and not config and _DOTTED_CODE.fullmatch(secret):
         return True
     if name is not None:
         lname = name.lower()
@@ -284,7 +296,8 @@ _WORD_PLUS_DIGITS = re.compile(rb"([a-z_-]+?)[_-]?[0-9!.]{0,6}")
 _CODE_SHAPES = re.compile(
     rb"^[A-Za-z_][\w.]*\(.*\)$"  # get_password(), os.getenv("X")
     rb"|^(?:this|self|cls|ctx|config|settings|options|opts|params|args|props|env|conf)\."
-    rb"|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){2,}$"  # a.b.c attribute chain without digits
+    rb"|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*){2,}$"  # a.b.c attribute chain
+    rb"|^[A-Za-z_]+\.[A-Za-z_]+$"  # Module.Attribute, no digits
     rb"|^%[-+ #0]*\d*[sdrx]$|^\{\w*\}$|^:\w+$|^\?$|^@\w+$"
 )
 _KEYBOARD_RUNS = (b"qwerty", b"asdfgh", b"zxcvbn", b"qwertz", b"azerty", b"1qaz2wsx")
@@ -405,9 +418,16 @@ def b64_private_key(secret: bytes) -> bool:
     return b"PRIVATE KEY" in first
 
 
+def letters_and_digits(secret: bytes) -> bool:
+    """At least one letter and one digit or symbol: prose words are not passwords."""
+    has_alpha = any(65 <= c <= 90 or 97 <= c <= 122 for c in secret)
+    return has_alpha and any(not (65 <= c <= 90 or 97 <= c <= 122) for c in secret)
+
+
 # Extra checks a rule can name in its ``validator`` field.
 VALIDATORS = {
     "basic-auth": basic_auth_ok,
     "not-hex-digest": not_hex_digest,
     "b64-private-key": b64_private_key,
+    "letters-and-digits": letters_and_digits,
 }

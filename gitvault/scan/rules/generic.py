@@ -15,7 +15,7 @@ from gitvault.scan.rules.uris import LATE_RULES
 # Name classes. A name is an identifier containing one of these words, in any case and
 # separator style (snake, kebab, camel, dotted); non-English words for "password" too.
 _PASSWORD = (
-    r"(?:passw(?:or)?d|passphrase|passcode|pass|pwd|pword|psw"
+    r"(?:passw(?:or)?d|passphrase|passcode|pass|pwd|psw"
     r"|passwort|kennwort|contrasen?a|senha|mot[_.-]?de[_.-]?passe|motdepasse|wachtwoord"
     r"|losenord|salasana|heslo|haslo|parola|parool|jelszo|sifre|lozinka|geslo|passord"
     r"|adgangskode|mima|clave)"
@@ -66,7 +66,8 @@ def _quoted(
         id=rule_id,
         description=f"hard-coded {what} (quoted value next to a {what}-like name)",
         family="generic",
-        pattern=r"(?i)(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)" + _ASSIGN + _QUOTED_VALUE,
+        # The name starts an identifier, not the tail of `AWS::Service::ApiKey`.
+        pattern=r"(?i)(?<![\w.-])(?<!::)(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)" + _ASSIGN + _QUOTED_VALUE,
         # Hyperscan only needs where a match may end: no name prefix, a 5-byte value head.
         hs_pattern=r"(?i)" + names + r"[\w.-]{0,30}?" + _ASSIGN + r"""[\"'`][^\"'`\s\\]{5}""",
         keywords=tuple(_keywords(names)),
@@ -107,7 +108,7 @@ def _keywords(names: str) -> list[str]:
     """Literal words of a name class, for the keyword prefilter."""
     table = {
         _PASSWORD: [
-            "pass", "pwd", "pword", "psw", "kennwort", "contrase", "senha", "mot", "wachtwoord",
+            "pass", "pwd", "psw", "kennwort", "contrase", "senha", "mot", "wachtwoord",
             "losenord", "salasana", "heslo", "haslo", "parol", "jelszo", "sifre", "lozinka",
             "geslo", "adgangskode", "mima", "clave",
         ],
@@ -433,8 +434,8 @@ RULES: tuple[Rule, ...] = (
         id="generic-name-value-pair",
         description="secret as the value of a (name, value) pair (Ruby `set :x, '…'`, tuples, defaults)",
         family="generic",
-        pattern=r"(?i)[:\"'](?P<name>[\w.-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?)[\"']?[ \t]*,[ \t]*"
-        + _QUOTED_VALUE,
+        pattern=r"(?i)(?:^|[\s(\[{,])(?::|[\"'])(?P<name>[\w.-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?)[\"']?[ \t]*,[ \t]*"
+        + _QUOTED_VALUE + r"[ \t]*(?:[)\]}]|\r?$)",
         hs_pattern=r"(?i)" + _ANY_NAME + r"[\w.-]{0,30}?[\"']?[ \t]*,[ \t]*[\"'`][^\"'`\s\\]{5}",
         keywords=tuple(sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})),
         entropy=2.5,
@@ -450,6 +451,8 @@ RULES: tuple[Rule, ...] = (
             '("password", "Password")',
             "set :password, ENV['PW']",
             'os.environ.get("DB_PASSWORD", "")',
+            'MovedAttribute("HTTPPasswordMgr", "urllib2", "urllib.request"),',
+            '("pw_name", "pw_passwd", "pw_uid", "pw_gid")',
         ),
     ),
     Rule(
@@ -471,6 +474,36 @@ RULES: tuple[Rule, ...] = (
             "export SSH_KEY=/home/ci/.ssh/id_ed25519_deploy_key",
             "PUBLIC_KEY=MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE",
             "CACHE_KEY=build-cache-linux-x86_64-python3",
+        ),
+    ),
+    Rule(
+        id="generic-inline-password",
+        description="password written inline in text or a one-line config (ID:x PW:y, pwd=…, password => …)",
+        family="generic",
+        pattern=r"(?i)(?:^|[\s(\[,/;|-])(?P<name>(?:[a-z0-9]+[_ -])?(?:pw|pwd|pass|passwd|password|passwort|psswd|pswd|paswd"
+        r"|pasw(?:o?r)?d|pssw(?:o?r)?d|passphrase|passcode|kennwort|senha|contrasena))[ \t]*(?:=>|:=|[:=])[ \t]*"
+        r"(?P<secret>[^\s,;()\[\]\"'`<>{}$|]{5,128})(?=[\s,;)\]\"'`|]|$)",
+        hs_pattern=r"(?i)(?:pw|pwd|pass|passwd|password|passwort|psswd|pswd|paswd|pasw(?:o?r)?d|pssw(?:o?r)?d|passphrase|passcode"
+        r"|kennwort|senha|contrasena)[ \t]*(?:=>|:=|[:=])[ \t]*[^\s,;()\[\]\"'`<>{}$|]{5}",
+        keywords=("pw", "pass", "psswd", "pswd", "paswd", "pasw", "pssw", "kennwort", "senha", "contrasena"),
+        entropy=2.5,
+        generic=True,
+        validator="letters-and-digits",
+        severity="medium",
+        examples=(
+            "ID:master PW:dipPr10Gg!",
+            "ssh deploy@10.0.0.5 (pwd:IhqSb1Gg)",
+            "PASWD:=FlUgeGeHeImEn09",
+            "login: admin, password => Xq2Lm8vTz7",
+        ),
+        negative_examples=(
+            "def login(user, password=None):",
+            "pw: self.pw",
+            "password: Optional[str] = None",
+            "password=password_hash(raw)",
+            "pass: ${PASS}",
+            "password:string",
+            "username, _, password = base64.b64decode(rest).decode()",
         ),
     ),
 )

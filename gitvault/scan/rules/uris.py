@@ -66,14 +66,18 @@ LATE_RULES: tuple[Rule, ...] = (
         "credential in an HTTP header on a command line or in code (-H 'X-Api-Key: …')",
         r"(?:-H|--header|[Hh]eaders?\.(?:set|add|append)\(|setRequestHeader\()[ \t]*[\"']?"
         r"(?P<name>(?i:[\w-]*(?:key|token|secret|auth|password|session)[\w-]*))[\"']?[ \t]*[:,][ \t]*[\"']?"
-        r"(?i:(?:token|bearer|basic|apikey|key)[ \t=]+)?(?P<secret>[^\s\"'$<>{}]{8,256})",
+        r"(?i:(?:token|bearer|basic|apikey|key)[ \t=]+)?(?P<secret>[^\s\"'$<>{}(),;]{8,256})",
         ("-h", "header", "setrequestheader"),
         (
             "curl -H 'X-Api-Key: Hq3xT9pLzUe1wKc8mZr4N' https://api.service.test/v1",
             'curl --header "Authorization: Token Rk7Zp1Ys9Hb3Mf6Ue0DqWc" https://api.test',
             "xhr.setRequestHeader('X-Auth-Token', 'Wz4rKp9LmXq2Lm8vTz7b');",
         ),
-        ("curl -H 'X-Api-Key: $API_KEY' https://api", "curl -H 'Authorization: Bearer <token>'"),
+        (
+            "curl -H 'X-Api-Key: $API_KEY' https://api",
+            "curl -H 'Authorization: Bearer <token>'",
+            'self.headers.set("WWW-Authenticate", value)',
+        ),
         entropy=3.0,
     ),
 )
