@@ -170,4 +170,18 @@ RULES: tuple[Rule, ...] = (
         ),
         ('echo "$REGISTRY_TOKEN" | docker login -u ci --password-stdin', "echo hello | sudo -S true"),
     ),
+    _rule(
+        "define-secret",
+        "secret in a C/RPM macro or a space-separated set command (#define PASSWORD \"…\")",
+        r"(?im)^[ \t]*(?:#[ \t]*define|%define|%global|set|setenv|set[ \t]+-gx?)[ \t]+(?P<name>\w*" + _NAMES + r"\w*)[ \t]+"
+        r"(?P<q>[\"'])(?P<secret>[^\"'\s\\]{4,256})[\"']",
+        ("define", "global", "set"),
+        (
+            '#define DB_PASSWORD "n84ASM54y4"',
+            "%global api_token 'Rk7Zp1Ys9Hb3Mf6Ue0Dq'",
+            'setenv SMTP_PASS "Xq2Lm8vTz7!"',
+        ),
+        ('#define PASSWORD_MAX_LEN "64"', '#define PASSWORD_PROMPT "Password: "', 'set password "$env(PW)"'),
+        hs_pattern=r"(?i)(?:define|global|set|setenv|set[ \t]+-gx?)[ \t]+\w*" + _NAMES + r"\w*[ \t]+[\"'][^\"'\s\\]{4}",
+    ),
 )
