@@ -1,4 +1,4 @@
-"""Secret-scanning benchmark: gitvault vs detect-secrets vs kingfisher on one corpus.
+"""Secret-scanning benchmark: gitvault vs betterleaks vs kingfisher vs detect-secrets on one corpus.
 
 Measures, on the corpus made by ``corpus.py``:
 - throughput (MB/s) of gitvault's scanner (in-process scan phase, and the CLI wall time),
@@ -11,7 +11,8 @@ This is a benchmark, not a test: it prints a table and asserts nothing.
 
 Usage:
   python bench/scan/corpus.py
-  python bench/scan/run.py [--tools gitvault,kingfisher,detect-secrets] [--runs 3]
+  python bench/scan/run.py [--tools gitvault,betterleaks,kingfisher,detect-secrets] [--runs 3]
+  python bench/scan/examples.py build && python bench/scan/examples.py score  # labelled examples
 """
 
 from __future__ import annotations
@@ -280,6 +281,8 @@ def credsweeper_agreement(tools: Iterable[str]) -> dict[str, dict[str, object]]:
             ours = {(f.path, f.line) for f in res.findings}
         elif tool == "kingfisher":
             _, ours = run_kingfisher(samples)
+        elif tool == "betterleaks":
+            _, ours = run_betterleaks(samples)
         else:
             _, ours = run_detect_secrets(samples)
         both = expected & ours
@@ -305,7 +308,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", type=Path, default=REPO / "bench/out/scan-corpus")
-    parser.add_argument("--tools", default="gitvault,kingfisher,detect-secrets")
+    parser.add_argument("--tools", default="gitvault,betterleaks,kingfisher,detect-secrets")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-hook", action="store_true")
     parser.add_argument("--json", type=Path, help="Also write the numbers here.")
@@ -330,6 +333,9 @@ def main() -> None:
                 }
             elif tool == "kingfisher":
                 secs, hits = run_kingfisher(corpus)
+                rows[tool] = {"seconds": secs, **score(manifest, hits)}
+            elif tool == "betterleaks":
+                secs, hits = run_betterleaks(corpus)
                 rows[tool] = {"seconds": secs, **score(manifest, hits)}
             elif tool == "detect-secrets":
                 secs, hits = run_detect_secrets(corpus)
