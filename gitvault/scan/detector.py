@@ -8,6 +8,7 @@ findings that carry a redacted preview and a fingerprint — never the secret.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -55,6 +56,26 @@ def _reveal(secret_len: int, rule_index: int) -> int:
     return min(4, secret_len // 4)
 
 
+# Fixed ID prefixes without a separator (AWS key ids, Google API keys, Alibaba, Artifactory).
+_ID_PREFIXES = ("akia", "asia", "abia", "acca", "aiza", "ltai", "akcp")
+_SEPARATED_PREFIX = re.compile(r"[a-z][a-z0-9]*(?:[_.~-][a-z0-9]+)*[_.~-]")
+_NOT_PREFIXES = frozenset({"secret_", "key-"})
+
+
+def provider_prefixes(rules: Sequence[Rule]) -> tuple[bytes, ...]:
+    """Token prefixes of the provider rules (``ghp_``, ``glpat-``, ``sk_live_``, ``AKIA`` …)."""
+    found = set(_ID_PREFIXES)
+    for rule in rules:
+        if rule.generic or rule.family in ("private-key", "password-hash"):
+            continue
+        for keyword in rule.keywords:
+            if keyword in _NOT_PREFIXES or len(keyword) < 3:
+                continue
+            if _SEPARATED_PREFIX.fullmatch(keyword):
+                found.add(keyword)
+    return tuple(sorted(k.encode() for k in found))
+
+
 @dataclass
 class UnitReport:
     """Findings of one unit plus how many matches inline allow comments silenced."""
@@ -76,6 +97,7 @@ class Detector:
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules) if rules is not None else all_rules()
         self.prefilter: Prefilter = make_prefilter(self.rules, engine=engine)
+        self._provider_prefixes = provider_prefixes(self.rules)
         self.known = known_values
         self.baseline = frozenset(baseline)
         self.suppressed = 0
@@ -108,6 +130,11 @@ class Detector:
                     name = groups.get("name")
                     quoted = groups.get("q") is not None or b"://" in match.group(0)
                     if filters.generic_reject(secret, name, quoted=quoted, config=config):
+                        continue
+                    # A value in a provider's own format is judged by that provider's rule,
+                    # which comes first: if it did not claim it, it is a near-miss
+                    # (wrong length or alphabet), not a generic secret.
+                    if secret.lower().startswith(self._provider_prefixes):
                         continue
                     if not filters.value_strength_ok(
                         secret, password=filters.is_password_name(name)

@@ -89,6 +89,10 @@ def test_config_leaks_are_found_by_the_cli_and_never_printed(tmp_path: Path) -> 
         '"AWS::ApiGateway::ApiKey": "48205b4d8e1ea3a0f1a0c1b8f8e9a7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0"',
         "label = 'Password:'",
         "mask = {'pass_mask32': '0x81f0a0b4'}",
+        # Provider formats with the wrong length: the provider rule decides, not the name.
+        'github_token = "ghp_Zq8vL2pRt7wXkd93"',
+        "STRIPE_SECRET_KEY=sk_live_Zq8vL2pRt7wX",
+        'aws_secret = "AKIAZQ8VL2PRT7WX"',
         "-----BEGIN CERTIFICATE-----\nMIIDBTCCAe2gAwIBAgIUeLdXbqQ2jVw3yZ7uZt1C4p0OQ2wwDQYJKoZIhvcNAQEL\n",
     ],
 )
