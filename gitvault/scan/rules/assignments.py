@@ -174,14 +174,15 @@ RULES: tuple[Rule, ...] = (
         "define-secret",
         "secret in a C/RPM macro or a space-separated set command (#define PASSWORD \"…\")",
         r"(?im)^[ \t]*(?:#[ \t]*define|%define|%global|set|setenv|set[ \t]+-gx?)[ \t]+(?P<name>\w*" + _NAMES + r"\w*)[ \t]+"
-        r"(?P<q>[\"'])(?P<secret>[^\"'\s\\]{4,256})[\"']",
+        r"(?:(?P<q>[\"'])(?P<secret>[^\"'\s\\]{4,256})[\"']|(?P<secret2>[^\"'\s\\$]{8,256})[ \t]*\r?$)",
         ("define", "global", "set"),
         (
             '#define DB_PASSWORD "n84ASM54y4"',
             "%global api_token 'Rk7Zp1Ys9Hb3Mf6Ue0Dq'",
             'setenv SMTP_PASS "Xq2Lm8vTz7!"',
+            "%define token 4b9a6d8b4bc56fbfa1c638eb0c6cab3746bf32ac7bfa89a6d8b638eb0c619ff2",
         ),
         ('#define PASSWORD_MAX_LEN "64"', '#define PASSWORD_PROMPT "Password: "', 'set password "$env(PW)"'),
-        hs_pattern=r"(?i)(?:define|global|set|setenv|set[ \t]+-gx?)[ \t]+\w*" + _NAMES + r"\w*[ \t]+[\"'][^\"'\s\\]{4}",
+        hs_pattern=r"(?i)(?:define|global|set|setenv|set[ \t]+-gx?)[ \t]+\w*" + _NAMES + r"\w*[ \t]+[\"']?[^\"'\s\\]{4}",
     ),
 )

@@ -506,4 +506,51 @@ RULES: tuple[Rule, ...] = (
             "username, _, password = base64.b64decode(rest).decode()",
         ),
     ),
+    Rule(
+        id="generic-inline-secret",
+        description="key, secret or token written inline in text (Secret Key: …, API Secret: …)",
+        family="generic",
+        pattern=r"(?i)(?:^|[\s(\[,/;|>-])(?P<name>(?:[a-z0-9]+[ _-]?){0,2}(?:secret[ _-]?key|access[ _-]?key|api[ _-]?(?:key|secret|token)"
+        r"|client[ _-]?secret|auth(?:entication)?[ _-]?(?:key|token)|secret|token))[ \t]*(?:=>|:=|->|[:=])[ \t]*"
+        r"(?P<secret>[A-Za-z0-9+/=_.~-]{12,256})(?=[\s,;)\]\"'`|<]|$)",
+        hs_pattern=r"(?i)(?:key|secret|token)[ \t]*(?:=>|:=|->|[:=])[ \t]*[A-Za-z0-9+/=_.~-]{12}",
+        keywords=("key", "secret", "token"),
+        entropy=3.0,
+        generic=True,
+        validator="letters-and-digits",
+        severity="medium",
+        examples=(
+            "SECRET KEY:AIhq5Xyb1Gga9Q3",
+            "Token-> DemoToken: Nxs094M3ed2s1Re0F4M3ed2GZ8M= <- for User : demo",
+            "API Secret: Rk7Zp1Ys9Hb3Mf6Ue0Dq",
+        ),
+        negative_examples=(
+            "token: SOME_TOKEN_NAME_HERE",
+            "secret: my-app-credentials",
+            "primary key: user_id",
+            "api key: see the dashboard",
+        ),
+    ),
+    Rule(
+        id="url-query-token",
+        description="token, key or secret in a URL query string",
+        family="generic",
+        pattern=r"(?i)(?:[?&;]|%26|%3F)(?P<name>(?:access_|auth_|api_|id_|refresh_|private_)?token|api_?key|apikey|api-key|client_secret|secret|signature|auth)"
+        r"(?:=|%3D)(?P<secret>[A-Za-z0-9_.~+/-]{16,256})",
+        keywords=("token", "key", "secret", "signature", "auth"),
+        entropy=3.3,
+        generic=True,
+        validator="letters-and-digits",
+        severity="medium",
+        examples=(
+            'fetch("https://api.service.test/v1/items?token=zUkITxodk63bDVUMwIymb3zKTxICz85zC00cv0Gel1nE8O")',
+            "https://hooks.service.test/notify?api_key=Rk7Zp1Ys9Hb3Mf6Ue0DqWcXe&channel=ops",
+            'url = "https://x.test/39084?26timestamp%3D1395782596%26token%3Dh1d3Me4ch534d801sl3jdk%26v%3D3"',
+        ),
+        negative_examples=(
+            "https://api.service.test/v1/items?token=${TOKEN}",
+            "https://x.test/?token=REPLACE_WITH_YOUR_TOKEN",
+            "https://x.test/?auth=oauth2&secret=false",
+        ),
+    ),
 )

@@ -119,13 +119,14 @@ RULES: tuple[Rule, ...] = (
         id="private-key-jwk",
         description="private key as a JSON Web Key (has a \"d\" member)",
         family="private-key",
-        pattern=r"\"d\"[ \t]*:[ \t]*\"(?P<secret>[A-Za-z0-9_-]{32,})\"",
-        keywords=('"d"',),
-        entropy=4.0,
+        pattern=r"\"[dk]\"[ \t]*:[ \t]*\"(?P<secret>[A-Za-z0-9_-]{20,})\"",
+        keywords=('"d"', '"k"'),
+        entropy=3.5,
         severity="critical",
         examples=(
             '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","d":"jpsQnnGQmL-YBIffH1136cLyOTEOTjMA4KKXYyTOuMw"}',
             '  "d": "Vx3Nq8Lc2Rt7Wz1Kb5HmPd4Yf0Ug6Js2Ma8Xe3Qi7Oc1Tn5Wv9Rb4Lk6Zh0Gy2",',
+            '{"kty": "oct", "k": "WrMwQfoNaHTgXU5fZvRGAD"}',
         ),
         negative_examples=(
             '{"d": "2024-01-01T00:00:00Z"}',

@@ -150,7 +150,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "cli-password-flag",
         "password, token or key passed as a command-line flag",
-        r"(?i)(?:^|[ \t\"'=(\[,])--?(?P<name>(?:[a-z]+-)?(?:password|passwd|passphrase|pass|pwd|token|api-?key|secret|client-secret|auth-token|access-token|access-key|secret-key|private-key-passphrase|storepass|keypass|srcstorepass|deststorepass|srckeypass|destkeypass))"
+        r"(?i)(?:^|[ \t\"'=(\[,])--?(?P<name>(?:[a-z0-9]+-)?(?:password|passwd|passphrase|pass|pwd|token|api-?key|secret|client-secret|auth-token|access-token|access-key|secret-key|private-key-passphrase|storepass|keypass|srcstorepass|deststorepass|srckeypass|destkeypass|bearer))"
         r"(?:[ \t]+|=)(?P<q>['\"])?(?P<secret>" + _VAL + r"{4,256})",
         ("pass", "pwd", "token", "api", "secret", "key"),
         (
@@ -191,7 +191,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "powershell-securestring",
         "plaintext password turned into a SecureString in PowerShell",
-        r"(?i)ConvertTo-SecureString[ \t]+(?:-String[ \t]+)?(?P<q>[\"'])(?P<secret>[^\"'\s$`]{4,128})[\"']",
+        r"(?i)ConvertTo-SecureString(?:[ \t]+-(?:String|AsPlainText|Force))*[ \t]+(?P<q>\\?[\"'])(?P<secret>[^\"'\s$`\\]{4,128})\\?[\"']",
         ("convertto-securestring",),
         (
             '$pw = ConvertTo-SecureString "Hq3xT9pLz!" -AsPlainText -Force',
@@ -254,5 +254,26 @@ RULES: tuple[Rule, ...] = (
             'ds.setPassword("${db.password}");',
         ),
         hs_pattern=r"(?i)(?:password|passwd|passphrase|pass|pwd|secret|token|api_?key|credentials?)[ \t]*\([ \t]*(?:@|[rbu])?[\"'][^\"'`\s\\]{4}",
+    ),
+    _rule(
+        "curl-setopt-credential",
+        "credential passed to libcurl (CURLOPT_PASSWORD, CURLOPT_USERPWD, CURLOPT_XOAUTH2_BEARER …)",
+        r"\bCURLOPT_(?:PASSWORD|PROXYPASSWORD|KEYPASSWD|SSLKEYPASSWD|TLSAUTH_PASSWORD|XOAUTH2_BEARER"
+        r"|(?:PROXY)?USERPWD)[ \t]*,[ \t]*(?:L|u8|u)?(?P<q>\")(?:[^\":\r\n]{1,64}:)?(?P<secret>[^\"\r\n]{4,256})\"",
+        ("curlopt_",),
+        (
+            '    curl_easy_setopt(curl, CURLOPT_PASSWORD, "KiASRCRiGFLPDiIdZZLBXaNzXCMEdYIs");',
+            '    curl_easy_setopt(curl, CURLOPT_USERPWD, "root:dkb82VddSD");',
+        ),
+        ('curl_easy_setopt(curl, CURLOPT_PASSWORD, password);', 'curl_easy_setopt(c, CURLOPT_USERPWD, "user:");'),
+    ),
+    _rule(
+        "authorization-ntlm",
+        "NTLM / Negotiate credentials in an Authorization header",
+        r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?(?:NTLM|Negotiate)[ \t]+(?P<secret>[A-Za-z0-9+/]{20,}={0,2})",
+        ("ntlm", "negotiate"),
+        ("Authorization: NTLM TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAAA==", "Proxy-Authorization: Negotiate YIIHfwYGKwYBBQUCoIIHczCCB2+gMDAuBgkqhkiC9xIBAgIGCSqGSIb3",),
+        ("Authorization: NTLM <token>", "Authorization: Negotiate $TOKEN"),
+        entropy=2.5,
     ),
 )
