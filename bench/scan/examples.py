@@ -368,6 +368,7 @@ def main() -> None:
     parser.add_argument("action", choices=["build", "score"])
     parser.add_argument("--tools", default="gitvault,betterleaks,kingfisher,detect-secrets")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--tree", type=Path, help="gitvault checkout to measure (default: here)")
     args = parser.parse_args()
     if args.action == "build":
         m = build(OUT)
@@ -375,6 +376,9 @@ def main() -> None:
         return
     sys.path.insert(0, str(HERE))
     import run  # the runners of the main benchmark
+
+    if args.tree:
+        run.TREE = args.tree.resolve()
 
     manifest = json.loads((OUT.parent / "scan-examples-manifest.json").read_text())
     results: dict[str, dict[str, object]] = {}
