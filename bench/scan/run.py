@@ -152,7 +152,8 @@ def run_betterleaks(corpus: Path) -> tuple[float, set[tuple[str, int]]]:
     hits = set()
     for f in doc.get("findings") or []:
         loc = f["location"]
-        hits.add((os.path.normpath(loc["path"]), int(loc["start_line"])))
+        # Findings inside archives carry no line; they count for their file only.
+        hits.add((os.path.normpath(loc["path"]), int(loc.get("start_line") or 0)))
     return elapsed, hits
 
 
