@@ -14,7 +14,7 @@ from __future__ import annotations
 from gitvault.scan.rules import Rule
 
 _NAMES = (
-    r"(?:passw(?:or)?d|passphrase|pass|pwd|secret|token|api[_.-]?key|apikey|credential"
+    r"(?:passw(?:or)?d|passphrase|pass|pwd|secret|token|api[_.-]?key|apikey|credential|bindpw|rootpw|masterauth"
     r"|private[_.-]?key|access[_.-]?key|auth[_.-]?key|client[_.-]?key)"
 )
 
@@ -110,11 +110,14 @@ RULES: tuple[Rule, ...] = (
         "space-separated-secret",
         "secret on its own config line, space-separated (.netrc lines, rclone, sshd-like and INI-like files)",
         r"(?im)^[ \t]*(?P<name>[\w.-]{0,30}?" + _NAMES + r"[\w.-]{0,20}?)[ \t]+(?P<secret>[^\s=:\"'`$<>{}()\[\],;#]{4,256})[ \t]*\r?$",
-        ("pass", "pwd", "secret", "token", "api", "credential", "private", "access", "auth", "client"),
+        ("pass", "pwd", "secret", "token", "api", "credential", "private", "access", "auth", "client",
+         "bindpw", "rootpw", "masterauth"),
         (
             "  password Hq3xT9pLz!",
             "SSLCertificateKeyPassphrase Ue1wKc8mZr7",
             "api_key Rk7Zp1Ys9Hb3Mf6Ue0Dq",
+            "bindpw Hq3xT9pLz7",
+            "masterauth Kd8vQ2mLp9xW",
         ),
         (
             "    pass",

@@ -18,7 +18,7 @@ _PASSWORD = (
     r"(?:passw(?:or)?d|passphrase|passcode|pass|pwd|psw"
     r"|passwort|kennwort|contrasen?a|senha|mot[_.-]?de[_.-]?passe|motdepasse|wachtwoord"
     r"|losenord|salasana|heslo|haslo|parola|parool|jelszo|sifre|lozinka|geslo|passord"
-    r"|adgangskode|mima|clave)"
+    r"|adgangskode|mima|clave|bindpw|rootpw|psk|masterauth|authtok)"
 )
 _SECRET = (
     r"(?:secret|credential|creds|private[_.-]?key|privkey|priv[_.-]?key|signing[_.-]?key"
@@ -49,7 +49,7 @@ _QUOTED_VALUE = r"""(?P<q>[\"'`])(?P<secret>[^\"'`\s\\]{5,256})[\"'`]"""
 # `NAME=value` as a whole line in .env, INI, properties, YAML, shell, Makefile, Dockerfile.
 _LINE_START = (
     r"""^[ \t]*(?:(?:export|set|setenv|setx|env|arg|declare[ \t]+-x|readonly|local)[ \t]+"""
-    r"""|-[ \t]+)?[\"']?"""
+    r"""|-[ \t]+)?[\"':]?"""
 )
 _BARE_VALUE = r"""(?P<secret>[^\s\"'`,()\[\]{}<>$\\]{5,256})[ \t]*(?:[ \t][#;][^\r\n]*)?\r?$"""
 
@@ -110,7 +110,8 @@ def _keywords(names: str) -> list[str]:
         _PASSWORD: [
             "pass", "pwd", "psw", "kennwort", "contrase", "senha", "mot", "wachtwoord",
             "losenord", "salasana", "heslo", "haslo", "parol", "jelszo", "sifre", "lozinka",
-            "geslo", "adgangskode", "mima", "clave",
+            "geslo", "adgangskode", "mima", "clave", "bindpw", "rootpw", "psk", "masterauth",
+            "authtok",
         ],
         _SECRET: [
             "secret", "credential", "creds", "priv", "signing", "encrypt", "crypt", "cipher",
@@ -184,10 +185,10 @@ RULES: tuple[Rule, ...] = (
         id="sql-password",
         description="password in a SQL user/role statement",
         family="generic",
-        pattern=r"(?i)\b(?:create|alter)[ \t]+(?:user|login|role)\b[^\r\n;]{0,120}?"
+        pattern=r"(?i)\b(?:(?:create|alter)[ \t]+(?:user|login|role)\b|grant\b[^\r\n;]{0,200}?\bto\b)[^\r\n;]{0,120}?"
         r"(?:identified[ \t]+(?:with[ \t]+[a-z_]+[ \t]+)?by[ \t]+|\bpassword(?:[ \t]*=[ \t]*|[ \t]+))"
         r"(?P<q>['\"])?(?P<secret>[^'\"\s;,()&]{4,128})",
-        keywords=("create", "alter"),
+        keywords=("create", "alter", "grant"),
         entropy=2.5,
         generic=True,
         examples=(
@@ -195,6 +196,7 @@ RULES: tuple[Rule, ...] = (
             "CREATE USER app WITH ENCRYPTED PASSWORD 'Tr0ub4dor3x' CREATEDB;",
             "CREATE LOGIN app WITH PASSWORD = 'Xk7mQ2vLp9';",
             "ALTER ROLE app PASSWORD 'Zq8vL2pRt7wX';",
+            "GRANT ALL PRIVILEGES ON shop.* TO 'shop'@'localhost' IDENTIFIED BY 'Kd8vQ2mLp9x';",
         ),
         negative_examples=(
             "CREATE USER $APP_USER WITH PASSWORD '$APP_PASSWORD';",
@@ -289,6 +291,7 @@ RULES: tuple[Rule, ...] = (
             "connect(host='db', password='9IS0J8HT9LGMXG9E')",
             "$config['db_pass'] = 'Xk7!mQ2#vLp9';",
             'DB_PASSWORD = "%82%XQI+MNSxhT"',
+            '    psk="Kd8vQ2mLp9xW"',
         ),
         (
             'password = "changeme"',
@@ -312,6 +315,8 @@ RULES: tuple[Rule, ...] = (
             "  password: Tr0ub4dor&3x",
             "export PGPASSWORD=9IS0J8HT9LGMXG9E",
             "spring.datasource.password = Xk7!mQ2#vLp9",
+            "psk=Kd8vQ2mLp9xW",
+            ":rubygems_password: Hq3xT9pLz7",
         ),
         (
             "DB_PASSWORD=${DB_PASSWORD}",
