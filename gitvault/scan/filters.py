@@ -300,6 +300,8 @@ _CODE_SHAPES = re.compile(
     rb"|^[A-Za-z_]+\.[A-Za-z_]+$"  # Module.Attribute, no digits
     rb"|^%[-+ #0]*\d*[sdrx]$|^\{\w*\}$|^:\w+$|^\?$|^@\w+$"
 )
+_LEET = bytes.maketrans(b"0134578@$!|", b"oieastbasil")
+_LEET_WORDS = frozenset({b"changeme", b"letmein", b"welcome", b"passw", b"passwort", b"master"})
 _KEYBOARD_RUNS = (b"qwerty", b"asdfgh", b"zxcvbn", b"qwertz", b"azerty", b"1qaz2wsx")
 
 
@@ -334,6 +336,10 @@ def is_weak_pattern(secret: bytes) -> bool:
     word = _WORD_PLUS_DIGITS.fullmatch(lowered)
     if word is not None and word.group(1).strip(b"_-") in _PLACEHOLDER_WORDS:
         return True
+    # Leet spellings of placeholder words: P@ssw0rd, S3cr3t!, Ch@ngeM3, Adm1n.
+    for plain in (lowered.translate(_LEET), lowered.rstrip(b"0123456789!?.#*").translate(_LEET)):
+        if plain in _PLACEHOLDER_WORDS or plain in _LEET_WORDS:
+            return True
     return lowered.startswith((b"test", b"fake", b"mock", b"dummy", b"sample")) and (
         lowered.replace(b"_", b"").replace(b"-", b"").isalnum()
         and not any(c.isupper() for c in secret.decode("latin-1"))
