@@ -104,11 +104,11 @@ RULES: tuple[Rule, ...] = (
     _hash(
         "hash-phpass",
         "phpass / WordPress / phpBB / Drupal password hash ($P$, $H$, $S$)",
-        r"(?P<secret>\$[PH]\$[5-9A-Za-z./]" + _C64 + r"{30}|\$S\$[5-9A-Za-z./]" + _C64 + r"{52})" + _END,
+        r"(?P<secret>\$[PH]\$[5-9A-Za-z./]" + _C64 + r"{30}|\$S\$[5-9A-Za-z./]" + _C64 + r"{51})" + _END,
         ("$p$", "$h$", "$s$"),
         (
             "(1,'admin','$P$Bi0G63Eb1H3D1p7KEAyrTCIY4lJA4cd','admin@site.test')",
-            "pass: $S$Dy3fthBSFRPSrlpgAjyPuA7W5H2HZYcSWu7VBQIS9kzxtT9Nhl15c",
+            "pass: $S$DnQvWys81vp7hB1dx8PpD5KHXe3PYiGkPAuNaRL63xYKwzEInncI",
         ),
         ("$P$short", "price: $P$ per unit"),
     ),
