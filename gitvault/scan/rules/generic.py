@@ -227,6 +227,27 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        id="authorization-token",
+        description="token in an Authorization header with a scheme other than Bearer (Token, ApiKey, SSWS …)",
+        family="generic",
+        pattern=r"(?i)\b(?P<name>(?:proxy-)?authorization)[\"']?[ \t]*[:=,][ \t]*[\"']?(?:token|apikey|api-key|key|sso-key|bot|ssws|splunk|genie[ \t]?key|dsn)"
+        r"[ \t]+(?:token=)?[\"']?(?P<secret>[A-Za-z0-9._~+/=:-]{16,256})",
+        hs_pattern=r"(?i)authorization[\"']?[ \t]*[:=,][ \t]*[\"']?(?:token|apikey|api-key|key|sso-key|bot|ssws|splunk|genie[ \t]?key|dsn)"
+        r"[ \t]+(?:token=)?[\"']?[A-Za-z0-9._~+/=:-]{16}",
+        keywords=("authorization",),
+        entropy=3.3,
+        generic=True,
+        examples=(
+            "headers = {'Authorization': 'Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b'}",
+            "Authorization: SSWS 00QCjAl4MlV-WPXM9x7Lp2R4tZk8sQe3nB5vY6wHd",
+        ),
+        negative_examples=(
+            "headers = {'Authorization': 'Token ' + token}",
+            "Authorization: Token <your-token>",
+            "Authorization: Token ${API_TOKEN}",
+        ),
+    ),
+    Rule(
         id="authorization-basic",
         description="basic-auth credentials in an Authorization header",
         family="generic",

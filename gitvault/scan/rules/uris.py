@@ -70,7 +70,7 @@ LATE_RULES: tuple[Rule, ...] = (
         ("-h", "header", "setrequestheader"),
         (
             "curl -H 'X-Api-Key: Hq3xT9pLzUe1wKc8mZr4N' https://api.service.test/v1",
-            'curl --header "Authorization: Token Rk7Zp1Ys9Hb3Mf6Ue0DqWc" https://api.test',
+            'curl --header "X-Auth-Token: Rk7Zp1Ys9Hb3Mf6Ue0DqWc" https://api.test',
             "xhr.setRequestHeader('X-Auth-Token', 'Wz4rKp9LmXq2Lm8vTz7b');",
         ),
         (
