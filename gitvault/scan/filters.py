@@ -164,7 +164,9 @@ _NAME_STOPWORDS = re.compile(
     rb"|format|regex|pattern|name|prompt|label|placeholder|hint|policy|version|header|param"
     rb"|ref$|_ref|arn|bypass|compass|passenger|passthrough|tokeniz|expir|ttl|timeout|enabled"
     rb"|required|mode|kind|example|mock|fake|dummy|sample|template|input|display|message|error"
-    rb"|(?<![a-z])store(?!pass)|pass(?:ed|ing|es|age|port|ive|enger|through)|pwdump|manager|cache|sort_?key|partition|routing|lookup|idempoten"
+    rb"|(?<![a-z])store(?!pass)|pass(?:ed|ing|es|age|port|ive|enger|through)|pwdump|manager"
+    rb"|next_?(?:page_?)?token|page_?token|continuation|pagination|cursor|spec|last_?used|created"
+    rb"|updated|expires|date$|(?:secret|token|key|client|access|account|app|session)_?ids?$|cache|sort_?key|partition|routing|lookup|idempoten"
     rb"|shortcut|hotkey|bucket|object_?key|s3_?key|foreign|primary_?key|provider|class|method|count|limit|prefix|suffix|algorithm|alg$"
 )
 _PRINTF = re.compile(rb"%[-+ #0-9.]*[sdif](?![A-Za-z0-9])|^%[sdif]")
@@ -176,7 +178,11 @@ _HEX_LITERAL = re.compile(rb"0[xX][0-9a-fA-F]{1,32}[uUlL]*")  # an integer/mask,
 _VERSION = re.compile(rb"v?\d+(?:\.\d+)+(?:-\d+(?:\.\d+)*)?")
 # f-string / str.format field: {name}, {obj.attr!r}, {x:>10}
 _FORMAT_FIELD = re.compile(rb"\{[A-Za-z_][\w.\[\]'\"]*(?:![rsa])?(?::[^{}]*)?\}")
-_SNAKE_WORDS = re.compile(rb"[a-z]+(?:_[a-z]+)+")  # pw_uid, user_password: identifiers
+# pw_uid, types-passpy, RSA_2048, Access-Control-Allow-Credentials: names, not values.
+_SNAKE_WORDS = re.compile(
+    rb"[a-z]+(?:[_-][a-z]+)+|[A-Z]+(?:_[A-Z0-9]+)+|[A-Z][a-z]+(?:-[A-Z][a-z]+)+"
+)
+_DATE = re.compile(rb"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?")
 _DOTTED_CODE = re.compile(rb"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")  # x25519.X25519PrivateKey
 _SNAKE_NAME = re.compile(rb"[a-z]+(?:[_.][a-z]+)+")
 _IDENTIFIER_PATH = re.compile(rb"[A-Za-z_][A-Za-z_.]*")  # code reference: no digits, no symbols
@@ -253,6 +259,8 @@ def generic_reject(
         (b"enc[", b"$", b"@", b":", b"?", b"/", b"./", b"~/", b"<", b"arn:", b"sha")
     ):
         return True
+    if lowered.startswith((b"(", b"[", b"^")):  # a regex or an expression
+        return True
     if lowered.startswith(b"!") and lowered[1:].isalpha():  # a YAML tag: !vault, !Ref
         return True
     if _WINDOWS_VAR.search(secret) or _PRINTF.search(secret):
@@ -261,7 +269,7 @@ def generic_reject(
         return True
     if _UUID.fullmatch(secret) or _HEX_LITERAL.fullmatch(secret) or _VERSION.fullmatch(secret):
         return True
-    if _FORMAT_FIELD.search(secret) or _SNAKE_WORDS.fullmatch(secret):
+    if _FORMAT_FIELD.search(secret) or _SNAKE_WORDS.fullmatch(secret) or _DATE.match(secret):
         return True
     if not quoted and not config and _DOTTED_CODE.fullmatch(secret):
         return True
