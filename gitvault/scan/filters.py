@@ -342,8 +342,13 @@ def is_weak_pattern(secret: bytes) -> bool:
     if any(run in lowered for run in _KEYBOARD_RUNS) and len(lowered) <= 16:
         return True
     word = _WORD_PLUS_DIGITS.fullmatch(lowered)
-    if word is not None and word.group(1).strip(b"_-") in _PLACEHOLDER_WORDS:
-        return True
+    if word is not None:
+        stem = word.group(1).strip(b"_-")
+        for article in (b"my", b"your", b"the", b"some", b"new", b"old"):
+            if stem.startswith(article) and stem[len(article) :].strip(b"_-") in _PLACEHOLDER_WORDS:
+                return True  # MYTOKEN1, your_secret, new-password2
+        if stem in _PLACEHOLDER_WORDS:
+            return True
     # Leet spellings of placeholder words: P@ssw0rd, S3cr3t!, Ch@ngeM3, Adm1n.
     for plain in (lowered.translate(_LEET), lowered.rstrip(b"0123456789!?.#*").translate(_LEET)):
         if plain in _PLACEHOLDER_WORDS or plain in _LEET_WORDS:
