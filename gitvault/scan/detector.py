@@ -60,6 +60,12 @@ def _reveal(secret_len: int, rule_index: int) -> int:
 _ID_PREFIXES = ("akia", "asia", "abia", "acca", "aiza", "ltai", "akcp")
 _SEPARATED_PREFIX = re.compile(r"[a-z][a-z0-9]*(?:[_.~-][a-z0-9]+)*[_.~-]")
 _NOT_PREFIXES = frozenset({"secret_", "key-"})
+# A keyword that is only a common word plus a separator ("api_", "token-") is context, not
+# a provider's prefix; it must not silence generic findings.
+_GENERIC_WORDS = frozenset(
+    {"api", "key", "secret", "token", "auth", "access", "private", "client", "app", "pass",
+     "password", "pwd", "user", "id", "sk", "pk", "live", "test", "dev", "prod", "bearer"}
+)
 
 
 def provider_prefixes(rules: Sequence[Rule]) -> tuple[bytes, ...]:
@@ -71,8 +77,11 @@ def provider_prefixes(rules: Sequence[Rule]) -> tuple[bytes, ...]:
         for keyword in rule.keywords:
             if keyword in _NOT_PREFIXES or len(keyword) < 3:
                 continue
-            if _SEPARATED_PREFIX.fullmatch(keyword):
-                found.add(keyword)
+            if not _SEPARATED_PREFIX.fullmatch(keyword):
+                continue
+            if re.sub(r"[_.~-]", "", keyword) in _GENERIC_WORDS:
+                continue
+            found.add(keyword)
     return tuple(sorted(k.encode() for k in found))
 
 
