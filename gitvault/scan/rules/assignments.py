@@ -126,7 +126,7 @@ RULES: tuple[Rule, ...] = (
             "token SOME_TOKEN_NAME",
             "    secret_name myapp-credentials",
         ),
-        hs_pattern=r"(?i)" + _NAMES + r"[\w.-]{0,20}?[ \t]+[^\s=:\"'`$<>{}()\[\],;#]{4}",
+        hs_pattern=r"(?i)" + _NAMES + r"[\w.-]{0,20}?[ \t]+[^\s=:\"'`$<>{}()\[\],;#]{4}[^\s=:\"'`$<>{}()\[\],;#]*[ \t]*(?:\r?\n|$)",
     ),
     _rule(
         "pgpass-line",

@@ -536,7 +536,7 @@ RULES: tuple[Rule, ...] = (
         id="generic-inline-secret",
         description="key, secret or token written inline in text (Secret Key: …, API Secret: …)",
         family="generic",
-        pattern=r"(?i)(?:^|[\s(\[,/;|>-])(?P<name>(?:[a-z0-9]+[ _-]?){0,2}(?:secret[ _-]?key|access[ _-]?key|api[ _-]?(?:key|secret|token)"
+        pattern=r"(?i)(?:^|[\s(\[,/;|>-])(?P<name>(?:[a-z0-9]{1,20}[ _-]){0,2}[a-z0-9]{0,20}?(?:secret[ _-]?key|access[ _-]?key|api[ _-]?(?:key|secret|token)"
         r"|client[ _-]?secret|auth(?:entication)?[ _-]?(?:key|token)|secret|token))[ \t]*(?:=>|:=|->|[:=])[ \t]*"
         r"(?P<secret>[A-Za-z0-9+/=_.~-]{12,256})(?=[\s,;)\]\"'`|<]|$)",
         hs_pattern=r"(?i)(?:key|secret|token)[ \t]*(?:=>|:=|->|[:=])[ \t]*[A-Za-z0-9+/=_.~-]{12}",
