@@ -97,12 +97,13 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "netrc-password",
-        "password in a .netrc / _netrc machine line",
-        r"(?i)\b(?:machine[ \t]+\S+|default)(?:[ \t]+(?:login|account)[ \t]+\S+)*[ \t]+password[ \t]+(?P<secret>[^\s\"']{3,128})",
-        ("machine", "default"),
+        "password in a .netrc / _netrc machine line or a .fetchmailrc poll line",
+        r"(?i)\b(?:machine[ \t]+\S+|default|poll[ \t]+\S+)(?:[ \t]+\S+){0,12}?[ \t]+pass(?:word)?[ \t]+[\"']?(?P<secret>[^\s\"']{3,128})",
+        ("machine", "default", "poll"),
         (
             "machine api.heroku.com login ci@corp.test password Hq3xT9pLz",
             "machine ftp.internal login deploy password Ue1wKc8mZr!",
+            'poll mail.corp.test protocol imap user "ana" password "Rk7Zp1Ys9H"',
         ),
         ("machine github.com login ci password $GITHUB_TOKEN", "machine host login me password <token>"),
     ),
