@@ -64,15 +64,18 @@ def all_rules() -> tuple[Rule, ...]:
     """Every built-in rule, most specific first, generic rules last."""
     from gitvault.scan.rules import (
         ai,
+        assignments,
         chat,
         cloud,
         code_hosts,
         generic,
+        hashes,
         keys,
         messaging,
         payments,
         registries,
         services,
+        uris,
     )
 
     rules: list[Rule] = []
@@ -86,6 +89,9 @@ def all_rules() -> tuple[Rule, ...]:
         registries,
         ai,
         services,
+        hashes,
+        uris,
+        assignments,
         generic,
     ):
         rules.extend(module.RULES)
