@@ -261,6 +261,7 @@ def load(root: Path) -> Policy:
     from gitvault.fsutil import MAX_POLICY_BYTES, read_input
     from gitvault.model import to_python
     from gitvault.yamlio import load_documents
+    from gitvault.yamlio.simple import load_simple
 
     path = root / POLICY_FILE
     if not path.exists() and not path.is_symlink():
@@ -272,6 +273,12 @@ def load(root: Path) -> Policy:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not UTF-8 text") from None
+    # Nearly every policy is simple block YAML: read without importing PyYAML
+    # (most of a small command's start-up). Anything else, or anything wrong,
+    # goes to the full parser, which reports it.
+    simple = load_simple(text)
+    if simple is not None:
+        return from_data(simple, path)
     docs = load_documents(text, str(path))
     if len(docs) != 1:
         raise BadInput(f"{path}: the policy must be exactly one YAML document")
