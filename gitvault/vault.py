@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitvault import fsutil, keypath
+from gitvault import fsutil
 from gitvault.errors import BadInput
 from gitvault.model import Mapping, Node, to_python
 from gitvault.sops import file as sopsfile
@@ -188,6 +188,7 @@ def mask_lines(plain: Plain) -> str:
 
 def extract(plain: Plain, path: str) -> str:
     """One value (or subtree) for ``--extract``: strings raw, the rest as YAML."""
+    from gitvault import keypath
     from gitvault.yamlio import emit_documents, format_scalar
 
     parts = keypath.parse(path)
@@ -311,6 +312,8 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
 
     import jsonschema
 
+    from gitvault import keypath
+
     schema_path = (pol.root / rule.schema).resolve()
     field = f"{pol.path.name}: rules[{rule.index}].schema"
     # The policy can come from a pull request: the schema must be a small regular
@@ -421,6 +424,8 @@ def set_key(
     ``check`` (see :func:`schema_check`) sees the new documents before anything
     is encrypted, so a schema violation raises and nothing is written.
     """
+    from gitvault import keypath
+
     parts = keypath.parse(key)
     docs = plain.documents
     try:
@@ -444,6 +449,7 @@ def new_file(path: Path, key: str, value: Node, fmt: str | None = None) -> Chang
     (checked here, created by :func:`write`). The file's format comes from
     ``fmt`` or its name, as sops chooses it. Nothing is written here.
     """
+    from gitvault import keypath
     from gitvault.sops import formats
 
     loc = locate(path)
@@ -468,6 +474,8 @@ def unset_key(
     vault: sopsfile.VaultFile, plain: Plain, key: str, check: SchemaCheck = _no_check
 ) -> Change:
     """Remove one key (editing ``plain``'s documents in place); ``check`` as for set."""
+    from gitvault import keypath
+
     parts = keypath.parse(key)
     docs = plain.documents
     keypath.unset(docs[0], parts)

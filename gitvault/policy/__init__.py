@@ -8,7 +8,6 @@ is wrong, and exit with code 5.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -157,6 +156,8 @@ def validate_data(data: Any, name: str) -> None:
     marker = validcache.marker(data, raw)
     if validcache.known_valid(marker):
         return
+    import json
+
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(json.loads(raw))

@@ -56,8 +56,10 @@ def _scalar(text: str) -> Node:
         return Mapping()
     if text == "[]":
         return Sequence()
-    m = _DQ.fullmatch(text)
-    if m is not None:
+    if text[:1] == '"':  # _PLAIN never matches a leading quote
+        m = _DQ.fullmatch(text)
+        if m is None:
+            raise _Bail
         return m.group(1)
     if _PLAIN.fullmatch(text) is None or text.endswith(":"):
         raise _Bail
