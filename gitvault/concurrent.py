@@ -89,7 +89,9 @@ def rebase_edit(
         conflicts += [c.key for c in found]
     if conflicts:
         raise _conflict(name, conflicts)
-    return reencrypt(merged, now)
+    from gitvault.sopsconfig import yaml_indent
+
+    return reencrypt(merged, now, indent=yaml_indent(Path(name)))
 
 
 _AGAIN = "edit again: `gitvault edit {name}` starts from their version"

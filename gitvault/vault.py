@@ -240,6 +240,13 @@ def write(path: Path, data: bytes) -> None:
         raise BadInput(f"{path}: cannot write ({exc.strerror})") from None
 
 
+def _indent(name: str) -> int:
+    """The YAML indent sops would write ``name`` with (``.sops.yaml`` ``stores.yaml.indent``)."""
+    from gitvault.sopsconfig import yaml_indent
+
+    return yaml_indent(Path(name))
+
+
 def selection_for(rule: Rule) -> dict[str, Any]:
     """The sops selection options (encrypted_regex, …) a rule sets for new files."""
     return dict(rule.selection)
@@ -256,7 +263,9 @@ def encrypt_plaintext(data: bytes, name: str, pol: Policy, rule: Rule) -> bytes:
     for d in docs:
         check_keys(d, name)
     validate_schema(docs, pol, rule, name)
-    return sopsfile.encrypt_new(docs, pol.reader_keys(rule), **selection_for(rule))
+    return sopsfile.encrypt_new(
+        docs, pol.reader_keys(rule), indent=_indent(name), **selection_for(rule)
+    )
 
 
 MAX_SCHEMA_BYTES = 1024 * 1024
@@ -386,7 +395,7 @@ def set_key(
         return Change(keypath.display(parts), "unchanged", None)
     new = keypath.set_value(docs[0], parts, value)
     check(docs)
-    data = sopsfile.reencrypt(docs, plain)
+    data = sopsfile.reencrypt(docs, plain, indent=_indent(vault.name))
     return Change(keypath.display(parts), "added" if new else "changed", data)
 
 
@@ -398,7 +407,8 @@ def unset_key(
     docs = plain.documents
     keypath.unset(docs[0], parts)
     check(docs)
-    return Change(keypath.display(parts), "removed", sopsfile.reencrypt(docs, plain))
+    data = sopsfile.reencrypt(docs, plain, indent=_indent(vault.name))
+    return Change(keypath.display(parts), "removed", data)
 
 
 _MISSING = object()

@@ -205,7 +205,7 @@ def check_file(
     says it is, the pre-commit hook and ``review`` without keys say it is not).
     """
     from gitvault.selection import plaintext_problems, selection_problems
-    from gitvault.sops.structure import list_problems
+    from gitvault.sops.structure import list_problems, metadata_problems
 
     report = FileReport(relpath)
     rules = pol.rules_for(relpath)
@@ -235,6 +235,10 @@ def check_file(
     mismatch = selection_problems(rule, vault.meta)
     in_plaintext = plaintext_problems(rule, vault)
     shifting = list_problems(vault.documents)
+    # A missing or malformed MAC (or lastmodified) is visible without a key.
+    bad_meta = metadata_problems(vault.meta)
+    for text in bad_meta:
+        report.problem("structure", text)
     for text in mismatch:
         report.problem("selection", text)
     for text in in_plaintext:
@@ -242,7 +246,9 @@ def check_file(
     for text in shifting:
         report.problem("structure", text)
     report.checks["structure"] = (
-        "selection mismatch"
+        "malformed metadata"
+        if bad_meta
+        else "selection mismatch"
         if mismatch
         else "plaintext values"
         if in_plaintext

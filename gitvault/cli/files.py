@@ -286,11 +286,16 @@ def edit(
     def save(_text: str, docs: list) -> None:  # type: ignore[type-arg]
         # Runs inside the edit loop: a write or commit that fails reopens the
         # editor on the user's text instead of losing it.
+        from gitvault.sopsconfig import yaml_indent
+
+        indent = yaml_indent(path)
         if plain is not None:
-            data = sopsfile.reencrypt(docs, plain)
+            data = sopsfile.reencrypt(docs, plain, indent=indent)
         else:
             assert pol is not None and rule is not None
-            data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
+            data = sopsfile.encrypt_new(
+                docs, pol.reader_keys(rule), indent=indent, **vault.selection_for(rule)
+            )
         from gitvault.concurrent import rebase_edit
         from gitvault.locking import file_lock
 

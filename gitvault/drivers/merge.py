@@ -224,4 +224,7 @@ def _encrypt(
     if o.vault.meta.foreign and key == o.data_key:
         meta = replace(meta, foreign=o.vault.meta.foreign)
     enc_docs, meta = encrypt_documents(docs, meta, key, lastmodified=now_rfc3339(), stash=stash)
-    return serialize(enc_docs, meta), tuple(notes)
+    from gitvault.sopsconfig import yaml_indent
+
+    # git runs drivers at the top of the work tree: sops's lookup from there.
+    return serialize(enc_docs, meta, indent=yaml_indent()), tuple(notes)

@@ -98,13 +98,21 @@ def decode_utf8(data: bytes, name: str) -> str:
         raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
 
 
-def serialize(documents: list[Mapping], meta: md.Metadata) -> bytes:
-    """The file's bytes: each document with the ``sops:`` block appended."""
+def serialize(documents: list[Mapping], meta: md.Metadata, *, indent: int = 4) -> bytes:
+    """The file's bytes: each document with the ``sops:`` block appended.
+
+    ``indent`` is sops's ``stores.yaml.indent`` (see :mod:`gitvault.sopsconfig`).
+    The layout follows the sops release in ``meta.version``: from 3.13 on,
+    inline comments stay on their line and the block's keys are sorted.
+    """
     block = md.to_block(meta)
     out = []
     for doc in documents:
         out.append(Mapping([*doc.entries, ("sops", block)]))
-    return emit_documents(out).encode("utf-8", "surrogateescape")
+    text = emit_documents(
+        out, indent=indent, inline_comments=md.current_layout(meta.version)
+    )
+    return text.encode("utf-8", "surrogateescape")
 
 
 def data_key_for(
@@ -162,15 +170,23 @@ def encrypt_new(
     recipients: Sequence[str],
     *,
     lastmodified: str | None = None,
+    indent: int = 4,
+    version: str | None = None,
     **selection: Any,
 ) -> bytes:
-    """Encrypt plaintext documents to ``recipients`` under a fresh data key."""
+    """Encrypt plaintext documents to ``recipients`` under a fresh data key.
+
+    ``version`` (default: the current sops layout) picks the layout of the
+    new file; ``indent`` as for :func:`serialize`.
+    """
     data_key = os.urandom(32)
     meta = new_metadata(recipients, data_key, **selection)
+    if version is not None:
+        meta = replace(meta, version=version)
     enc_docs, meta = encrypt_documents(
         documents, meta, data_key, lastmodified=lastmodified or now_rfc3339()
     )
-    return serialize(enc_docs, meta)
+    return serialize(enc_docs, meta, indent=indent)
 
 
 def reencrypt(
@@ -179,6 +195,7 @@ def reencrypt(
     *,
     lastmodified: str | None = None,
     stash: IvStash | None = None,
+    indent: int = 4,
 ) -> bytes:
     """Re-encrypt edited documents under the same data key and recipients.
 
@@ -192,7 +209,7 @@ def reencrypt(
         lastmodified=lastmodified or now_rfc3339(),
         stash=previous.stash if stash is None else stash,
     )
-    return serialize(enc_docs, meta)
+    return serialize(enc_docs, meta, indent=indent)
 
 
 def rewrap(vault: VaultFile, data_key: bytes, recipients: Sequence[str]) -> md.Metadata:

@@ -195,7 +195,9 @@ def encrypt_under_new_key(
     enc_docs, meta = encrypt_documents(
         documents, meta, key, lastmodified=lastmodified or now_rfc3339()
     )
-    return serialize(enc_docs, meta)
+    from gitvault.sopsconfig import yaml_indent
+
+    return serialize(enc_docs, meta, indent=yaml_indent(Path(vault.name)))
 
 
 def rewrap_same_key(loaded: Loaded) -> bytes:
@@ -211,7 +213,10 @@ def rewrap_same_key(loaded: Loaded) -> bytes:
     )
     if [normalize_key(s.recipient) for s in stanzas] == list(existing):
         return loaded.original
-    return serialize(loaded.vault.documents, replace(loaded.vault.meta, age=stanzas))
+    from gitvault.sopsconfig import yaml_indent
+
+    meta = replace(loaded.vault.meta, age=stanzas)
+    return serialize(loaded.vault.documents, meta, indent=yaml_indent(Path(loaded.vault.name)))
 
 
 def _count_values(vault: VaultFile) -> int:

@@ -1,12 +1,16 @@
-"""Read YAML into the gitvault model, typed and commented as sops 3.11 reads it.
+"""Read YAML into the gitvault model, typed and commented as sops reads it.
 
 PyYAML's C parser gives fast events with positions; scalars are then typed by
 :mod:`gitvault.yamlio.scalars` (go-yaml v3 rules, not PyYAML's YAML 1.1 ones).
 PyYAML drops comments, so they are recovered from the source text between the
-events and placed where sops 3.11 puts them: a comment on its own line goes
+events and placed where sops puts them: a comment on its own line goes
 before the next entry of the collection it is indented into (or at the end of
-that collection), and a comment at the end of a line goes just before the
-entry that line belongs to.
+that collection); a comment at the end of a value's line goes just before the
+entry that line belongs to, marked ``inline`` (sops >= 3.13 writes it back at
+the end of the line, older sops on its own line); a comment after a flow
+collection (``d: [x, y] # c``) goes first inside that collection, and one on
+a key's line above a block collection (``k: # c``) goes before the entry, both
+on their own lines.
 
 Untrusted input is expected here: duplicate keys, non-string keys, alias
 bombs, non-mapping documents and malformed YAML all raise :class:`BadInput`
@@ -94,6 +98,20 @@ def _find_comments(text: str, spans: list[tuple[int, int]]) -> list[_SourceComme
                 continue
         pos = text.find("#", pos + 1)
     return out
+
+
+def _is_flow(ev: yaml.Event) -> bool:
+    """Whether an event starts a flow collection (``[…]`` or ``{…}``)."""
+    return isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent) and bool(
+        getattr(ev, "flow_style", False)
+    )
+
+
+def _prepend_comment(node: Mapping | list[Any], text: str) -> None:
+    if isinstance(node, Mapping):
+        node.entries.insert(0, Comment(text))
+    else:
+        node.insert(0, Comment(text))
 
 
 def _add_comment(node: Mapping | Sequence, text: str) -> None:
@@ -261,7 +279,14 @@ class _Builder:
                 inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.entries.append((key, value))
                 if inline is not None:
-                    node.entries.insert(entry_at, Comment(inline.text))
+                    if _is_flow(value_ev) and isinstance(value, Mapping | list):
+                        # "d: [x, y] # note": go-yaml gives the note to the collection,
+                        # and sops puts it first inside it, on its own line.
+                        _prepend_comment(value, inline.text)
+                    else:
+                        # "key: value # note": the value's line comment (sops >= 3.13
+                        # writes it back there; older sops before the entry).
+                        node.entries.insert(entry_at, Comment(inline.text, inline=True))
             else:
                 assert isinstance(node, Sequence)
                 entry_at = len(node)
@@ -269,13 +294,16 @@ class _Builder:
                 if isinstance(value, Mapping) and isinstance(ev, yaml.MappingStartEvent):
                     # go-yaml hangs comments at the top of a "- key: value" item on the
                     # item itself, so sops keeps them in the list, before the item.
+                    # So does a comment at the end of the item's first line (sops 3.11
+                    # puts it before the item; gitvault writes it there on its own line).
                     while value.entries and isinstance(value.entries[0], Comment):
                         node.append(value.entries.pop(0))
                         entry_at += 1
                 inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.append(value)
                 if inline is not None:
-                    node.insert(entry_at, Comment(inline.text))
+                    # An item's line comment, whatever the item (sops: item.LineComment).
+                    node.insert(entry_at, Comment(inline.text, inline=True))
         if anchor is not None:
             self.anchors[anchor] = node
             self.anchor_sizes[anchor] = max(1, self.expanded - first_nodes)

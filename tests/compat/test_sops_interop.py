@@ -230,12 +230,13 @@ def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPa
         fast = load_canonical(raw)
         assert fast is None or fast == load_documents(raw)
     our_plain = sopsfile.open_file(sopsfile.parse_vault(ours.read_bytes(), "ours"), _identity(key))
-    assert emit_documents(our_plain.documents) == sops_view
+    # sops here is 3.11: it writes every comment on its own line.
+    assert emit_documents(our_plain.documents, inline_comments=False) == sops_view
 
     # sops -> gitvault
     theirs = sopsfile.parse_vault(sops_enc.stdout, "theirs")
     their_plain = sopsfile.open_file(theirs, _identity(key))
-    assert emit_documents(their_plain.documents) == sops_view
+    assert emit_documents(their_plain.documents, inline_comments=False) == sops_view
     assert [to_python(d) for d in their_plain.documents] == [to_python(d) for d in docs]
 
 
