@@ -344,7 +344,30 @@ def verify(
                 "or pass --structure-only for a check without keys)",
             )
         reports.append(report)
+    if not relpaths:
+        _check_sops_config(pol, reports)
     return VerifyReport(reports, structure_only=structure_only)
+
+
+def _check_sops_config(pol: Policy, reports: list[FileReport]) -> None:
+    """A ``.sops.yaml`` whose creation rules disagree with the policy is a problem.
+
+    Plain-sops teammates would encrypt new files to other people than the
+    policy names (the same drift recipients checks catch, one step earlier).
+    A repository without ``.sops.yaml`` is not checked.
+    """
+    from gitvault.sopsrules import config_problems
+
+    problems = config_problems(pol)
+    if problems is None:
+        return
+    report = FileReport(".sops.yaml")
+    report.checks["creation_rules"] = "ok" if not problems else "drift"
+    for text in problems:
+        report.problem("sops-config", text)
+    if problems:
+        report.warnings.append("regenerate it: gitvault sops-config --write")
+    reports.append(report)
 
 
 # --- freshness and authorship (history) -----------------------------------------
