@@ -253,16 +253,19 @@ def _emit_mapping(
     """
     pad = " " * indent
     prefix = first_prefix
+    # Comments before the first key of a list item go before its dash, at the
+    # dash's column (go-yaml writes the first key's head comment there).
+    head_pad = " " * (indent - 2) if first_prefix is not None else pad
     pending: list[Comment] = []
     for entry in node.entries:
         if isinstance(entry, Comment):
             if entry.inline and style.inline_comments:
                 pending.append(entry)
             else:
-                out.append(f"{pad}#{entry.text}\n")
+                out.append(f"{head_pad if prefix is not None else pad}#{entry.text}\n")
             continue
         key, value = entry
-        note = _take_note(pending, value, pad, out)
+        note = _take_note(pending, value, head_pad if prefix is not None else pad, out)
         start = prefix if prefix is not None else pad
         prefix = None
         _emit_entry(start + _key(key) + ":", value, indent, out, style, note)
@@ -352,9 +355,7 @@ def _emit_item(
                     out.append(f"{pad}#{sub.text}\n")
                 continue
             sub_note = _take_note(pending, sub, pad, out)
-            _emit_item(
-                sub, inner, (prefix + "- ") if first else pad + "- ", out, style, sub_note
-            )
+            _emit_item(sub, inner, (prefix + "- ") if first else pad + "- ", out, style, sub_note)
             first = False
         for c in pending:
             out.append(f"{pad}#{c.text}\n")

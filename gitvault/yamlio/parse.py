@@ -248,7 +248,16 @@ class _Builder:
                 i += 1
                 break
             # Comments before this entry are head comments of it.
-            for c in self._take_until(_start(ev).index):
+            taken = self._take_until(_start(ev).index)
+            after_dash: list[_SourceComment] = []
+            if not is_map and isinstance(ev, yaml.MappingStartEvent) and not _is_flow(ev):
+                # "- # note" above "  key: value": go-yaml gives the note to the
+                # first key, so sops keeps it inside the item's mapping (written
+                # back before the dash); only comments before the dash are the list's.
+                dash = self._dash_before(_start(ev).index, taken)
+                after_dash = [c for c in taken if c.pos > dash]
+                taken = [c for c in taken if c.pos < dash]
+            for c in taken:
                 _add_comment(node, c.text)
             if is_map:
                 assert isinstance(node, Mapping)
@@ -291,14 +300,10 @@ class _Builder:
                 assert isinstance(node, Sequence)
                 entry_at = len(node)
                 value, i = self._value(events, i)
-                if isinstance(value, Mapping) and isinstance(ev, yaml.MappingStartEvent):
-                    # go-yaml hangs comments at the top of a "- key: value" item on the
-                    # item itself, so sops keeps them in the list, before the item.
-                    # So does a comment at the end of the item's first line (sops 3.11
-                    # puts it before the item; gitvault writes it there on its own line).
-                    while value.entries and isinstance(value.entries[0], Comment):
-                        node.append(value.entries.pop(0))
-                        entry_at += 1
+                if after_dash and isinstance(value, Mapping):
+                    value.entries[0:0] = [Comment(c.text) for c in after_dash]
+                # A comment at the end of "- key: value" is that value's line comment,
+                # inside the item's mapping, as for any mapping entry.
                 inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.append(value)
                 if inline is not None:
@@ -309,6 +314,33 @@ class _Builder:
             self.anchor_sizes[anchor] = max(1, self.expanded - first_nodes)
         self.expanded += 1
         return node, i
+
+    def _dash_before(self, start: int, taken: list[_SourceComment]) -> int:
+        """Index of the ``-`` that introduces the item starting at ``start`` (-1 if none).
+
+        Only blanks, comments and that dash lie between the previous event and
+        ``start``; the comments' own text (which may hold a ``-``) is skipped.
+        """
+        i = start - 1
+        spans = sorted(((c.pos, self._line_end(c.pos)) for c in taken), reverse=True)
+        k = 0
+        while i >= 0:
+            while k < len(spans) and spans[k][0] > i:
+                k += 1
+            if k < len(spans) and spans[k][0] <= i < spans[k][1]:
+                i = spans[k][0] - 1
+                continue
+            ch = self.text[i]
+            if ch == "-" and (i + 1 == len(self.text) or self.text[i + 1] in " \t\r\n"):
+                return i
+            if ch not in " \t\r\n":
+                return -1
+            i -= 1
+        return -1
+
+    def _line_end(self, pos: int) -> int:
+        end = self.text.find("\n", pos)
+        return len(self.text) if end == -1 else end
 
     @staticmethod
     def _end_of(ev: yaml.Event) -> int:
