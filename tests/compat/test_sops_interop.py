@@ -228,11 +228,15 @@ def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPa
     # same values (sops 3.11 shows its inline comments elsewhere, or drops one).
     current = work / "current.yaml"
     current.write_bytes(sopsfile.encrypt_new(docs, [key.public]))
-    current_view = run_sops(["decrypt", str(current)], key).stdout.decode()
+    run_sops(["decrypt", str(current)], key)  # fails unless the MAC verifies
     ours.write_bytes(sopsfile.encrypt_new(docs, [key.public], version="3.11.0"))
     sops_view = run_sops(["decrypt", str(ours)], key).stdout.decode()
-    values = [to_python(d) for d in load_documents(sops_view)]
-    assert [to_python(d) for d in load_documents(current_view)] == values
+    if len(docs) == 1:  # sops's JSON output holds one document
+        as_json = ["decrypt", "--output-type", "json"]
+        assert (
+            run_sops([*as_json, str(current)], key).stdout
+            == run_sops([*as_json, str(ours)], key).stdout
+        )
     # The fast canonical reader, where it accepts a file, builds the same tree.
     for raw in (ours.read_text(), sops_enc.stdout.decode()):
         fast = load_canonical(raw)
