@@ -265,3 +265,36 @@ def test_hand_written_creation_rules_need_force(team: tuple[Path, AgeKey, AgeKey
     assert text.startswith("# ours\n" + sopsrules.MARKER)
     assert text.endswith("stores:\n  yaml:\n    indent: 2\n")
     assert run_cli(["sops-config", "--check"], cwd=repo).code == 0
+
+
+def test_init_sops_config_lets_plain_sops_create_files(tmp_path: Path) -> None:
+    alice = make_key(tmp_path, "alice")
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    r = run_cli(
+        ["init", "--no-hooks", "--name", "alice", "--recipient", alice.public, "--sops-config"],
+        cwd=repo,
+    )
+    assert r.code == 0, r.output
+    assert ".sops.yaml: created" in r.stderr + r.stdout
+    enc = run_sops(
+        [
+            "encrypt",
+            "--filename-override",
+            "secrets/app.yaml",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "/dev/stdin",
+        ],
+        alice,
+        cwd=repo,
+        input=b"token: t0k3n-value\n",
+    ).stdout
+    assert re.findall(r"recipient: (age1\w+)", enc.decode()) == [alice.public]
+    # a second init changes nothing
+    r = run_cli(["init", "--no-hooks", "--sops-config", "--json"], cwd=repo)
+    assert r.code == 0, r.output
+    assert '"sops_config": "unchanged"' in r.stdout
