@@ -195,3 +195,18 @@ def test_encrypted_comment_regex_policy_interop(tmp_path: Path) -> None:
         ["verify", "--identity", str(key.file), "--no-freshness", "s.yaml", "v.yaml"], cwd=tmp_path
     )
     assert r.code == 0, r.output
+
+
+@pytest.mark.parametrize("version", ["3.11.0", "3.13.2"])
+def test_history_fast_scanner_reads_both_metadata_orders(tmp_path: Path, version: str) -> None:
+    """log/due read every version of every file: the line scanner must take both layouts."""
+    from gitvault.sops import view
+
+    keys = [make_key(tmp_path, "a").public, make_key(tmp_path, "b").public]
+    data = sopsfile.encrypt_new(load_documents("a: 1\nb:\n    c: x\n"), keys, version=version)
+    fast = view._scan_canonical(data)
+    assert fast is not None
+    vault = sopsfile.parse_vault(data, "x")
+    assert fast.recipients == tuple(keys) == vault.recipients
+    assert fast.leaves == vault.leaves()
+    assert fast.data_key_wrapping == view._wrapping([s.enc for s in vault.meta.age])
