@@ -82,9 +82,9 @@ def _scan_canonical(data: bytes) -> ParsedVault | None:
     Accepts only: one document; 4-space block mappings with keys of letters,
     digits, ``_`` and ``-``; leaf values that are exactly one ``ENC[…]`` token;
     a trailing ``sops:`` block whose ``age:`` list holds ``recipient:`` and
-    ``enc: |`` entries (in either order: sops 3.13 sorts them). Every other construct (comments, lists, quotes, flow
-    style, anchors, unencrypted leaves, other key types, an empty mapping)
-    returns None.
+    ``enc: |`` entries (in either order: sops 3.13 sorts them). Every other
+    construct (comments, lists, quotes, flow style, anchors, unencrypted
+    leaves, other key types, an empty mapping) returns None.
 
     The body is matched line by line with one regular expression that must
     cover it without gaps (``log``/``due`` parse every version of every file).
