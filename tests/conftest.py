@@ -22,6 +22,7 @@ _IDENTITY_VARS = (
     "SOPS_AGE_KEY_CMD",
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
     "SOPS_AGE_RECIPIENTS",
+    "SOPS_CONFIG",  # would choose the .sops.yaml (store settings) of every write
     "VISUAL",
     "EDITOR",
     "GITHUB_ACTIONS",
