@@ -103,6 +103,20 @@ def yaml_indent(path: Path | None = None, cwd: Path | None = None) -> int:
     return store_settings(path, cwd).yaml_indent
 
 
+def indent_for(fmt: str, path: Path | None = None, cwd: Path | None = None) -> int | None:
+    """The indent the store of ``fmt`` writes ``path`` with (None: the store's default).
+
+    YAML: the indent step; JSON and JSON binary: spaces (None is a tab);
+    dotenv and INI have none.
+    """
+    if fmt not in ("yaml", "json", "binary"):
+        return None
+    settings = store_settings(path, cwd)
+    if fmt == "yaml":
+        return settings.yaml_indent
+    return settings.json_indent if fmt == "json" else settings.json_binary_indent
+
+
 _CACHE: dict[tuple[str, int, int], StoreSettings] = {}
 
 

@@ -20,6 +20,9 @@ _IDENTITY_VARS = (
     "SOPS_AGE_KEY",
     "SOPS_AGE_KEY_FILE",
     "SOPS_AGE_KEY_CMD",
+    "GITVAULT_AGE_KEY_CMD",
+    "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+    "GITVAULT_KEY_CMD_TIMEOUT",
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
     "SOPS_AGE_RECIPIENTS",
     "SOPS_CONFIG",  # would choose the .sops.yaml (store settings) of every write

@@ -249,9 +249,10 @@ def _mix(rel: str, old: bytes, new: bytes, keys: Sequence[str], identities: Iden
     stash = dict(new_plain.stash)
     if new_plain.data_key == old_plain.data_key:
         stash.update(old_plain.stash)  # the old ciphertexts come back byte for byte
-    from gitvault.sopsconfig import yaml_indent
+    from gitvault.sopsconfig import indent_for
 
-    return reencrypt(docs, new_plain, stash=stash, indent=yaml_indent(Path(rel)))
+    indent = indent_for(new_plain.format, Path(rel))
+    return reencrypt(docs, new_plain, stash=stash, indent=indent)
 
 
 def _recheck(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitvault.scan import filters
 from gitvault.scan.known import KnownValues
@@ -61,6 +61,9 @@ class UnitReport:
 
     findings: list[Finding]
     allowed: int
+    # Byte span of each finding's secret in the unit's buffer, parallel to
+    # ``findings`` (for ``migrate find``, which must re-read values later).
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Detector:
@@ -132,6 +135,7 @@ class Detector:
     def _render(self, unit: Unit, hits: list[_Hit]) -> UnitReport:
         data = unit.data
         findings: list[Finding] = []
+        spans: list[tuple[int, int]] = []
         allowed = 0
         line_index = 0
         counted_to = 0
@@ -173,7 +177,8 @@ class Detector:
                     fix=fix,
                 )
             )
-        return UnitReport(findings, allowed)
+            spans.append((hit.start, hit.end))
+        return UnitReport(findings, allowed, spans)
 
     @staticmethod
     def _allowed_above(data: bytes, line_start: int, hit: _Hit) -> bool:

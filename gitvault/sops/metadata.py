@@ -43,8 +43,14 @@ SELECTION_FIELDS = (
 )
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 # The format version gitvault writes into new files: the sops release whose
-# layout it follows. A file keeps the version (and so the layout) it has.
-FORMAT_VERSION = "3.13.2"
+# layout it follows. A file keeps the version (and so the layout) it has, so a
+# file sops 3.13 wrote stays in the 3.13 layout. New files take the 3.11 layout:
+# the sops our interop promise is tested against, and the one whose `sops set`
+# on a new gitvault file moves no line (a 3.13 file is re-sorted by 3.11, and
+# a 3.11 file by 3.13: whichever a new file takes, one of them rewrites it once).
+FORMAT_VERSION = "3.11.0"
+# The newest sops layout gitvault writes (for callers that ask for it).
+CURRENT_SOPS_VERSION = "3.13.2"
 # From this sops release on, the sops block is written with sorted keys and
 # inline comments stay on their value's line (getsops/sops 3.13.0).
 SORTED_LAYOUT_SINCE = (3, 13)

@@ -195,9 +195,10 @@ def encrypt_under_new_key(
     enc_docs, meta = encrypt_documents(
         documents, meta, key, lastmodified=lastmodified or now_rfc3339()
     )
-    from gitvault.sopsconfig import yaml_indent
+    from gitvault.sopsconfig import indent_for
 
-    return serialize(enc_docs, meta, indent=yaml_indent(Path(vault.name)))
+    indent = indent_for(vault.format, Path(vault.name))
+    return serialize(enc_docs, meta, vault.format, name=vault.name, indent=indent)
 
 
 def rewrap_same_key(loaded: Loaded) -> bytes:
@@ -213,10 +214,12 @@ def rewrap_same_key(loaded: Loaded) -> bytes:
     )
     if [normalize_key(s.recipient) for s in stanzas] == list(existing):
         return loaded.original
-    from gitvault.sopsconfig import yaml_indent
+    from gitvault.sopsconfig import indent_for
 
-    meta = replace(loaded.vault.meta, age=stanzas)
-    return serialize(loaded.vault.documents, meta, indent=yaml_indent(Path(loaded.vault.name)))
+    vault = loaded.vault
+    indent = indent_for(vault.format, Path(vault.name))
+    meta = replace(vault.meta, age=stanzas)
+    return serialize(vault.documents, meta, vault.format, name=vault.name, indent=indent)
 
 
 def _count_values(vault: VaultFile) -> int:

@@ -227,7 +227,7 @@ def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPa
     # file in the current (3.13) layout must decrypt with the MAC verified and the
     # same values (sops 3.11 shows its inline comments elsewhere, or drops one).
     current = work / "current.yaml"
-    current.write_bytes(sopsfile.encrypt_new(docs, [key.public]))
+    current.write_bytes(sopsfile.encrypt_new(docs, [key.public], version="3.13.2"))
     run_sops(["decrypt", str(current)], key)  # fails unless the MAC verifies
     ours.write_bytes(sopsfile.encrypt_new(docs, [key.public], version="3.11.0"))
     sops_view = run_sops(["decrypt", str(ours)], key).stdout.decode()

@@ -83,7 +83,9 @@ def test_311_layout_matches_the_sops_binary(tmp_path: Path) -> None:
 
 def test_current_layout_file_inline_encrypted_comments_and_sorted_metadata(tmp_path: Path) -> None:
     key = make_key(tmp_path)
-    data = sopsfile.encrypt_new(load_documents(SOURCE), [key.public])
+    data = sopsfile.encrypt_new(
+        load_documents(SOURCE), [key.public], version=md.CURRENT_SOPS_VERSION
+    )
     text = data.decode()
     # key: ENC[...] #ENC[...,type:comment] on one line, as sops >= 3.13 writes it
     assert re.search(r"^a: ENC\[[^\]]*type:int\] #ENC\[[^\]]*type:comment\]$", text, re.M)
@@ -92,7 +94,7 @@ def test_current_layout_file_inline_encrypted_comments_and_sorted_metadata(tmp_p
     assert re.match(r"    age:\n        - enc: \|\n", block)
     keys = re.findall(r"^    (\w+):", block, re.M)
     assert keys == sorted(keys)
-    assert f"version: {md.FORMAT_VERSION}" in block
+    assert f"version: {md.CURRENT_SOPS_VERSION}" in block
     # the 3.11 binary still decrypts it (comment back on its own line) and verifies the MAC
     f = tmp_path / "v.yaml"
     f.write_bytes(data)
