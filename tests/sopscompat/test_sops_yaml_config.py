@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -298,3 +299,41 @@ def test_init_sops_config_lets_plain_sops_create_files(tmp_path: Path) -> None:
     r = run_cli(["init", "--no-hooks", "--sops-config", "--json"], cwd=repo)
     assert r.code == 0, r.output
     assert '"sops_config": "unchanged"' in r.stdout
+
+
+@pytest.mark.parametrize("indent", [2, 0])
+def test_json_store_indent_no_churn(fvault_json: tuple[Path, AgeKey], indent: int) -> None:
+    """stores.json.indent reaches the JSON store: alternating sets move only the changed line."""
+    root, key = fvault_json
+    (root / ".sops.yaml").write_text(f"stores:\n  json:\n    indent: {indent}\n")
+    path = root / "secrets" / "app.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text('{"db": {"user": "app", "password": "p1"}, "port": 5432}')
+    path.write_bytes(run_sops(["encrypt", "--age", key.public, str(path)], key, cwd=root).stdout)
+    first = path.read_text()
+    assert ("\n" + " " * indent + '"db"') in first and "\t" not in first
+    versions = [first]
+    for n in range(2):
+        r = run_cli(["set", str(path), "db.password", f"gv-{n}"], cwd=root)
+        assert r.code == 0, r.output
+        versions.append(path.read_text())
+        run_sops(["set", str(path), '["port"]', str(6000 + n)], key, cwd=root)
+        versions.append(path.read_text())
+    for before, after in itertools.pairwise(versions):
+        idx = _changed_lines(before, after)
+        changed = {after.splitlines()[i].strip().split(":")[0].strip('"') for i in idx}
+        assert changed <= {"password", "port", "mac", "lastmodified"}, changed
+
+
+@pytest.fixture
+def fvault_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, AgeKey]:
+    key = make_key(tmp_path)
+    root = tmp_path / "jrepo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / ".gitvault.yaml").write_text(
+        f"version: 1\nrecipients:\n  me: {key.public}\n"
+        "rules:\n  - path: 'secrets/**'\n    recipients: [me]\n"
+    )
+    monkeypatch.setenv("GITVAULT_AGE_KEY_FILE", str(key.file))
+    return root, key
