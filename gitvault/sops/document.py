@@ -210,7 +210,8 @@ def _enc_leaf(
     if text is None:
         data, iv, tag = w.cipher.seal(plain, aad)
         text = str(encval.EncValue(data, iv, tag, type_))
-    return Comment(text) if comment else text
+    # An inline comment stays inline once encrypted (sops >= 3.13 keeps the flag).
+    return Comment(text, value.inline) if isinstance(value, Comment) else text
 
 
 def _enc_node(
@@ -268,8 +269,8 @@ def _dec_comment(
     value, is_comment = _open(w, c.text, path)
     if is_comment:
         assert isinstance(value, Comment)
-        return value
-    return Comment(str(value))
+        return Comment(value.text, c.inline)
+    return Comment(str(value), c.inline)
 
 
 def _dec_scalar(
