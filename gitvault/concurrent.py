@@ -89,7 +89,9 @@ def rebase_edit(
         conflicts += [c.key for c in found]
     if conflicts:
         raise _conflict(name, conflicts)
-    return reencrypt(merged, now)
+    from gitvault.sopsconfig import indent_for
+
+    return reencrypt(merged, now, name=name, indent=indent_for(now.format, path))
 
 
 _AGAIN = "edit again: `gitvault edit {name}` starts from their version"

@@ -20,9 +20,16 @@ from typing import Union
 
 @dataclass(frozen=True, slots=True)
 class Comment:
-    """A YAML comment line; ``text`` is everything after the ``#``."""
+    """A YAML comment; ``text`` is everything after the ``#``.
+
+    ``inline`` marks a comment that stood at the end of a value's line
+    (``key: value # note``). sops >= 3.13 keeps such comments there (its
+    ``Comment.Inline``); it sits in the tree just before the entry it belongs
+    to, where older sops put every such comment on its own line.
+    """
 
     text: str
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)

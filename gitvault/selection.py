@@ -20,7 +20,7 @@ Both read the parsed file only; neither decrypts, neither returns a value.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from gitvault.model import Comment, Mapping, Node
 from gitvault.sops import metadata as md
@@ -93,23 +93,50 @@ def _walk(
     where: str,
     state: bool | None,
     out: list[str],
+    path: tuple[str, ...] = (),
+    stack: tuple[tuple[str, ...], ...] = (),
 ) -> None:
+    """Collect plaintext leaves; ``path``/``stack`` feed the comment-based rules.
+
+    Under ``encrypted_comment_regex``/``unencrypted_comment_regex`` whether a
+    value is encrypted depends on the comments sops's walk met above it (each
+    level's comments since its last value), so they are carried down here.
+    """
     from gitvault.sops.file import join_path
 
-    if isinstance(node, Mapping):
-        for entry in node.entries:
+    if isinstance(node, Mapping | list):
+        level: list[str] = []
+        entries = node.entries if isinstance(node, Mapping) else node
+        index = 0
+        for entry in entries:
             if isinstance(entry, Comment):
-                continue  # comments are outside the MAC; DESIGN documents that limit
-            key, value = entry
-            _walk(selector, value, join_path(where, key), selector.settle(key, state), out)
-        return
-    if isinstance(node, list):
-        for i, item in enumerate(x for x in node if not isinstance(x, Comment)):
-            _walk(selector, item, f"{where}[{i}]", state, out)
+                level.append(entry.text)
+                continue
+            inner = (*stack, tuple(level))
+            if isinstance(node, Mapping):
+                assert isinstance(entry, tuple)
+                key, value = entry
+                _walk(
+                    selector,
+                    value,
+                    join_path(where, key),
+                    selector.settle(key, state),
+                    out,
+                    (*path, key),
+                    inner,
+                )
+            else:
+                item = cast(Node, entry)
+                _walk(selector, item, f"{where}[{index}]", state, out, path, inner)
+                index += 1
+            level.clear()
         return
     if node is None or node == "":
         return
-    encrypted = selector.default if state is None else state
+    if selector.incremental:
+        encrypted = selector.default if state is None else state
+    else:
+        encrypted = selector.encrypted(list(path), [list(c) for c in stack], False)
     if encrypted and not (isinstance(node, str) and encval.looks_encrypted(node)):
         out.append(where)
 

@@ -253,6 +253,13 @@ def write(path: Path, data: bytes) -> None:
         raise BadInput(f"{path}: cannot write ({exc.strerror})") from None
 
 
+def _indent(name: str, fmt: str = "yaml") -> int | None:
+    """The indent sops would write ``name`` with in ``fmt`` (``.sops.yaml`` ``stores:``)."""
+    from gitvault.sopsconfig import indent_for
+
+    return indent_for(fmt, Path(name))
+
+
 def selection_for(rule: Rule) -> dict[str, Any]:
     """The sops selection options (encrypted_regex, …) a rule sets for new files."""
     return dict(rule.selection)
@@ -295,7 +302,7 @@ def encrypt_plaintext(
         docs,
         pol.reader_keys(rule),
         fmt=output_fmt,
-        indent=indent,
+        indent=indent if indent is not None else _indent(name, output_fmt),
         name=name,
         **selection_for(rule),
     )
@@ -436,7 +443,9 @@ def set_key(
         return Change(keypath.display(parts), "unchanged", None)
     new = keypath.set_value(docs[0], parts, value)
     check(docs)
-    data = sopsfile.reencrypt(docs, plain, name=vault.name)
+    data = sopsfile.reencrypt(
+        docs, plain, name=vault.name, indent=_indent(vault.name, plain.format)
+    )
     return Change(keypath.display(parts), "added" if new else "changed", data)
 
 
@@ -465,7 +474,12 @@ def new_file(path: Path, key: str, value: Node, fmt: str | None = None) -> Chang
     if out_fmt == "ini":
         raise formats.refuse_ini(str(path))
     data = sopsfile.encrypt_new(
-        [doc], pol.reader_keys(rule), fmt=out_fmt, name=str(path), **selection_for(rule)
+        [doc],
+        pol.reader_keys(rule),
+        fmt=out_fmt,
+        name=str(path),
+        indent=_indent(str(path), out_fmt),
+        **selection_for(rule),
     )
     return Change(keypath.display(parts), "created", data)
 
@@ -480,7 +494,9 @@ def unset_key(
     docs = plain.documents
     keypath.unset(docs[0], parts)
     check(docs)
-    data = sopsfile.reencrypt(docs, plain, name=vault.name)
+    data = sopsfile.reencrypt(
+        docs, plain, name=vault.name, indent=_indent(vault.name, plain.format)
+    )
     return Change(keypath.display(parts), "removed", data)
 
 

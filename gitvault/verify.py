@@ -205,7 +205,7 @@ def check_file(
     says it is, the pre-commit hook and ``review`` without keys say it is not).
     """
     from gitvault.selection import plaintext_problems, selection_problems
-    from gitvault.sops.structure import list_problems
+    from gitvault.sops.structure import list_problems, metadata_problems
 
     report = FileReport(relpath)
     rules = pol.rules_for(relpath)
@@ -237,6 +237,10 @@ def check_file(
     mismatch = selection_problems(rule, vault.meta)
     in_plaintext = plaintext_problems(rule, vault)
     shifting = list_problems(vault.documents)
+    # A missing or malformed MAC (or lastmodified) is visible without a key.
+    bad_meta = metadata_problems(vault.meta)
+    for text in bad_meta:
+        report.problem("structure", text)
     for text in mismatch:
         report.problem("selection", text)
     for text in in_plaintext:
@@ -244,7 +248,9 @@ def check_file(
     for text in shifting:
         report.problem("structure", text)
     report.checks["structure"] = (
-        "selection mismatch"
+        "malformed metadata"
+        if bad_meta
+        else "selection mismatch"
         if mismatch
         else "plaintext values"
         if in_plaintext
@@ -340,7 +346,30 @@ def verify(
                 "or pass --structure-only for a check without keys)",
             )
         reports.append(report)
+    if not relpaths:
+        _check_sops_config(pol, reports)
     return VerifyReport(reports, structure_only=structure_only)
+
+
+def _check_sops_config(pol: Policy, reports: list[FileReport]) -> None:
+    """A ``.sops.yaml`` whose creation rules disagree with the policy is a problem.
+
+    Plain-sops teammates would encrypt new files to other people than the
+    policy names (the same drift recipients checks catch, one step earlier).
+    A repository without ``.sops.yaml`` is not checked.
+    """
+    from gitvault.sopsrules import config_problems
+
+    problems = config_problems(pol)
+    if problems is None:
+        return
+    report = FileReport(".sops.yaml")
+    report.checks["creation_rules"] = "ok" if not problems else "drift"
+    for text in problems:
+        report.problem("sops-config", text)
+    if problems:
+        report.warnings.append("regenerate it: gitvault sops-config --write")
+    reports.append(report)
 
 
 # --- freshness and authorship (history) -----------------------------------------

@@ -25,6 +25,7 @@ _IDENTITY_VARS = (
     "GITVAULT_KEY_CMD_TIMEOUT",
     "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
     "SOPS_AGE_RECIPIENTS",
+    "SOPS_CONFIG",  # would choose the .sops.yaml (store settings) of every write
     "VISUAL",
     "EDITOR",
     "GITHUB_ACTIONS",

@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "merge-driver": "gitvault.cli.drivers:merge_driver",
     "review": "gitvault.cli.review:review",
     "recover": "gitvault.cli.recover:recover",
+    "sops-config": "gitvault.cli.sopsconfig:sops_config",
     "import": "gitvault.cli.importer:import_",
     "agent": "gitvault.cli.agent:agent",
     "migrate": "gitvault.cli.migrate:migrate",

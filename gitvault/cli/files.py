@@ -313,12 +313,20 @@ def edit(
     def save(_text: str, docs: list) -> None:  # type: ignore[type-arg]
         # Runs inside the edit loop: a write or commit that fails reopens the
         # editor on the user's text instead of losing it.
+        from gitvault.sopsconfig import indent_for
+
         if plain is not None:
-            data = sopsfile.reencrypt(docs, plain, name=str(path))
+            indent = indent_for(plain.format, path)
+            data = sopsfile.reencrypt(docs, plain, name=str(path), indent=indent)
         else:
             assert pol is not None and rule is not None
             data = sopsfile.encrypt_new(
-                docs, pol.reader_keys(rule), fmt=fmt, name=str(path), **vault.selection_for(rule)
+                docs,
+                pol.reader_keys(rule),
+                fmt=fmt,
+                name=str(path),
+                indent=indent_for(fmt, path),
+                **vault.selection_for(rule),
             )
         from gitvault.concurrent import rebase_edit
         from gitvault.locking import file_lock

@@ -38,6 +38,12 @@ def _default_name() -> str:
     help="Your e-mail in the policy, as your commits carry it (default: git config user.email).",
 )
 @click.option("--no-hooks", is_flag=True, help="Do not install the pre-commit hook.")
+@click.option(
+    "--sops-config",
+    is_flag=True,
+    help="Also write .sops.yaml creation rules from the policy, for teammates on plain sops "
+    "(see `gitvault sops-config`).",
+)
 @identity_option
 @json_option
 def init(
@@ -46,6 +52,7 @@ def init(
     recipient: str | None,
     email: str | None,
     no_hooks: bool,
+    sops_config: bool,
     identity: Path | None,
     as_json: bool,
 ) -> None:
@@ -69,6 +76,7 @@ def init(
     Example:
       gitvault keygen && gitvault init
       gitvault init --name alice --recipient age1... --no-hooks
+      gitvault init --sops-config          # plain-sops teammates encrypt to the policy too
     """
     from gitvault.identities import load_identities
     from gitvault.init import default_root
@@ -87,6 +95,13 @@ def init(
         install_hooks=not no_hooks,
         email=email,
     )
+    sops_yaml: str | None = None
+    if sops_config:
+        from gitvault import policy, sopsrules
+
+        plan = sopsrules.plan(policy.load(result.root))
+        sopsrules.write(plan)
+        sops_yaml = "created" if plan.created else "updated" if plan.changed else "unchanged"
     if as_json:
         emit_json(
             {
@@ -99,6 +114,7 @@ def init(
                 "in_git": result.in_git,
                 "email": result.email,
                 "signing_key": result.signing_key,
+                "sops_config": sops_yaml,
             }
         )
         return
@@ -116,3 +132,5 @@ def init(
         say("not a git repository: diff and merge drivers not configured (run init again later)")
     for h in result.hooks:
         say(f"hook: {h}")
+    if sops_yaml is not None:
+        say(f".sops.yaml: {sops_yaml} (creation rules from the policy)")

@@ -224,5 +224,10 @@ def _encrypt(
     if o.vault.meta.foreign and key == o.data_key:
         meta = replace(meta, foreign=o.vault.meta.foreign)
     enc_docs, meta = encrypt_documents(docs, meta, key, lastmodified=now_rfc3339(), stash=stash)
-    # The merged file keeps ours's format: a JSON or dotenv file stays one.
-    return serialize(enc_docs, meta, o.vault.format, name=o.vault.name), tuple(notes)
+    from gitvault.sopsconfig import indent_for
+
+    # The merged file keeps ours's format: a JSON or dotenv file stays one. git
+    # runs drivers at the top of the work tree: sops's .sops.yaml lookup from there.
+    fmt = o.vault.format
+    data = serialize(enc_docs, meta, fmt, name=o.vault.name, indent=indent_for(fmt))
+    return data, tuple(notes)

@@ -47,12 +47,17 @@ class ImportResult:
 def encrypt_file(planned: PlannedFile) -> bytes:
     """The vault file bytes for one planned file (fresh data key unless merging)."""
     from gitvault.sops import file as sopsfile
+    from gitvault.sopsconfig import indent_for
 
     if planned.previous is not None:
         # Merge: same data key and recipients; unchanged values keep their ciphertext.
-        return sopsfile.reencrypt([planned.document], planned.previous)
+        indent = indent_for(planned.previous.format, planned.path)
+        return sopsfile.reencrypt([planned.document], planned.previous, indent=indent)
     return sopsfile.encrypt_new(
-        [planned.document], list(planned.recipient_keys), **planned.selection
+        [planned.document],
+        list(planned.recipient_keys),
+        indent=indent_for("yaml", planned.path),
+        **planned.selection,
     )
 
 

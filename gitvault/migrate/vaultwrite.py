@@ -169,10 +169,16 @@ def _update_file(
     data = None
     if added:
         vault.validate_schema(docs, pol, rule, rel)
+        from gitvault.sopsconfig import indent_for
+
         if plain is not None:
-            data = sopsfile.reencrypt(docs, plain)
+            indent = indent_for(plain.format, root / rel)
+            data = sopsfile.reencrypt(docs, plain, indent=indent)
         else:
-            data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
+            indent = indent_for("yaml", root / rel)
+            data = sopsfile.encrypt_new(
+                docs, pol.reader_keys(rule), indent=indent, **vault.selection_for(rule)
+            )
     # A leaked value already there (an earlier run, or copied by hand) is just as
     # exposed: a commit made now names it too.
     return _FileUpdate(rel, data, [*added, *present])

@@ -221,6 +221,8 @@ def from_data(data: Any, path: Path) -> Policy:
                 "encrypted_suffix",
                 "unencrypted_regex",
                 "encrypted_regex",
+                "unencrypted_comment_regex",
+                "encrypted_comment_regex",
                 "mac_only_encrypted",
             )
             if k in raw
@@ -229,7 +231,12 @@ def from_data(data: Any, path: Path) -> Policy:
             raise BadInput(
                 f"{name}: rules[{i}]: set at most one of the suffix/regex selection fields"
             )
-        for k in ("unencrypted_regex", "encrypted_regex"):
+        for k in (
+            "unencrypted_regex",
+            "encrypted_regex",
+            "unencrypted_comment_regex",
+            "encrypted_comment_regex",
+        ):
             if k in selection:
                 from gitvault.sops.document import compile_selection
 

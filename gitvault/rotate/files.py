@@ -45,7 +45,10 @@ class RotatingFile:
         for key, secret in self.new.items():
             if use_new(key):
                 keypath.set_value(docs[0], self.parts[key], secret.reveal())
-        return reencrypt(docs, self.plain, stash=self.stash)
+        from gitvault.sopsconfig import indent_for
+
+        indent = indent_for(self.plain.format, self.path)
+        return reencrypt(docs, self.plain, stash=self.stash, indent=indent)
 
     def values(self) -> tuple[str, ...]:
         """Every old and new value, to mask in command and hook output."""

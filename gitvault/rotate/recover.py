@@ -249,7 +249,10 @@ def _mix(rel: str, old: bytes, new: bytes, keys: Sequence[str], identities: Iden
     stash = dict(new_plain.stash)
     if new_plain.data_key == old_plain.data_key:
         stash.update(old_plain.stash)  # the old ciphertexts come back byte for byte
-    return reencrypt(docs, new_plain, stash=stash)
+    from gitvault.sopsconfig import indent_for
+
+    indent = indent_for(new_plain.format, Path(rel))
+    return reencrypt(docs, new_plain, stash=stash, indent=indent)
 
 
 def _recheck(

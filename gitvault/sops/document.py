@@ -212,7 +212,8 @@ def _enc_leaf(
         text = w.stash.get((aad, "float", plain))
     if text is None:
         text = w.cipher.seal_text(plain, aad, type_)
-    return Comment(text) if comment else text
+    # An inline comment stays inline once encrypted (sops >= 3.13 keeps the flag).
+    return Comment(text, value.inline) if isinstance(value, Comment) else text
 
 
 def _enc_mapping_settled(
@@ -317,8 +318,8 @@ def _dec_comment(
     value, is_comment = _open(w, c.text, path)
     if is_comment:
         assert isinstance(value, Comment)
-        return value
-    return Comment(str(value))
+        return Comment(value.text, c.inline)
+    return Comment(str(value), c.inline)
 
 
 def _dec_scalar(

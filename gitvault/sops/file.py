@@ -125,7 +125,11 @@ def serialize(
 ) -> bytes:
     """The file's bytes in ``fmt``: the documents with the ``sops`` metadata added.
 
-    ``indent`` is the JSON store's indent (spaces; None is sops's default, a tab).
+    ``indent`` is the store's indent from ``.sops.yaml`` (see
+    :func:`gitvault.sopsconfig.indent_for`): for YAML the indent step (None is
+    sops's 4), for JSON the number of spaces (None is sops's default, a tab).
+    A YAML file's layout follows the sops release in ``meta.version``: from
+    3.13 on, inline comments stay on their line and the block's keys are sorted.
     A document the format cannot hold (nested values in dotenv, anything but
     ``data`` in a binary file) raises :class:`BadInput`; nothing is written.
     """
@@ -135,7 +139,10 @@ def serialize(
     out = []
     for doc in documents:
         out.append(Mapping([*doc.entries, ("sops", block)]))
-    return emit_documents(out).encode("utf-8", "surrogateescape")
+    text = emit_documents(
+        out, indent=indent or 4, inline_comments=md.current_layout(meta.version)
+    )
+    return text.encode("utf-8", "surrogateescape")
 
 
 def data_key_for(
@@ -197,12 +204,19 @@ def encrypt_new(
     fmt: str = "yaml",
     indent: int | None = None,
     name: str = "<vault file>",
+    version: str | None = None,
     **selection: Any,
 ) -> bytes:
-    """Encrypt plaintext documents to ``recipients`` under a fresh data key, in ``fmt``."""
+    """Encrypt plaintext documents to ``recipients`` under a fresh data key, in ``fmt``.
+
+    ``version`` (default :data:`gitvault.sops.metadata.FORMAT_VERSION`) picks
+    the layout of the new file; ``indent`` as for :func:`serialize`.
+    """
     formats.check_writable(documents, fmt, name)
     data_key = os.urandom(32)
     meta = new_metadata(recipients, data_key, **selection)
+    if version is not None:
+        meta = replace(meta, version=version)
     enc_docs, meta = encrypt_documents(
         documents, meta, data_key, lastmodified=lastmodified or now_rfc3339()
     )

@@ -8,12 +8,16 @@ from dataclasses import dataclass, field, replace
 from gitvault.errors import BadInput
 from gitvault.model import Mapping, Node, Sequence, Timestamp
 
-# sops 3.11 writes the block's keys in this order (its Go struct field order).
+# sops 3.11 and 3.12 write the block's keys in this order (the field order of
+# the Go struct ``stores.Metadata``; 3.12 added ``hckms`` after ``gcp_kms``).
+# sops 3.13 builds the block through a map and writes every key, at every level,
+# in byte order instead (stores/metadata.go ``goToSops`` sorts the map keys).
 KEY_ORDER = (
     "shamir_threshold",
     "key_groups",
     "kms",
     "gcp_kms",
+    "hckms",
     "azure_kv",
     "hc_vault",
     "age",
@@ -38,8 +42,20 @@ SELECTION_FIELDS = (
     "encrypted_comment_regex",
 )
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
-# The format version gitvault writes: the sops release whose format it follows.
+# The format version gitvault writes into new files: the sops release whose
+# layout it follows. A file keeps the version (and so the layout) it has, so a
+# file sops 3.13 wrote stays in the 3.13 layout. New files take the 3.11 layout:
+# the sops our interop promise is tested against, and the one whose `sops set`
+# on a new gitvault file moves no line (a 3.13 file is re-sorted by 3.11, and
+# a 3.11 file by 3.13: whichever a new file takes, one of them rewrites it once).
 FORMAT_VERSION = "3.11.0"
+# The newest sops layout gitvault writes (for callers that ask for it).
+CURRENT_SOPS_VERSION = "3.13.2"
+# From this sops release on, the sops block is written with sorted keys and
+# inline comments stay on their value's line (getsops/sops 3.13.0).
+SORTED_LAYOUT_SINCE = (3, 13)
+# The version written into a file whose block had none (an old layout).
+LEGACY_VERSION = "3.11.0"
 
 # Caps checked before any stanza is unwrapped: each stanza costs an age
 # decryption attempt per identity, so an attacker who can write the file must
@@ -153,9 +169,14 @@ def from_block(block: Node, name: str) -> Metadata:
             seen.add(ident)
     lastmodified = _str_field(block, "lastmodified", name)
     mac = _str_field(block, "mac", name)
-    if lastmodified is None or mac is None:
-        raise BadInput(f"{name}: sops metadata lacks lastmodified or mac")
-    version = _str_field(block, "version", name) or FORMAT_VERSION
+    if lastmodified is None:
+        raise BadInput(f"{name}: sops metadata lacks lastmodified")
+    # A block without a MAC is read (so key-less checks can report it), but it
+    # never decrypts: decryption fails it as an integrity failure (exit 4), as
+    # it does an empty or malformed MAC. Removing the MAC is tampering.
+    mac = mac or ""
+    # A block without a version predates sops 3.13: keep the older layout for it.
+    version = _str_field(block, "version", name) or LEGACY_VERSION
     selection = {f: _str_field(block, f, name) for f in SELECTION_FIELDS}
     chosen = [f for f, v in selection.items() if v]
     if len(chosen) > 1:
@@ -194,8 +215,43 @@ def _non_empty(value: Node) -> bool:
     return not (value is None or value == "" or (isinstance(value, list) and not value))
 
 
+def current_layout(version: str) -> bool:
+    """Whether a file of this sops ``version`` uses the sops >= 3.13 layout.
+
+    sops writes its own version into every file it writes, and gitvault keeps
+    a file's version, so a file is rewritten in the layout of the sops that
+    last wrote it: alternating with that sops moves no line.
+    """
+    parts: list[int] = []
+    for piece in version.strip().lstrip("v").split(".")[:2]:
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            return False
+        parts.append(int(digits))
+    return len(parts) == 2 and tuple(parts) >= SORTED_LAYOUT_SINCE
+
+
+def _sorted_node(node: Node) -> Node:
+    """A copy of ``node`` with every mapping's keys in byte order (sops >= 3.13)."""
+    if isinstance(node, Mapping):
+        items = sorted(node.items(), key=lambda kv: kv[0].encode("utf-8", "surrogateescape"))
+        return Mapping([(k, _sorted_node(v)) for k, v in items])
+    if isinstance(node, list):
+        return Sequence(_sorted_node(v) for v in node)
+    return node
+
+
 def to_block(meta: Metadata) -> Mapping:
-    """The ``sops:`` mapping, keys in sops's order, empty fields left out."""
+    """The ``sops:`` mapping in the key order of the sops that wrote ``meta.version``.
+
+    Empty fields are left out. Files of sops < 3.13 get the struct order
+    (``KEY_ORDER``, ``recipient`` before ``enc``); files of 3.13 and later get
+    every key sorted, as that sops writes them.
+    """
     values: dict[str, Node] = dict(meta.foreign)
     if meta.shamir_threshold:
         values["shamir_threshold"] = meta.shamir_threshold
@@ -214,6 +270,10 @@ def to_block(meta: Metadata) -> Mapping:
     if meta.mac_only_encrypted:
         values["mac_only_encrypted"] = True
     values["version"] = meta.version
+    if current_layout(meta.version):
+        block = _sorted_node(Mapping(list(values.items())))
+        assert isinstance(block, Mapping)
+        return block
     ordered = [(k, values[k]) for k in KEY_ORDER if k in values]
     ordered += [(k, v) for k, v in values.items() if k not in KEY_ORDER]
     return Mapping(list(ordered))

@@ -34,12 +34,7 @@ from gitvault.safetext import printable
 from gitvault.sops import metadata as md
 from gitvault.sops import value as encval
 
-RULE_SELECTION_FIELDS = (
-    "unencrypted_suffix",
-    "encrypted_suffix",
-    "unencrypted_regex",
-    "encrypted_regex",
-)
+RULE_SELECTION_FIELDS = md.SELECTION_FIELDS
 # The number of unencrypted-value problems listed before "and N more".
 _SHOWN = 5
 
@@ -83,6 +78,36 @@ def _leaves(node: Node, path: list[str]) -> Iterator[tuple[list[str], object]]:
         yield path, node
 
 
+def _leaves_with_comments(
+    node: Node, path: list[str], stack: list[list[str]]
+) -> Iterator[tuple[list[str], list[list[str]], object]]:
+    """Leaves with the comments sops's walk has seen above them (for comment selection).
+
+    Mirrors sops's ``walkBranch``/``walkSlice``: each collection level keeps the
+    comments met since its last value; the comment texts are the stored ones
+    (a marker comment of ``encrypted_comment_regex`` is never encrypted itself).
+    """
+    level: list[str] = []
+    inner = [*stack, level]
+    if isinstance(node, Mapping):
+        for entry in node.entries:
+            if isinstance(entry, Comment):
+                level.append(entry.text)
+                continue
+            key, value = entry
+            yield from _leaves_with_comments(value, [*path, key], [list(c) for c in inner])
+            level.clear()
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, Comment):
+                level.append(item.text)
+                continue
+            yield from _leaves_with_comments(item, path, [list(c) for c in inner])
+            level.clear()
+    else:
+        yield path, stack, node
+
+
 def _well_formed(text: object) -> bool:
     if not isinstance(text, str) or not encval.looks_encrypted(text):
         return False
@@ -106,10 +131,10 @@ def value_problems(documents: list[Mapping], meta: md.Metadata) -> list[str]:
     bad: list[str] = []
     for d, doc in enumerate(documents):
         prefix = f"[{d}]" if len(documents) > 1 else ""
-        for path, value in _leaves(doc, []):
+        for path, stack, value in _leaves_with_comments(doc, [], []):
             if value is None or value == "":
                 continue  # sops stores null and "" as they are
-            if not selector.encrypted(path, [], False):
+            if not selector.encrypted(path, stack, False):
                 continue
             if not _well_formed(value):
                 shown = prefix

@@ -82,9 +82,9 @@ def _scan_canonical(data: bytes) -> ParsedVault | None:
     Accepts only: one document; 4-space block mappings with keys of letters,
     digits, ``_`` and ``-``; leaf values that are exactly one ``ENC[…]`` token;
     a trailing ``sops:`` block whose ``age:`` list holds ``recipient:`` and
-    ``enc: |`` entries. Every other construct (comments, lists, quotes, flow
-    style, anchors, unencrypted leaves, other key types, an empty mapping)
-    returns None.
+    ``enc: |`` entries (in either order: sops 3.13 sorts them). Every other
+    construct (comments, lists, quotes, flow style, anchors, unencrypted
+    leaves, other key types, an empty mapping) returns None.
 
     The body is matched line by line with one regular expression that must
     cover it without gaps (``log``/``due`` parse every version of every file).
@@ -130,7 +130,11 @@ def _scan_body(body: str) -> dict[str, str] | None:
 
 # The sops block keys the scanner understands; any other (pgp, kms, key_groups …)
 # makes the block fail to match, and the file goes to the full parser.
-_STANZA = r"        - recipient: [^\n]*\n          enc: \|\n(?:            [^\n]*\n)+"
+# sops < 3.13 writes "recipient" then "enc"; 3.13 sorts the keys: "enc" first.
+_STANZA = (
+    r"(?:        - recipient: [^\n]*\n          enc: \|\n(?:            [^\n]*\n)+"
+    r"|        - enc: \|\n(?:            [^\n]*\n)+          recipient: [^\n]*\n)"
+)
 _SOPS_BLOCK = re.compile(
     r"(?:    (?:lastmodified|mac|unencrypted_suffix|encrypted_suffix|unencrypted_regex"
     r"|encrypted_regex|mac_only_encrypted|version):[^\n]*\n"
@@ -138,6 +142,9 @@ _SOPS_BLOCK = re.compile(
 )
 _STANZA_PARTS = re.compile(
     r"^        - recipient: ([^\n]*)\n          enc: \|\n((?:            [^\n]*\n)+)", re.M
+)
+_STANZA_PARTS_SORTED = re.compile(
+    r"^        - enc: \|\n((?:            [^\n]*\n)+)          recipient: ([^\n]*)\n", re.M
 )
 _LASTMODIFIED = re.compile(r"^    lastmodified:([^\n]*)$", re.M)
 _MAC = re.compile(r"^    mac:[ \t]*ENC\[", re.M)
@@ -150,6 +157,10 @@ def _scan_sops(block: str, leaves: dict[str, str]) -> ParsedVault | None:
     if _SOPS_BLOCK.fullmatch(block) is None:
         return None
     stanzas = _STANZA_PARTS.findall(block)
+    sorted_stanzas = _STANZA_PARTS_SORTED.findall(block)
+    if stanzas and sorted_stanzas:
+        return None  # one file, two orders: let the full parser judge it
+    stanzas = stanzas or [(r, enc) for enc, r in sorted_stanzas]
     recipients = tuple(r.strip() for r, _ in stanzas)
     encs = [enc.replace("\n            ", "\n")[12:] for _, enc in stanzas]
     stamps = _LASTMODIFIED.findall(block)

@@ -195,7 +195,10 @@ def encrypt_under_new_key(
     enc_docs, meta = encrypt_documents(
         documents, meta, key, lastmodified=lastmodified or now_rfc3339()
     )
-    return serialize(enc_docs, meta, vault.format, name=vault.name)
+    from gitvault.sopsconfig import indent_for
+
+    indent = indent_for(vault.format, Path(vault.name))
+    return serialize(enc_docs, meta, vault.format, name=vault.name, indent=indent)
 
 
 def rewrap_same_key(loaded: Loaded) -> bytes:
@@ -211,10 +214,12 @@ def rewrap_same_key(loaded: Loaded) -> bytes:
     )
     if [normalize_key(s.recipient) for s in stanzas] == list(existing):
         return loaded.original
+    from gitvault.sopsconfig import indent_for
+
     vault = loaded.vault
-    return serialize(
-        vault.documents, replace(vault.meta, age=stanzas), vault.format, name=vault.name
-    )
+    indent = indent_for(vault.format, Path(vault.name))
+    meta = replace(vault.meta, age=stanzas)
+    return serialize(vault.documents, meta, vault.format, name=vault.name, indent=indent)
 
 
 def _count_values(vault: VaultFile) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from gitvault.model import Comment, Mapping, Node, Timestamp
 from gitvault.yamlio import scalars
@@ -122,14 +123,14 @@ def _double_quoted(value: str) -> str:
     return "".join(out)
 
 
-def _literal(value: str, indent: int) -> str:
+def _literal(value: str, indent: int, step: int = INDENT) -> str:
     """A ``|`` block: header plus indented lines; the caller's line ends after it."""
     header = "|"
     # go-yaml adds the indentation indicator only for a leading space or break;
     # a leading tab needs it too, or no YAML parser can read the block back
     # (go-yaml's own round trip fails there, which is why sops prints null).
     if value[0] in " \t" + _BREAKS:
-        header += str(INDENT)
+        header += str(step)
     if value[-1] not in _BREAKS:
         header += "-"
     elif len(value) == 1 or value[-2] in _BREAKS:
@@ -146,8 +147,12 @@ _SIMPLE = re.compile(r"[A-Za-z0-9_./=+][A-Za-z0-9 _./=+@-]*")
 _ENC_SHAPE = re.compile(r"ENC\[AES256_GCM,[A-Za-z0-9+/=:,]*\]")
 
 
-def format_string(value: str, block_indent: int, key: bool = False) -> str:
-    """Choose plain, single-quoted, double-quoted or literal style as go-yaml does."""
+def format_string(value: str, block_indent: int, key: bool = False, step: int = INDENT) -> str:
+    """Choose plain, single-quoted, double-quoted or literal style as go-yaml does.
+
+    ``step`` is the document's indent (a literal block with a leading space
+    carries it as its indentation indicator).
+    """
     if value.startswith("ENC[AES256_GCM,") and _ENC_SHAPE.fullmatch(value):
         return value  # every encrypted value is plain-safe
     if _SIMPLE.fullmatch(value) and not value.endswith(" ") and scalars.is_plain_safe(value):
@@ -155,7 +160,7 @@ def format_string(value: str, block_indent: int, key: bool = False) -> str:
     if "\n" in value and not key:
         plain, single, block = _analyze(value)
         if block and not any(c in value for c in "\r\x85\u2028\u2029"):
-            return _literal(value, block_indent)
+            return _literal(value, block_indent, step)
         return _double_quoted(value)
     if scalars.is_plain_safe(value):
         plain, single, _ = _analyze(value)
@@ -168,7 +173,7 @@ def format_string(value: str, block_indent: int, key: bool = False) -> str:
     return _double_quoted(value)
 
 
-def format_scalar(value: object, block_indent: int) -> str:
+def format_scalar(value: object, block_indent: int, step: int = INDENT) -> str:
     """The YAML text of one scalar value."""
     if value is None:
         return "null"
@@ -183,7 +188,7 @@ def format_scalar(value: object, block_indent: int) -> str:
     if isinstance(value, Timestamp):
         return value.text
     if isinstance(value, str):
-        return format_string(value, block_indent)
+        return format_string(value, block_indent, step=step)
     raise TypeError(f"cannot write a value of type {type(value).__name__}")
 
 
@@ -200,9 +205,9 @@ def _key(key: str) -> str:
     return text
 
 
-def _next_indent(indent: int) -> int:
+def _next_indent(indent: int, step: int) -> int:
     """go-yaml's rule: nested blocks align to the next multiple of the indent."""
-    return INDENT * ((indent + INDENT) // INDENT)
+    return step * ((indent + step) // step)
 
 
 def _is_empty_collection(node: Node) -> bool:
@@ -213,79 +218,165 @@ def _is_empty_collection(node: Node) -> bool:
     return False
 
 
-def _inline_scalar(node: Node, block_indent: int) -> str | None:
+def _inline_scalar(node: Node, block_indent: int, step: int) -> str | None:
     """Text that follows ``key:`` / ``-`` on the same line, or None for a block."""
     if isinstance(node, Mapping):
         return "{}" if len(node) == 0 else None
     if isinstance(node, list):
         return "[]" if _is_empty_collection(node) else None
-    return format_scalar(node, block_indent)
+    return format_scalar(node, block_indent, step)
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How a document is laid out: the indent step and where inline comments go."""
+
+    step: int = INDENT
+    # sops >= 3.13 writes a comment that stood at the end of a value's line back
+    # there (``key: value #note``); older sops put every comment on its own line.
+    inline_comments: bool = True
 
 
 def _emit_mapping(
-    node: Mapping, indent: int, out: list[str], first_prefix: str | None = None
+    node: Mapping,
+    indent: int,
+    out: list[str],
+    style: _Style,
+    first_prefix: str | None = None,
 ) -> None:
-    """Entries at ``indent``; ``first_prefix`` is the ``- `` line start of a list item."""
+    """Entries at ``indent``; ``first_prefix`` is the ``- `` line start of a list item.
+
+    Own-line comments are written where they stand. Inline comments wait for
+    the next entry and go at the end of its value's line (sops 3.13 makes them
+    the value node's line comment); with none to follow, or before a block
+    collection, they get their own line (see docs/sops-interop.md).
+    """
     pad = " " * indent
     prefix = first_prefix
+    # Comments before the first key of a list item go before its dash, at the
+    # dash's column (go-yaml writes the first key's head comment there).
+    head_pad = " " * (indent - 2) if first_prefix is not None else pad
+    pending: list[Comment] = []
     for entry in node.entries:
         if isinstance(entry, Comment):
-            out.append(f"{pad}#{entry.text}\n")
+            if entry.inline and style.inline_comments:
+                pending.append(entry)
+            else:
+                out.append(f"{head_pad if prefix is not None else pad}#{entry.text}\n")
             continue
         key, value = entry
+        note = _take_note(pending, value, head_pad if prefix is not None else pad, out)
         start = prefix if prefix is not None else pad
         prefix = None
-        _emit_entry(start + _key(key) + ":", value, indent, out)
+        _emit_entry(start + _key(key) + ":", value, indent, out, style, note)
+    for c in pending:
+        out.append(f"{pad}#{c.text}\n")
 
 
-def _emit_entry(head: str, value: Node, indent: int, out: list[str]) -> None:
+def _take_note(pending: list[Comment], value: Node, pad: str, out: list[str]) -> str:
+    """The `` #text`` that ends the next value's line; other pending comments get own lines.
+
+    Only a single-line value can carry it (a scalar, ``{}`` or ``[]``); go-yaml
+    would hang it on the end of a block collection, which gitvault does not
+    reproduce, so the comment goes on its own line before the entry instead.
+    """
+    if not pending:
+        return ""
+    single = not isinstance(value, Mapping | list) or _is_empty_collection(value)
+    keep = pending[-1] if single and len(pending) == 1 else None
+    for c in pending:
+        if c is not keep:
+            out.append(f"{pad}#{c.text}\n")
+    pending.clear()
+    return f" #{keep.text}" if keep is not None else ""
+
+
+def _with_note(inline: str, note: str) -> str:
+    """A value's text with its line comment: after a literal block's header, else at the end."""
+    if note and inline.startswith("|"):
+        header, _, body = inline.partition("\n")
+        return f"{header}{note}\n{body}"
+    return inline + note
+
+
+def _emit_entry(
+    head: str, value: Node, indent: int, out: list[str], style: _Style, note: str = ""
+) -> None:
     """Write ``head`` (``key:`` or ``-``) followed by ``value`` nested under ``indent``."""
     if type(value) is str and value.startswith("ENC[AES256_GCM,") and _ENC_SHAPE.fullmatch(value):
-        out.append(f"{head} {value}\n")  # nearly every entry of a vault file: plain-safe as is
+        # Nearly every entry of a vault file: plain-safe as it is (format_string's answer).
+        out.append(f"{head} {value}{note}\n")
         return
-    inline = _inline_scalar(value, _next_indent(indent))
+    nested = _next_indent(indent, style.step)
+    inline = _inline_scalar(value, nested, style.step)
     if inline is not None:
-        out.append(f"{head} {inline}\n")
+        out.append(f"{head} {_with_note(inline, note)}\n")
         return
     out.append(head + "\n")
     if isinstance(value, Mapping):
-        _emit_mapping(value, _next_indent(indent), out)
+        _emit_mapping(value, nested, out, style)
     else:
         assert isinstance(value, list)
-        _emit_sequence(value, _next_indent(indent), out)
+        _emit_sequence(value, nested, out, style)
 
 
-def _emit_sequence(node: list[Node | Comment], indent: int, out: list[str]) -> None:
+def _emit_sequence(node: list[Node | Comment], indent: int, out: list[str], style: _Style) -> None:
     pad = " " * indent
+    pending: list[Comment] = []
     for item in node:
         if isinstance(item, Comment):
-            out.append(f"{pad}#{item.text}\n")
+            if item.inline and style.inline_comments:
+                pending.append(item)
+            else:
+                out.append(f"{pad}#{item.text}\n")
             continue
-        _emit_item(item, indent, pad + "- ", out)
+        note = _take_note(pending, item, pad, out)
+        _emit_item(item, indent, pad + "- ", out, style, note)
+    for c in pending:
+        out.append(f"{pad}#{c.text}\n")
 
 
-def _emit_item(item: Node, indent: int, prefix: str, out: list[str]) -> None:
+def _emit_item(
+    item: Node, indent: int, prefix: str, out: list[str], style: _Style, note: str = ""
+) -> None:
     """One sequence item whose ``- `` starts ``prefix``; content sits at dash + 2."""
     inner = indent + 2
-    inline = _inline_scalar(item, inner)
+    inline = _inline_scalar(item, inner, style.step)
     if inline is not None:
-        out.append(prefix + inline + "\n")
+        out.append(prefix + _with_note(inline, note) + "\n")
     elif isinstance(item, Mapping):
-        _emit_mapping(item, inner, out, first_prefix=prefix)
+        _emit_mapping(item, inner, out, style, first_prefix=prefix)
     else:
         assert isinstance(item, list)
-        items = list(item)
         first = True
-        for sub in items:
+        pending: list[Comment] = []
+        pad = " " * inner
+        for sub in item:
             if isinstance(sub, Comment):
-                out.append(" " * inner + f"#{sub.text}\n")
+                if sub.inline and style.inline_comments:
+                    pending.append(sub)
+                else:
+                    out.append(f"{pad}#{sub.text}\n")
                 continue
-            _emit_item(sub, inner, (prefix + "- ") if first else " " * inner + "- ", out)
+            sub_note = _take_note(pending, sub, pad, out)
+            _emit_item(sub, inner, (prefix + "- ") if first else pad + "- ", out, style, sub_note)
             first = False
+        for c in pending:
+            out.append(f"{pad}#{c.text}\n")
 
 
-def emit_documents(docs: list[Mapping]) -> str:
-    """The whole file: each document's mapping, ``---`` between documents."""
+def emit_documents(
+    docs: list[Mapping], *, indent: int = INDENT, inline_comments: bool = True
+) -> str:
+    """The whole file: each document's mapping, ``---`` between documents.
+
+    ``indent`` is the indent step (sops's ``stores.yaml.indent``, default 4);
+    ``inline_comments`` False writes every comment on its own line, as sops
+    before 3.13 did.
+    """
+    if indent < 1:
+        raise ValueError("the YAML indent must be at least 1")
+    style = _Style(indent, inline_comments)
     out: list[str] = []
     for n, doc in enumerate(docs):
         if n:
@@ -293,7 +384,7 @@ def emit_documents(docs: list[Mapping]) -> str:
         if len(doc) == 0 and not doc.entries:
             out.append("{}\n")
             continue
-        _emit_mapping(doc, 0, out)
+        _emit_mapping(doc, 0, out, style)
     return "".join(out)
 
 
@@ -307,7 +398,7 @@ def dump_plain(data: object) -> str:
     out: list[str] = []
     if isinstance(node, list):
         if node:
-            _emit_sequence(node, 0, out)
+            _emit_sequence(node, 0, out, _Style())
         else:
             out.append("[]\n")
     else:

@@ -1,12 +1,16 @@
-"""Read YAML into the gitvault model, typed and commented as sops 3.11 reads it.
+"""Read YAML into the gitvault model, typed and commented as sops reads it.
 
 PyYAML's C parser gives fast events with positions; scalars are then typed by
 :mod:`gitvault.yamlio.scalars` (go-yaml v3 rules, not PyYAML's YAML 1.1 ones).
 PyYAML drops comments, so they are recovered from the source text between the
-events and placed where sops 3.11 puts them: a comment on its own line goes
+events and placed where sops puts them: a comment on its own line goes
 before the next entry of the collection it is indented into (or at the end of
-that collection), and a comment at the end of a line goes just before the
-entry that line belongs to.
+that collection); a comment at the end of a value's line goes just before the
+entry that line belongs to, marked ``inline`` (sops >= 3.13 writes it back at
+the end of the line, older sops on its own line); a comment after a flow
+collection (``d: [x, y] # c``) goes first inside that collection, and one on
+a key's line above a block collection (``k: # c``) goes before the entry, both
+on their own lines.
 
 Untrusted input is expected here: duplicate keys, non-string keys, alias
 bombs, non-mapping documents and malformed YAML all raise :class:`BadInput`
@@ -94,6 +98,20 @@ def _find_comments(text: str, spans: list[tuple[int, int]]) -> list[_SourceComme
                 continue
         pos = text.find("#", pos + 1)
     return out
+
+
+def _is_flow(ev: yaml.Event) -> bool:
+    """Whether an event starts a flow collection (``[…]`` or ``{…}``)."""
+    return isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent) and bool(
+        getattr(ev, "flow_style", False)
+    )
+
+
+def _prepend_comment(node: Mapping | list[Any], text: str) -> None:
+    if isinstance(node, Mapping):
+        node.entries.insert(0, Comment(text))
+    else:
+        node.insert(0, Comment(text))
 
 
 def _add_comment(node: Mapping | Sequence, text: str) -> None:
@@ -233,7 +251,16 @@ class _Builder:
                 i += 1
                 break
             # Comments before this entry are head comments of it.
-            for c in self._take_until(_start(ev).index):
+            taken = self._take_until(_start(ev).index)
+            after_dash: list[_SourceComment] = []
+            if not is_map and isinstance(ev, yaml.MappingStartEvent) and not _is_flow(ev):
+                # "- # note" above "  key: value": go-yaml gives the note to the
+                # first key, so sops keeps it inside the item's mapping (written
+                # back before the dash); only comments before the dash are the list's.
+                dash = self._dash_before(_start(ev).index, taken)
+                after_dash = [c for c in taken if c.pos > dash]
+                taken = [c for c in taken if c.pos < dash]
+            for c in taken:
                 _add_comment(node, c.text)
             if is_map:
                 assert isinstance(node, Mapping)
@@ -266,26 +293,59 @@ class _Builder:
                 inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.entries.append((key, value))
                 if inline is not None:
-                    node.entries.insert(entry_at, Comment(inline.text))
+                    if _is_flow(value_ev) and isinstance(value, Mapping | list):
+                        # "d: [x, y] # note": go-yaml gives the note to the collection,
+                        # and sops puts it first inside it, on its own line.
+                        _prepend_comment(value, inline.text)
+                    else:
+                        # "key: value # note": the value's line comment (sops >= 3.13
+                        # writes it back there; older sops before the entry).
+                        node.entries.insert(entry_at, Comment(inline.text, inline=True))
             else:
                 assert isinstance(node, Sequence)
                 entry_at = len(node)
                 value, i = self._value(events, i)
-                if isinstance(value, Mapping) and isinstance(ev, yaml.MappingStartEvent):
-                    # go-yaml hangs comments at the top of a "- key: value" item on the
-                    # item itself, so sops keeps them in the list, before the item.
-                    while value.entries and isinstance(value.entries[0], Comment):
-                        node.append(value.entries.pop(0))
-                        entry_at += 1
+                if after_dash and isinstance(value, Mapping):
+                    value.entries[0:0] = [Comment(c.text) for c in after_dash]
+                # A comment at the end of "- key: value" is that value's line comment,
+                # inside the item's mapping, as for any mapping entry.
                 inline = self._inline_after(self._end_of(events[i - 1]), _end(events[i - 1]).line)
                 node.append(value)
                 if inline is not None:
-                    node.insert(entry_at, Comment(inline.text))
+                    # An item's line comment, whatever the item (sops: item.LineComment).
+                    node.insert(entry_at, Comment(inline.text, inline=True))
         if anchor is not None:
             self.anchors[anchor] = node
             self.anchor_sizes[anchor] = max(1, self.expanded - first_nodes)
         self.expanded += 1
         return node, i
+
+    def _dash_before(self, start: int, taken: list[_SourceComment]) -> int:
+        """Index of the ``-`` that introduces the item starting at ``start`` (-1 if none).
+
+        Only blanks, comments and that dash lie between the previous event and
+        ``start``; the comments' own text (which may hold a ``-``) is skipped.
+        """
+        i = start - 1
+        spans = sorted(((c.pos, self._line_end(c.pos)) for c in taken), reverse=True)
+        k = 0
+        while i >= 0:
+            while k < len(spans) and spans[k][0] > i:
+                k += 1
+            if k < len(spans) and spans[k][0] <= i < spans[k][1]:
+                i = spans[k][0] - 1
+                continue
+            ch = self.text[i]
+            if ch == "-" and (i + 1 == len(self.text) or self.text[i + 1] in " \t\r\n"):
+                return i
+            if ch not in " \t\r\n":
+                return -1
+            i -= 1
+        return -1
+
+    def _line_end(self, pos: int) -> int:
+        end = self.text.find("\n", pos)
+        return len(self.text) if end == -1 else end
 
     @staticmethod
     def _end_of(ev: yaml.Event) -> int:

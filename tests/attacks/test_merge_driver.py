@@ -29,10 +29,11 @@ def _swap_bob_for_outsider(team: Team) -> None:
     path = team.root / APP
     text = path.read_text()
     # remove bob's stanza
+    # (either key order: sops < 3.13 writes recipient first, 3.13 sorts enc first)
+    bob = re.escape(team.bob.public)
     pattern = re.compile(
-        r"        - recipient: "
-        + re.escape(team.bob.public)
-        + r"\n          enc: \|\n(?:            .*\n)+"
+        r"        - recipient: " + bob + r"\n          enc: \|\n(?:            .*\n)+"
+        r"|        - enc: \|\n(?:            .*\n)+          recipient: " + bob + r"\n"
     )
     text, n = pattern.subn("", text)
     assert n == 1

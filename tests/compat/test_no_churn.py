@@ -45,9 +45,15 @@ def test_sops_set_on_gitvault_file(key: AgeKey, tmp_path: Path) -> None:
     from gitvault.yamlio import load_documents
 
     f = tmp_path / "v.yaml"
+    # The sops here is 3.11: a file in its layout (version 3.11.0) alternates
+    # without churn; a 3.13-layout file is reordered by 3.11 itself (sorted
+    # metadata keys), as it would be between two sops versions.
     f.write_bytes(
         sopsfile.encrypt_new(
-            load_documents(PLAIN), [key.public], lastmodified="2020-01-01T00:00:00Z"
+            load_documents(PLAIN),
+            [key.public],
+            lastmodified="2020-01-01T00:00:00Z",
+            version="3.11.0",
         )
     )
     before = f.read_text()

@@ -22,7 +22,8 @@ VECTORS = Path(__file__).parent.parent / "vectors"
 @pytest.mark.parametrize("name", ["types", "comments", "styles"])
 def test_layout_matches_sops(name: str) -> None:
     docs = load_documents((VECTORS / f"{name}.input.yaml").read_text())
-    ours = emit_documents(docs).splitlines()
+    # The vectors are sops 3.11 output: every comment on its own line.
+    ours = emit_documents(docs, inline_comments=False).splitlines()
     theirs = (VECTORS / f"{name}.sops-decrypt.yaml").read_text().splitlines()
     if name == "styles":
         # sops 3.11 turns this value into null (see vectors/README.md); compare the rest.
@@ -38,7 +39,10 @@ def test_decrypts_sops_file_and_verifies_mac() -> None:
     data = (VECTORS / "types.sops-encrypted.yaml").read_bytes()
     vault = sopsfile.parse_vault(data, "types")
     plain = sopsfile.open_file(vault, [pyrage.x25519.Identity.from_str(key)])
-    assert emit_documents(plain.documents) == (VECTORS / "types.sops-decrypt.yaml").read_text()
+    assert (
+        emit_documents(plain.documents, inline_comments=False)
+        == (VECTORS / "types.sops-decrypt.yaml").read_text()
+    )
     tampered = data.replace(b"port: ENC[AES256_GCM,data:", b"port: ENC[AES256_GCM,data:A", 1)
     with pytest.raises(IntegrityError):
         sopsfile.open_file(
