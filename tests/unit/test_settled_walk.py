@@ -48,8 +48,8 @@ db:
 pub_key: abc
 list:
     - one
+    # a comment in a list
     - 2
-    - # a comment in a list
     - k: v
       pass: w
 nested:
