@@ -53,6 +53,43 @@ LEAN_DECRYPT_ABSENT = (
 )
 
 
+def test_textconv_imports_stay_lean(tmp_path: Path) -> None:
+    """git runs textconv once per file in every diff: no click, PyYAML, policy or git library."""
+    import pyrage
+
+    from gitvault.sops.file import encrypt_new
+    from gitvault.yamlio import load_documents
+
+    ident = pyrage.x25519.Identity.generate()
+    f = tmp_path / "s.yaml"
+    f.write_bytes(encrypt_new(load_documents("a: 1\n"), [str(ident.to_public())]))
+    absent = ("click", "yaml", "jsonschema", "pygit2", "gitvault.policy", "gitvault.export.github")
+    code = (
+        "import sys\n"
+        "from gitvault.cli import main\n"
+        f"try:\n    main(['textconv', {str(f)!r}])\nexcept SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        f"bad = [m for m in {absent!r} if m in sys.modules]\n"
+        "sys.stderr.write('LOADED:' + ','.join(bad))\n"
+    )
+    env = {
+        "GITVAULT_AGE_KEY": str(ident),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(PACKAGE.parent),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.stdout.startswith("a: 1\n# gitvault: encrypted to")
+    assert out.stderr.endswith("LOADED:")
+
+
 def test_decrypt_imports_stay_lean(tmp_path: Path) -> None:
     """A real decrypt must not load pygit2, jsonschema or the scanner."""
     import pyrage

@@ -55,7 +55,9 @@ def run(file: Path) -> None:
     out, warning, values = textconv_values(data, str(file), identities)
     if warning:
         say(f"textconv: {warning}")
-    if values:
+    # The GitHub module (JSON, the export model) only under GitHub Actions: `git diff`
+    # runs this once per file, and elsewhere there is nothing to mask.
+    if values and os.environ.get("GITHUB_ACTIONS"):
         from gitvault.export.github import mask_commands, under_github_actions
 
         if under_github_actions(os.environ):
