@@ -64,15 +64,25 @@ def all_rules() -> tuple[Rule, ...]:
     """Every built-in rule, most specific first, generic rules last."""
     from gitvault.scan.rules import (
         ai,
+        ai_ml,
         chat,
+        cicd,
         cloud,
+        cloud_more,
         code_hosts,
+        email_sms,
         generic,
+        iot,
         keys,
         messaging,
+        observability,
         payments,
+        quality,
         registries,
+        saas,
+        search,
         services,
+        webhooks,
     )
 
     rules: list[Rule] = []
@@ -86,6 +96,17 @@ def all_rules() -> tuple[Rule, ...]:
         registries,
         ai,
         services,
+        # Provider breadth (issue 14): specific prefixes and provider-named values.
+        cloud_more,
+        ai_ml,
+        observability,
+        cicd,
+        quality,
+        search,
+        webhooks,
+        email_sms,
+        saas,
+        iot,
         generic,
     ):
         rules.extend(module.RULES)
