@@ -31,7 +31,7 @@ TAIL = r"(?![A-Za-z0-9_-])"
 SEP = r"""[\"']?[ \t]*(?:=|:|:=|=>|,)[ \t]*[\"'`]?"""
 # The key words that make a provider-named variable a credential.
 KEYWORDS = r"(?:key|token|secret|pass(?:word)?|pat|auth|credential|dsn)"
-_OPEN_REPEAT = re.compile(r"\{(\d+),\d*\}(\)*)$")
+_OPEN_REPEAT = re.compile(r"\{([1-9]\d*),\d*\}(\)*)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _UPPER = re.compile(r"^[0-9A-Z]+$")
 

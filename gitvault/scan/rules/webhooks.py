@@ -210,16 +210,6 @@ RULES: tuple[Rule, ...] = (
         "VIBER_AUTH_TOKEN",
         keywords=("viber",),
     ),
-    keyed(
-        "whatsapp-token",
-        "WhatsApp Cloud API access token",
-        _F,
-        r"whatsapp|\bwa_",
-        r"EAA[A-Za-z0-9]{120,250}",
-        "EAAJHCqVyD9yiFDlfGdUHwYDtobwliKAWZQ8utdgYwcQiE0QW5Gxm9O08QEAdqQsL1IOOzaSFHzO8UP0H8469PtXWJtPZ9JpkJFPTnpEvbi70Ql4P50OO2AKEHLKF6hl4b5BN97jhrcuWDQqwvi4PCL8OUmTqwyKqfuw3NpKHxPcX",
-        "WA_ACCESS_TOKEN",
-        keywords=("whatsapp", "wa_"),
-    ),
     prefixed(
         "slack-legacy-token",
         "Slack legacy or rotated user token",
