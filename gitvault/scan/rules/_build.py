@@ -21,6 +21,7 @@ Every sample is invented; none is a real credential.
 
 from __future__ import annotations
 
+import math
 import re
 
 from gitvault.scan.rules import Rule
@@ -31,6 +32,10 @@ TAIL = r"(?![A-Za-z0-9_-])"
 SEP = r"""[\"']?[ \t]*(?:=|:|:=|=>|,)[ \t]*[\"'`]?"""
 # The key words that make a provider-named variable a credential.
 KEYWORDS = r"(?:key|token|secret|pass(?:word)?|pat|auth|credential|dsn)"
+# Between the provider name and the kind word: nothing, or a new name component that
+# starts with a separator or a capital (``DATADOG_API_KEY``, ``datadogApiKey``), so a
+# provider name that is only the start of a longer word (``expo`` in ``exports``) does not count.
+_NAME_GAP = r"(?i:cloud|io|hq|apps?|logic|labs|ai|dev|db)?(?:(?:[_.-]|[A-Z])[\w.-]{0,23}?)?"
 _OPEN_REPEAT = re.compile(r"\{([1-9]\d*),\d*\}(\)*)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _UPPER = re.compile(r"^[0-9A-Z]+$")
@@ -135,7 +140,7 @@ def keyed(
     *,
     keywords: tuple[str, ...],
     kind_words: str = KEYWORDS,
-    entropy: float = 3.0,
+    entropy: float | None = None,
     severity: str = "high",
     tail: str = r"\b",
     examples: tuple[str, ...] = (),
@@ -149,7 +154,7 @@ def keyed(
     ``kind_words`` (key, token, secret …) after the provider name.
     """
     pattern = (
-        r"(?i:" + names + r")[\w.-]{0,24}?(?i:" + kind_words + r")[\w.-]{0,12}?" + SEP
+        r"(?i:" + names + r")" + _NAME_GAP + r"(?i:" + kind_words + r")[\w.-]{0,12}?" + SEP
         + r"(?P<secret>" + value + ")" + tail
     )
     return Rule(
@@ -158,11 +163,25 @@ def keyed(
         family=family,
         pattern=pattern,
         keywords=keywords,
-        entropy=entropy,
+        entropy=_entropy_floor(sample) if entropy is None else entropy,
         severity=severity,
         examples=_syntaxes(name, sample) + examples,
         negative_examples=_keyed_negatives(name, sample) + negatives,
     )
+
+
+def _entropy_floor(sample: str) -> float:
+    """The entropy a keyed value must reach, from the shape of its sample.
+
+    Single-case values (hex, UUIDs, lower-case base36) keep 3.0 bits per
+    character. Mixed-case values must look random for their length
+    (``log2(n) - 0.7``, between 3.0 and 4.0): a git SHA or a hex digest under a
+    provider-ish name (``exports.authCommit``) stays below it, a random base62
+    token of the same length does not.
+    """
+    if sample.lower() == sample or sample.upper() == sample:
+        return 3.0
+    return max(3.0, min(4.0, math.log2(len(sample)) - 0.7))
 
 
 def _keyed_negatives(name: str, secret: str) -> tuple[str, ...]:
