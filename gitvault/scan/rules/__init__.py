@@ -82,6 +82,7 @@ def all_rules() -> tuple[Rule, ...]:
         saas,
         search,
         services,
+        variants,
         webhooks,
     )
 
@@ -97,6 +98,7 @@ def all_rules() -> tuple[Rule, ...]:
         ai,
         services,
         # Provider breadth (issue 14): specific prefixes and provider-named values.
+        variants,
         cloud_more,
         ai_ml,
         observability,

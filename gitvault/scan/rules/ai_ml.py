@@ -51,16 +51,6 @@ RULES: tuple[Rule, ...] = (
         "TOGETHER_API_KEY",
         keywords=("together",),
     ),
-    keyed(
-        "deepseek-api-key",
-        "DeepSeek API key",
-        _F,
-        r"deepseek",
-        r"sk-[a-f0-9]{32}",
-        "sk-40482b572f644bcb4ec1c87e29e11b8a",
-        "DEEPSEEK_API_KEY",
-        keywords=("deepseek",),
-    ),
     prefixed(
         "fireworks-api-key",
         "Fireworks AI API key",

@@ -119,17 +119,6 @@ RULES: tuple[Rule, ...] = (
         tail=r"\b",
         entropy=3.5,
     ),
-    prefixed(
-        "azure-devops-pat",
-        "Azure DevOps personal access token (identifiable format)",
-        _F,
-        r"[A-Za-z0-9]{52}JQQJ9[0-9A-Z][A-Za-z0-9]{2}AZDO[A-Za-z0-9]{4}",
-        "KSmEr7UftZEIOv6xoru8sMJ3bBFK2GywvuseBwEcDcfkp4PpVIrBJQQJ99ALAZDO8Oyt",
-        "AZURE_DEVOPS_PAT",
-        keywords=("jqqj9",),
-        auto_negatives=False,
-        negatives=("AZURE_DEVOPS_PAT=JQQJ99...AZDO",),
-    ),
     keyed(
         "azure-devops-pat-legacy",
         "Azure DevOps personal access token (52 chars)",

@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
         "3DqbhLz4D7EMhX2dRP7gdWV15I5Wc8mB-us86",
         "MAILCHIMP_API_KEY",
         keywords=("mailchimp", "mc_api"),
+        kind_words="(?:key|token|secret|api)?",
     ),
     keyed(
         "mailjet-key",
