@@ -143,6 +143,7 @@ def keyed(
     entropy: float | None = None,
     severity: str = "high",
     tail: str = r"\b",
+    hs: str = "",
     examples: tuple[str, ...] = (),
     negatives: tuple[str, ...] = (),
 ) -> Rule:
@@ -151,7 +152,8 @@ def keyed(
     ``names`` is a regex of the provider's names (matched case-insensitively),
     ``value`` the value's regex (case-sensitive), ``keywords`` the lower-case
     provider words of ``names``. The variable must also contain one of
-    ``kind_words`` (key, token, secret …) after the provider name.
+    ``kind_words`` (key, token, secret …) after the provider name. ``hs`` narrows
+    the Hyperscan pass when the provider name alone is a common word.
     """
     pattern = (
         r"(?i:" + names + r")" + _NAME_GAP + r"(?i:" + kind_words + r")[\w.-]{0,12}?" + SEP
@@ -162,6 +164,9 @@ def keyed(
         description=description,
         family=family,
         pattern=pattern,
+        # Hyperscan looks for the provider name only (a literal set it matches at
+        # memory speed); ``re`` confirms the whole assignment on the few lines that have one.
+        hs_pattern=hs or r"(?i:" + names + r")",
         keywords=keywords,
         entropy=_entropy_floor(sample) if entropy is None else entropy,
         severity=severity,

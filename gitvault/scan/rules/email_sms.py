@@ -84,7 +84,7 @@ RULES: tuple[Rule, ...] = (
         "loops-api-key",
         "Loops API key",
         _F,
-        r"\bloops",
+        r"\bloops[_.-]?(?:api|so)",
         r"[a-f0-9]{32}",
         "9817297f795783710027a60195d669a2",
         "LOOPS_API_KEY",
@@ -249,7 +249,9 @@ RULES: tuple[Rule, ...] = (
         "3-mHQJOy6WSG0XsGolcrojwQCpL1Jz-AsqS85EEP",
         "EXPO_TOKEN",
         keywords=("expo",),
+        kind_words="(?:access[_.-]?)?token",
         tail="(?![A-Za-z0-9_-])",
+        hs=r"(?i:\bexpo[_.-]?(?:access[_.-]?)?token)",
     ),
     keyed(
         "sendbird-token",
