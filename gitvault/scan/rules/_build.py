@@ -36,14 +36,24 @@ KEYWORDS = r"(?:key|token|secret|pass(?:word)?|pat|auth|credential|dsn)"
 # starts with a separator or a capital (``DATADOG_API_KEY``, ``datadogApiKey``), so a
 # provider name that is only the start of a longer word (``expo`` in ``exports``) does not count.
 _NAME_GAP = r"(?i:cloud|io|hq|apps?|logic|labs|ai|dev|db)?(?:(?:[_.-]|[A-Z])[\w.-]{0,23}?)?"
-_OPEN_REPEAT = re.compile(r"\{([1-9]\d*),\d*\}(\)*)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _UPPER = re.compile(r"^[0-9A-Z]+$")
 
 
 def _hs(token: str) -> str:
-    """The Hyperscan text of a token pattern: a trailing open repeat cut to its minimum."""
-    return _OPEN_REPEAT.sub(r"{\1}\2", token)
+    """The Hyperscan text of a token pattern: a trailing open repeat cut to its minimum.
+
+    Plain string work, not ``re``: this runs for every rule at import time.
+    """
+    body = token.rstrip(")")
+    closing = token[len(body) :]
+    if not body.endswith("}"):
+        return token
+    start = body.rfind("{")
+    low, comma, _high = body[start + 1 : -1].partition(",")
+    if not comma or not low.isdigit() or low == "0":
+        return token
+    return body[:start] + "{" + low + "}" + closing
 
 
 def _camel(name: str) -> str:
