@@ -8,7 +8,7 @@ samples and wording are ours.
 from __future__ import annotations
 
 from gitvault.scan.rules import Rule
-from gitvault.scan.rules._build import keyed, prefixed
+from gitvault.scan.rulekit import keyed, prefixed
 
 _F = "ai"
 

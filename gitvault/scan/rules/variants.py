@@ -9,7 +9,7 @@ samples and wording are ours.
 from __future__ import annotations
 
 from gitvault.scan.rules import Rule
-from gitvault.scan.rules._build import prefixed
+from gitvault.scan.rulekit import prefixed
 
 _F = "token"
 
