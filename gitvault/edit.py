@@ -100,6 +100,13 @@ def _save(save: Callable[[str, list[Mapping]], None], body: str, docs: list[Mapp
         raise BadInput(f"cannot save the file ({exc.strerror or type(exc).__name__})") from None
 
 
+def buffer_name(fmt: str) -> str:
+    """The editor buffer's file name: its extension lets the editor highlight the format."""
+    return {"json": "secrets.json", "dotenv": "secrets.env", "binary": "secrets"}.get(
+        fmt, "secrets.yaml"
+    )
+
+
 def interactive() -> bool:
     """True when a person can answer the editor: stdin and stdout are terminals."""
     try:
@@ -116,6 +123,7 @@ def edit_text(
     header: str = "",
     save: Callable[[str, list[Mapping]], None] | None = None,
     attended: bool | None = None,
+    filename: str = "secrets.yaml",
 ) -> tuple[str, list[Mapping]] | None:
     """Let the user edit ``initial`` until it validates (and saves); None when nothing changed.
 
@@ -130,7 +138,7 @@ def edit_text(
         attended = interactive()
     initial_digest = _digest(initial)
     with fsutil.private_dir() as tmp:
-        path = tmp / "secrets.yaml"
+        path = tmp / filename
         shown = header + initial
         fsutil.write_private(path, shown.encode("utf-8", "surrogateescape"))
         last_error: GitvaultError | None = None

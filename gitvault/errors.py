@@ -24,7 +24,7 @@ class ExitCode(enum.IntEnum):
     INTEGRITY = 4  # MAC mismatch, tampered or malformed ciphertext
     BAD_INPUT = 5  # malformed YAML, invalid policy, not a vault file, path outside repo
     GIT = 6  # git failed or the repository is in a state we refuse to work in
-    ROTATION_FAILED = 7  # apply/verify failed and was rolled back
+    ROTATION_FAILED = 7  # apply/verify (agent: notify/health) failed and was rolled back
     INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
 

@@ -75,11 +75,14 @@ def rule_for(pol: Policy, loc: Location) -> Rule:
     return rule
 
 
-def read_vault(path: Path, data: bytes | None = None) -> sopsfile.VaultFile:
-    """Parse a vault file from disk (or given bytes) without decrypting it."""
+def read_vault(path: Path, data: bytes | None = None, fmt: str | None = None) -> sopsfile.VaultFile:
+    """Parse a vault file from disk (or given bytes) without decrypting it.
+
+    ``fmt`` (``--input-type``) overrides the format sops would choose from the name.
+    """
     if data is None:
         data = fsutil.read_input(path)
-    return sopsfile.parse_vault(data, str(path))
+    return sopsfile.parse_vault(data, str(path), fmt)
 
 
 def decrypt(
@@ -131,6 +134,14 @@ def policy_near(path: Path) -> Policy | None:
 
 
 # ----------------------------------------------------------------- rendering
+
+
+def render_native(plain: Plain, fmt: str | None = None, *, indent: int | None = None) -> bytes:
+    """The decrypted file as ``sops decrypt`` prints it: in its own format, or ``fmt``
+    (``--output-type``: yaml, json, dotenv or binary, in sops's layout for that store)."""
+    from gitvault.sops import formats
+
+    return formats.emit_plain(plain.documents, fmt or plain.format, "the decrypted file", indent)
 
 
 def render(plain: Plain, fmt: str, *, label: str = "decrypt", allow_env: Sequence[str] = ()) -> str:
@@ -245,18 +256,47 @@ def selection_for(rule: Rule) -> dict[str, Any]:
     return dict(rule.selection)
 
 
-def encrypt_plaintext(data: bytes, name: str, pol: Policy, rule: Rule) -> bytes:
-    """Encrypt plaintext YAML bytes to the rule's recipients."""
-    from gitvault.yamlio import load_canonical, load_documents
+def plain_format(name: str, fallback: str) -> str:
+    """The format of a plaintext input file: its extension's, else ``fallback``.
 
-    text = sopsfile.decode_utf8(data, name)
-    docs = load_canonical(text) or load_documents(text, name)
+    sops reads a plaintext file with an unknown extension as binary; gitvault
+    does too when it writes the file in place, but ``encrypt notes -o x.yaml``
+    reads ``notes`` as the destination's format (what the user means, and what
+    gitvault did before it knew other formats).
+    """
+    from gitvault.sops import formats
+
+    fmt = formats.format_for_path(name)
+    return fallback if fmt == "binary" else fmt
+
+
+def encrypt_plaintext(
+    data: bytes,
+    name: str,
+    pol: Policy,
+    rule: Rule,
+    *,
+    input_fmt: str | None = None,
+    output_fmt: str = "yaml",
+    indent: int | None = None,
+) -> bytes:
+    """Encrypt plaintext bytes (read as ``input_fmt``) for the rule's readers, in ``output_fmt``."""
+    from gitvault.sops import formats
+
+    docs = formats.load_plain(data, name, input_fmt or plain_format(name, output_fmt))
     if not docs:
         raise BadInput(f"{name}: empty document; sops cannot store an empty file")
     for d in docs:
         check_keys(d, name)
     validate_schema(docs, pol, rule, name)
-    return sopsfile.encrypt_new(docs, pol.reader_keys(rule), **selection_for(rule))
+    return sopsfile.encrypt_new(
+        docs,
+        pol.reader_keys(rule),
+        fmt=output_fmt,
+        indent=indent,
+        name=name,
+        **selection_for(rule),
+    )
 
 
 MAX_SCHEMA_BYTES = 1024 * 1024
@@ -386,8 +426,36 @@ def set_key(
         return Change(keypath.display(parts), "unchanged", None)
     new = keypath.set_value(docs[0], parts, value)
     check(docs)
-    data = sopsfile.reencrypt(docs, plain)
+    data = sopsfile.reencrypt(docs, plain, name=vault.name)
     return Change(keypath.display(parts), "added" if new else "changed", data)
+
+
+def new_file(path: Path, key: str, value: Node, fmt: str | None = None) -> Change:
+    """A brand-new vault file at ``path`` holding one key (``set`` on a missing file).
+
+    Recipients and selection settings come from the policy rule covering
+    ``path`` (no rule: refused, exit 5); the rule's schema must accept the
+    one-key document; missing folders must be creatable inside the vault
+    (checked here, created by :func:`write`). The file's format comes from
+    ``fmt`` or its name, as sops chooses it. Nothing is written here.
+    """
+    from gitvault.sops import formats
+    loc = locate(path)
+    pol = load_policy_for(loc)
+    rule = rule_for(pol, loc)
+    check_parents(path)
+    parts = keypath.parse(key)
+    doc = Mapping()
+    keypath.set_value(doc, parts, value)
+    check_keys(doc, str(path))
+    validate_schema([doc], pol, rule, str(path))
+    out_fmt = fmt or formats.format_for_path(path.name)
+    if out_fmt == "ini":
+        raise formats.refuse_ini(str(path))
+    data = sopsfile.encrypt_new(
+        [doc], pol.reader_keys(rule), fmt=out_fmt, name=str(path), **selection_for(rule)
+    )
+    return Change(keypath.display(parts), "created", data)
 
 
 def unset_key(
@@ -398,7 +466,8 @@ def unset_key(
     docs = plain.documents
     keypath.unset(docs[0], parts)
     check(docs)
-    return Change(keypath.display(parts), "removed", sopsfile.reencrypt(docs, plain))
+    data = sopsfile.reencrypt(docs, plain, name=vault.name)
+    return Change(keypath.display(parts), "removed", data)
 
 
 _MISSING = object()

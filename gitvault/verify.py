@@ -221,7 +221,9 @@ def check_file(
         vault = sopsfile.parse_vault(data, relpath)
     except BadInput as err:
         text = data.decode("utf-8", "replace")
-        plaintext = "sops:" not in text
+        from gitvault.sops.formats import looks_encrypted
+
+        plaintext = "sops:" not in text and not looks_encrypted(data, need_mac=False)
         report.checks["structure"] = "plaintext" if plaintext else "invalid"
         report.problem(
             "structure",

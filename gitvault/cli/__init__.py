@@ -47,6 +47,9 @@ COMMANDS: dict[str, str] = {
     "merge-driver": "gitvault.cli.drivers:merge_driver",
     "review": "gitvault.cli.review:review",
     "recover": "gitvault.cli.recover:recover",
+    "import": "gitvault.cli.importer:import_",
+    "agent": "gitvault.cli.agent:agent",
+    "migrate": "gitvault.cli.migrate:migrate",
 }
 
 
@@ -88,7 +91,7 @@ def _fast_decrypt(args: list[str]) -> bool:
         return False
     path: str | None = None
     extract: str | None = None
-    fmt = "yaml"
+    fmt: str | None = None  # None: the file's own format, as `sops decrypt` prints it
     rest = args[1:]
     while rest:
         arg = rest.pop(0)
@@ -115,7 +118,18 @@ def _fast_decrypt(args: list[str]) -> bool:
     if target.is_dir():
         return False  # click reports that usage error
     plain = vault.decrypt(vault.read_vault(target), load_identities(None))
-    text = vault.extract(plain, extract) if extract else vault.render(plain, fmt)
+    if extract:
+        text = vault.extract(plain, extract)
+    elif fmt is not None:
+        text = vault.render(plain, fmt)
+    elif plain.format == "yaml":
+        text = vault.render(plain, "yaml")
+    else:
+        # JSON, dotenv or a binary file's own bytes (which need not be UTF-8).
+        sys.stdout.flush()
+        sys.stdout.buffer.write(vault.render_native(plain))
+        sys.stdout.buffer.flush()
+        return True
     sys.stdout.write(text)
     sys.stdout.flush()
     return True

@@ -146,6 +146,14 @@ def _with_common(func: Any) -> Any:
     show_default=True,
     help="k8s: manifest syntax.",
 )
+@click.option(
+    "--dotenv-dialect",
+    type=click.Choice(["portable", "python-dotenv"]),
+    default="portable",
+    show_default=True,
+    help="dotenv: quoting every reader agrees on (shell, python-dotenv, node dotenv, "
+    "docker compose), or python-dotenv's rules alone (carries more values).",
+)
 def export(
     paths: tuple[Path, ...],
     prefixes: tuple[str, ...],
@@ -161,6 +169,7 @@ def export(
     merge: bool,
     string_data: bool,
     k8s_output: str,
+    dotenv_dialect: str,
 ) -> None:
     """Decrypt vault files and print their values in one format.
 
@@ -174,7 +183,9 @@ def export(
     the policy's export.allow_env allows them. k8s: one Secret per file, so
     files may share key names. Under GitHub Actions every printed spelling of
     every value is masked (::add-mask::) before any output; there, write data
-    with -o so the masks and the data stay apart.
+    with -o so the masks and the data stay apart. dotenv quotes each value so a
+    shell, python-dotenv, Node's dotenv and docker compose all read it back
+    exactly, and refuses (exit 5, by key) a value no such form carries.
 
     \b
     Examples:
@@ -193,6 +204,7 @@ def export(
         merge=merge,
         string_data=string_data,
         output=k8s_output,
+        dotenv_dialect=dotenv_dialect,
     )
     per_file = fmt == "k8s" and not merge  # one Secret per file: names collide only within one
     loaded = load(

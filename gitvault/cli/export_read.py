@@ -21,7 +21,9 @@ import click
 
 from gitvault.errors import BadInput, GitvaultError, UsageError
 
-VAULT_SUFFIXES = (".yaml", ".yml")
+# sops formats gitvault reads and writes (docs/formats.md); binary files are read
+# only when named: a directory can hold other files a rule happens to cover.
+VAULT_SUFFIXES = (".yaml", ".yml", ".json", ".env")
 POLICY_FILE = ".gitvault.yaml"
 
 
@@ -58,7 +60,7 @@ def relative_label(path: Path, root: Path) -> str:
 def expand_paths(paths: Sequence[Path], root: Path, policy: Any) -> list[Path]:
     """Files as given, plus every vault file under each directory (sorted, no duplicates).
 
-    Under a directory, a vault file is a ``.yaml``/``.yml`` file that a policy
+    Under a directory, a vault file is a ``.yaml``/``.yml``/``.json``/``.env`` file a policy
     rule covers; without a policy (or a ``rule_for``), every such file.
     """
     result: dict[Path, None] = {}

@@ -36,6 +36,31 @@ def commit_options(func: F) -> F:
     )(func)
 
 
+_TYPES = click.Choice(["yaml", "json", "dotenv", "binary", "ini"])
+
+
+def input_type_option(func: F) -> F:
+    """``--input-type``: read the vault file in this sops format, whatever its extension."""
+    return click.option(
+        "--input-type",
+        "input_type",
+        type=_TYPES,
+        default=None,
+        help="Read the file as this format (default: by extension, as sops does).",
+    )(func)
+
+
+def output_type_option(func: F) -> F:
+    """``--output-type``: write in this sops format, whatever the extension."""
+    return click.option(
+        "--output-type",
+        "output_type",
+        type=_TYPES,
+        default=None,
+        help="Write this format (default: by the destination's extension, as sops does).",
+    )(func)
+
+
 def _check_commit_flags(do_commit: bool, message: str | None, allow_staged: bool) -> None:
     if not do_commit and (message is not None or allow_staged):
         raise UsageError("-m/--message and --allow-staged need --commit")
@@ -73,17 +98,30 @@ def _commit(
 @click.argument("path", type=PATH)
 @click.option("-o", "--output", type=PATH, default=None, help="Write the vault file here.")
 @click.option("--in-place", is_flag=True, help="Replace PATH with its encrypted form.")
-def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
-    """Encrypt a plaintext YAML file to the recipients its policy rule names.
+@input_type_option
+@output_type_option
+def encrypt(
+    path: Path,
+    output: Path | None,
+    in_place: bool,
+    input_type: str | None,
+    output_type: str | None,
+) -> None:
+    """Encrypt a plaintext file to the recipients its policy rule names.
 
-    The rule is chosen by the destination path (OUTPUT, or PATH itself).
+    The rule is chosen by the destination path (OUTPUT, or PATH itself), and
+    so is the format, as sops does: .yaml/.yml, .json, .env (dotenv), else
+    binary (the whole file as one value; docs/formats.md).
 
     \b
     Example:
       gitvault encrypt secrets/dev/app.yaml --in-place
       gitvault encrypt plain.yaml -o secrets/dev/app.yaml
+      gitvault encrypt secrets/dev/app.env --in-place
+      gitvault encrypt tls.key -o secrets/prod/tls.key
     """
     from gitvault import fsutil, vault
+    from gitvault.sops.formats import format_for_path
 
     if output is not None and in_place:
         raise UsageError("use either -o/--output or --in-place, not both")
@@ -92,7 +130,12 @@ def encrypt(path: Path, output: Path | None, in_place: bool) -> None:
     loc = vault.locate(dest)
     pol = vault.load_policy_for(loc)
     rule = vault.rule_for(pol, loc)
-    encrypted = vault.encrypt_plaintext(data, str(path), pol, rule)
+    out_fmt = output_type or format_for_path(str(dest))
+    if input_type is None and output is None:
+        input_type = out_fmt  # in place (or to stdout): the file is what its name says
+    encrypted = vault.encrypt_plaintext(
+        data, str(path), pol, rule, input_fmt=input_type, output_fmt=out_fmt
+    )
     if in_place or output is not None:
         from gitvault.locking import file_lock
 
@@ -140,10 +183,12 @@ def _env_allowances(path: Path, allow_env: tuple[str, ...]) -> tuple[str, list[s
     "--format",
     "fmt",
     type=click.Choice(["yaml", "json", "dotenv", "env"]),
-    default="yaml",
-    show_default=True,
-    help="Output format for the whole file.",
+    default=None,
+    help="Export-style output for the whole file (json: 4-space JSON; dotenv/env: "
+    "shell-safe variables). Default: the file's own format, as sops prints it.",
 )
+@input_type_option
+@output_type_option
 @click.option(
     "-o", "--output", type=PATH, default=None, help="Write plaintext to this file (mode 0600)."
 )
@@ -163,6 +208,8 @@ def decrypt(
     fmt: str,
     output: Path | None,
     allow_env: tuple[str, ...],
+    input_type: str | None,
+    output_type: str | None,
     identity: Path | None,
 ) -> None:
     """Verify and decrypt a vault file (MAC checked before anything is printed).
@@ -173,6 +220,10 @@ def decrypt(
       gitvault decrypt secrets/prod/db.yaml --extract db.password
       gitvault decrypt secrets/prod/db.yaml --format json -o /dev/shm/db.json
       gitvault decrypt secrets/prod/db.yaml --rev HEAD~1
+      gitvault decrypt secrets/prod/app.json --output-type yaml
+
+    Without --format the file is printed in its own format (a binary-format
+    file as its original bytes), or in --output-type's, as `sops decrypt` does.
 
     --format env/dotenv refuses the variable names `export` refuses (PATH,
     LD_*, BASH_ENV, NODE_OPTIONS, …; exit 5) unless --allow-env NAME or the
@@ -186,15 +237,19 @@ def decrypt(
 
         repo = Repository.discover(path.absolute().parent)
         data = repo.read_file(rev, repo.relpath(path))
-    vf = vault.read_vault(path, data)
+    if fmt is not None and output_type is not None:
+        raise UsageError("use either --format or --output-type, not both")
+    vf = vault.read_vault(path, data, input_type)
     plain = vault.decrypt(vf, load_ids(identity))
     if extract_key:
         text = vault.extract(plain, extract_key)
     elif fmt in ("env", "dotenv"):
         label, allowed = _env_allowances(path, allow_env)
         text = vault.render(plain, fmt, label=label, allow_env=allowed)
-    else:
+    elif fmt is not None:
         text = vault.render(plain, fmt)
+    else:
+        text = vault.render_native(plain, output_type).decode("utf-8", "surrogateescape")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         # Register every value as a log mask before anything else reaches the log
         # (DESIGN §9). The mask lines go to stdout first, as `export` does; use -o
@@ -207,15 +262,33 @@ def decrypt(
         if root is not None and output.absolute().resolve().is_relative_to(root.resolve()):
             hint("that file is inside the repository: delete it when done and never commit it")
     else:
-        write_stdout(text)
+        _write_stdout_raw(text)
+
+
+def _write_stdout_raw(text: str) -> None:
+    """Decrypted output byte for byte (a binary file's bytes need not be UTF-8)."""
+    data = text.encode("utf-8", "surrogateescape")
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        write_stdout(data.decode("utf-8", "replace"))
+        return
+    sys.stdout.flush()
+    stream.write(data)
+    stream.flush()
 
 
 @click.command()
 @click.argument("path", type=PATH)
+@input_type_option
 @identity_option
 @commit_options
 def edit(
-    path: Path, identity: Path | None, do_commit: bool, message: str | None, allow_staged: bool
+    path: Path,
+    input_type: str | None,
+    identity: Path | None,
+    do_commit: bool,
+    message: str | None,
+    allow_staged: bool,
 ) -> None:
     """Edit a vault file in $VISUAL/$EDITOR; create it when PATH does not exist.
 
@@ -242,7 +315,7 @@ def edit(
     from gitvault import edit as editflow
     from gitvault import fsutil, vault
     from gitvault.sops import file as sopsfile
-    from gitvault.yamlio import emit_documents, load_documents
+    from gitvault.sops import formats
 
     _check_commit_flags(do_commit, message, allow_staged)
     target = _prepare_commit(path, do_commit, allow_staged)
@@ -253,18 +326,26 @@ def edit(
     plain = None
     header = ""
     original = fsutil.read_input(path) if exists else None
+    fmt = input_type or formats.vault_format(str(path), original or b"")
+    if fmt == "ini":
+        raise formats.refuse_ini(str(path))
     if original is not None:
-        vf = vault.read_vault(path, original)
+        vf = vault.read_vault(path, original, input_type)
         plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-        initial = emit_documents(plain.documents)
+        fmt = plain.format
+        initial = formats.emit_plain(plain.documents, fmt, str(path)).decode(
+            "utf-8", "surrogateescape"
+        )
     else:
+        fmt = input_type or formats.format_for_path(str(path))
         if pol is None or rule is None:
             raise BadInput(f"{path}: no such file, and no policy rule to create it under")
         vault.check_parents(path)
         initial, header = "", editflow.NEW_FILE_TEMPLATE
 
     def validate(text: str) -> list:  # type: ignore[type-arg]
-        docs = load_documents(text, str(path))
+        docs = formats.load_plain(text.encode("utf-8", "surrogateescape"), str(path), fmt)
+        formats.check_writable(docs, fmt, str(path))
         if not docs or all(len(d) == 0 for d in docs):
             raise BadInput("the file has no keys; sops cannot store an empty document")
         if pol is not None and rule is not None:
@@ -287,10 +368,12 @@ def edit(
         # Runs inside the edit loop: a write or commit that fails reopens the
         # editor on the user's text instead of losing it.
         if plain is not None:
-            data = sopsfile.reencrypt(docs, plain)
+            data = sopsfile.reencrypt(docs, plain, name=str(path))
         else:
             assert pol is not None and rule is not None
-            data = sopsfile.encrypt_new(docs, pol.reader_keys(rule), **vault.selection_for(rule))
+            data = sopsfile.encrypt_new(
+                docs, pol.reader_keys(rule), fmt=fmt, name=str(path), **vault.selection_for(rule)
+            )
         from gitvault.concurrent import rebase_edit
         from gitvault.locking import file_lock
 
@@ -306,7 +389,9 @@ def edit(
             subject = f"gitvault: {'edit' if exists else 'add'} {target.relpath}"
             committed.append(_commit(target, data, "edit", message, allow_staged, subject))
 
-    result = editflow.edit_text(initial, validate, header=header, save=save)
+    result = editflow.edit_text(
+        initial, validate, header=header, save=save, filename=editflow.buffer_name(fmt)
+    )
     if result is None:
         say(f"{path}: file has not changed")
         return
@@ -355,6 +440,7 @@ def _merge_conflict(path: Path) -> dict[str, Any] | None:
     show_default=True,
     help="How to read VALUE.",
 )
+@input_type_option
 @identity_option
 @commit_options
 @hold_file_lock("set")  # read, change and write as one step: no lost update
@@ -365,12 +451,17 @@ def set_(
     from_stdin: bool,
     generator: str | None,
     type_: str,
+    input_type: str | None,
     identity: Path | None,
     do_commit: bool,
     message: str | None,
     allow_staged: bool,
 ) -> None:
     """Set one value without an editor; other values keep their ciphertext.
+
+    When PATH does not exist, a new vault file is created holding KEY, for the
+    recipients of the policy rule that covers PATH (missing folders inside the
+    vault are created, as `edit` does).
 
     A VALUE on the command line can end up in shell history and process
     listings: prefer --stdin or --generate for real secrets. The result must
@@ -404,30 +495,49 @@ def set_(
     else:
         assert value is not None
         new_value = vault.parse_value(value, type_)
-    vf = vault.read_vault(path)
-    plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
+    creating = not (path.exists() or path.is_symlink())
+    if creating:
+        # A new file, as `edit` makes one: the policy rule decides its recipients.
+        change = vault.new_file(path, key, new_value, input_type)
+    else:
+        vf = vault.read_vault(path, None, input_type)
+        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
+        change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return
+    if creating:
+        vault.make_parents(path)
     if target is not None:
-        subject = f"gitvault: set {change.key} in {target.relpath}"
+        subject = f"gitvault: {'add' if creating else 'set'} {change.key} in {target.relpath}"
         done = _commit(target, change.data, "set", message, allow_staged, subject)
         say(f"{path}: {change.key} {change.action}; {done}")
         return
     fsutil.atomic_write(path, change.data)
+    if creating:
+        from gitvault.policy import load as load_policy
+
+        loc = vault.locate(path)
+        assert loc.root is not None and loc.relpath is not None
+        pol = load_policy(loc.root)
+        rule = pol.rule_for(loc.relpath)
+        readers = ", ".join(pol.reader_names(rule)) if rule is not None else ""
+        say(f"created {path} for {readers} with {change.key}")
+        return
     say(f"{path}: {change.key} {change.action}")
 
 
 @click.command()
 @click.argument("path", type=PATH)
 @click.argument("key")
+@input_type_option
 @identity_option
 @commit_options
 @hold_file_lock("unset")  # read, change and write as one step: no lost update
 def unset(
     path: Path,
     key: str,
+    input_type: str | None,
     identity: Path | None,
     do_commit: bool,
     message: str | None,
@@ -444,7 +554,7 @@ def unset(
 
     _check_commit_flags(do_commit, message, allow_staged)
     target = _prepare_commit(path, do_commit, allow_staged)
-    vf = vault.read_vault(path)
+    vf = vault.read_vault(path, None, input_type)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
     change = vault.unset_key(vf, plain, key, vault.schema_check(path))
     assert change.data is not None

@@ -119,6 +119,10 @@ def render_due(report: Any, problems: tuple[str, ...]) -> str:
 
     rows: list[tuple[str, ...]] = [("STATUS", "KEY", "PERIOD", "LAST CHANGE (UTC)", "AGE", "DUE")]
     for i in report.items:
+        if i.exposed and i.last_change is None:
+            where = f"exposed in {i.exposed[:12]}, removed since: rotate at its source"
+            rows.append((i.status, f"{i.file}:{i.key}", "-", "removed", "-", where))
+            continue
         if i.last_change is None:
             rows.append((i.status, f"{i.file}:{i.key}", format_period(i.period), "never", "-", "-"))
             continue
@@ -128,6 +132,18 @@ def render_due(report: Any, problems: tuple[str, ...]) -> str:
             if left.total_seconds() > 0
             else (f"{format_period(-left)} ago")
         )
+        if i.exposed:
+            rows.append(
+                (
+                    i.status,
+                    f"{i.file}:{i.key}",
+                    format_period(i.period) if i.period else "-",
+                    i.last_change.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                    format_period(i.age),
+                    f"exposed in {i.exposed[:12]}: rotate now",
+                )
+            )
+            continue
         rows.append(
             (
                 i.status,
@@ -166,7 +182,9 @@ def due(within: str, as_json: bool, fail: bool, identity: Path | None) -> None:
     every file it matches, a key's own rotate_after overrides it. The last
     change is the author date of the newest commit that changed the value (a
     re-key does not count; a merge counts only for values it made itself). Keys
-    never committed are "unknown".
+    never committed are "unknown". Keys marked exposed by `migrate import`
+    (leaked values) are overdue whatever their age or period, until a later
+    commit changes the value (docs/migration.md).
 
     \b
     Example:

@@ -19,7 +19,13 @@ from gitvault.errors import BadInput
     default=None,
     help="Where to write the identity (default: ~/.config/gitvault/keys.txt; '-' for stdout).",
 )
-def keygen(output: Path | None) -> None:
+@click.option(
+    "--pq",
+    is_flag=True,
+    help="A post-quantum hybrid identity (ML-KEM-768 + X25519, age-keygen -pq); its "
+    "public key is age1pq1… (about 2,000 characters).",
+)
+def keygen(output: Path | None, pq: bool) -> None:
     """Create a new age identity and print its public key.
 
     The file uses age-keygen's format and mode 0600; an existing file is never
@@ -29,11 +35,12 @@ def keygen(output: Path | None) -> None:
     Example:
       gitvault keygen                 # writes ~/.config/gitvault/keys.txt
       gitvault keygen -o ci-prod.key  # an identity for a CI environment
+      gitvault keygen --pq -o pq.key  # post-quantum (sops 3.11 cannot read it)
     """
     from gitvault.fsutil import atomic_write
     from gitvault.identities import default_key_file, generate
 
-    text, public = generate()
+    text, public = generate(pq=pq)
     if output is not None and str(output) == "-":
         click.echo(text, nl=False)
         return
@@ -67,12 +74,12 @@ def whoami(identity: Path | None, as_json: bool) -> None:
     from gitvault import policy
     from gitvault.identities import load_identities
 
-    ids = load_identities(identity)
+    ids = load_identities(identity, quiet=True)  # skipped lines are listed below
     root = policy.find_root(Path.cwd())
     pol = policy.load(root) if root is not None else None
     rows = []
     for ident in ids.items:
-        name = pol.name_of(ident.recipient) if pol is not None else None
+        name = pol.name_of(ident.recipient) if pol is not None and ident.recipient else None
         rows.append({"source": ident.source, "recipient": ident.recipient, "name": name})
     if as_json:
         emit_json(
@@ -89,6 +96,10 @@ def whoami(identity: Path | None, as_json: bool) -> None:
         say("no identity found; tried: " + ", ".join(ids.tried))
         raise click.exceptions.Exit(3)
     for row in rows:
+        if not row["recipient"]:
+            # A passphrase-protected age identity file: its keys are inside it.
+            echo(f"(passphrase-protected, unlocked when a file needs it)  ({row['source']})")
+            continue
         who = row["name"] or ("not in the policy" if pol is not None else "no policy here")
         echo(f"{row['recipient']}  {who}  ({row['source']})")
     for problem in ids.problems:

@@ -224,4 +224,5 @@ def _encrypt(
     if o.vault.meta.foreign and key == o.data_key:
         meta = replace(meta, foreign=o.vault.meta.foreign)
     enc_docs, meta = encrypt_documents(docs, meta, key, lastmodified=now_rfc3339(), stash=stash)
-    return serialize(enc_docs, meta), tuple(notes)
+    # The merged file keeps ours's format: a JSON or dotenv file stays one.
+    return serialize(enc_docs, meta, o.vault.format, name=o.vault.name), tuple(notes)

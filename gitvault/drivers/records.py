@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import subprocess
 import time
 from collections.abc import Sequence
@@ -112,9 +111,12 @@ def merge_text(base: Path, ours: Path, theirs: Path, name: str) -> int:
     return 0 if proc.returncode == 0 else 1
 
 
-_SOPS_BLOCK = re.compile(rb"(?m)^sops:[ \t]*\r?$")
-
-
 def is_vault_bytes(data: bytes) -> bool:
-    """Cheap check for a top-level ``sops:`` block (no pygit2, no YAML parse)."""
-    return b"\0" not in data and bool(_SOPS_BLOCK.search(data))
+    """Cheap check for sops metadata in any format (no pygit2, no parse).
+
+    A JSON, dotenv or binary-format vault file must reach the per-key merge:
+    git's line merge would write conflict markers into it.
+    """
+    from gitvault.sops.formats import looks_encrypted
+
+    return looks_encrypted(data, need_mac=False)

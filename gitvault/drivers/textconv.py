@@ -40,7 +40,14 @@ def textconv_values(
     try:
         vault = parse_vault(data, name)
     except GitvaultError:
-        return data, None, []  # not a vault file: show it as it is
+        # git may hand over a temp file whose name lost the extension: the
+        # content says whether it is a JSON or dotenv vault file.
+        from gitvault.sops.formats import sniff
+
+        try:
+            vault = parse_vault(data, name, sniff(data))
+        except GitvaultError:
+            return data, None, []  # not a vault file: show it as it is
     if identities is None or not identities.items:
         return data, None, []
     try:

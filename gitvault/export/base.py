@@ -35,6 +35,8 @@ class RenderOptions:
     merge: bool = False
     string_data: bool = False
     output: str = "yaml"
+    # ``dotenv``: "portable" (every common reader) or "python-dotenv" (that parser only).
+    dotenv_dialect: str = "portable"
 
 
 class Format(Protocol):

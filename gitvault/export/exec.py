@@ -41,16 +41,9 @@ from types import FrameType
 from gitvault import fsutil
 from gitvault.errors import BadInput
 from gitvault.export.model import Variable, require_env_safe
+from gitvault.identities import IDENTITY_VARIABLES
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-IDENTITY_VARIABLES = (
-    "GITVAULT_AGE_KEY",
-    "GITVAULT_AGE_KEY_FILE",
-    "SOPS_AGE_KEY",
-    "SOPS_AGE_KEY_FILE",
-    "SOPS_AGE_KEY_CMD",
-    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
-)
 FILE_SUFFIX = "_FILE"
 # Linux's MAX_ARG_STRLEN (32 pages of 4 KiB): the longest single argv/envp string.
 MAX_ENTRY_BYTES = 32 * 4096

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -46,8 +45,6 @@ from gitvault.git.log import git_env, run_git
 from gitvault.git.repo import Repository
 from gitvault.tempfiles import process_alive
 
-_SOPS_BLOCK = re.compile(rb"(?m)^sops:[ \t]*\r?$")
-_SOPS_MAC = re.compile(rb"(?m)^[ \t]+mac:[ \t]*\S")
 _ZERO = "0" * 40
 _HOOK_LINES = 40  # at most this many lines of a refusing hook's output are shown
 
@@ -75,8 +72,10 @@ class CommitFailed(GitError):
 
 
 def looks_like_vault_file(data: bytes) -> bool:
-    """Cheap check: a top-level ``sops:`` block with a ``mac:`` entry, and no NUL."""
-    return b"\0" not in data and bool(_SOPS_BLOCK.search(data)) and bool(_SOPS_MAC.search(data))
+    """Cheap check: sops metadata with a ``mac`` entry (YAML, JSON or dotenv), and no NUL."""
+    from gitvault.sops.formats import looks_encrypted
+
+    return looks_encrypted(data)
 
 
 def commit_paths(
@@ -234,7 +233,6 @@ def clean_stale_indexes(directory: Path) -> None:
         if not process_alive(pid):
             with contextlib.suppress(OSError):
                 entry.unlink()
-
 
 
 def _git(

@@ -17,6 +17,8 @@ Wire format of the gitvault trailers (one line each, order as written):
     Gitvault-Rekey: <path>                         (new data key, values unchanged)
     Gitvault-Recipients: <path>: <name>, <name>    (recipients after the change)
     Gitvault-Offboarded: <name>                    (a person removed by ``offboard``)
+    Gitvault-Exposed: <path>: <key>, <key>         (values known to have leaked: overdue
+                                                    until a later commit changes them)
 
 Paths and key paths are percent-encoded for ``%``, ``,``, ``:``, and control
 characters, so any name round-trips; ordinary names stay readable.
@@ -41,6 +43,7 @@ VERIFIED = "Gitvault-Verified"
 REKEY = "Gitvault-Rekey"
 RECIPIENTS = "Gitvault-Recipients"
 OFFBOARDED = "Gitvault-Offboarded"
+EXPOSED = "Gitvault-Exposed"
 
 # git's default separators are ":" only; the token is letters, digits and "-".
 _TOKEN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:(.*)$")
@@ -193,6 +196,7 @@ class VaultTrailers:
     recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     offboarded: tuple[str, ...] = ()
+    exposed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def is_gitvault(self) -> bool:
@@ -213,6 +217,7 @@ class VaultTrailers:
         out += [Trailer(REKEY, quote(path)) for path in self.rekeyed]
         out += [Trailer(RECIPIENTS, _path_list(p, n)) for p, n in self.recipients.items()]
         out += [Trailer(OFFBOARDED, quote(name)) for name in self.offboarded]
+        out += [Trailer(EXPOSED, _path_list(p, keys)) for p, keys in self.exposed.items()]
         return out
 
 
@@ -255,6 +260,7 @@ def vault_trailers(trailers: Iterable[Trailer]) -> VaultTrailers:
     recipients: dict[str, tuple[str, ...]] = {}
     problems: list[str] = []
     offboarded: list[str] = []
+    exposed: dict[str, tuple[str, ...]] = {}
     for trailer in trailers:
         token = trailer.token.lower()
         if not token.startswith("gitvault-"):
@@ -270,12 +276,14 @@ def vault_trailers(trailers: Iterable[Trailer]) -> VaultTrailers:
             rekeyed.append(unquote(value))
         elif token == OFFBOARDED.lower():
             offboarded.append(unquote(value))
-        elif token in (KEYS.lower(), VERIFIED.lower(), RECIPIENTS.lower()):
+        elif token in (KEYS.lower(), VERIFIED.lower(), RECIPIENTS.lower(), EXPOSED.lower()):
             parsed = _split_path_list(value)
             if parsed is None:
                 problems.append(f"malformed {trailer.token} trailer")
                 continue
-            target = {KEYS.lower(): keys, VERIFIED.lower(): verified}.get(token, recipients)
+            target = {KEYS.lower(): keys, VERIFIED.lower(): verified, EXPOSED.lower(): exposed}.get(
+                token, recipients
+            )
             path, names = parsed
             target[path] = target.get(path, ()) + names
         elif token == GENERATOR.lower():
@@ -296,4 +304,5 @@ def vault_trailers(trailers: Iterable[Trailer]) -> VaultTrailers:
         recipients=recipients,
         problems=tuple(problems),
         offboarded=tuple(offboarded),
+        exposed=exposed,
     )

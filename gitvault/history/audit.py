@@ -337,13 +337,15 @@ def stream_last_changes(
     decrypt: Decryptor | None = None,
     rev: str = "HEAD",
     include: Callable[[str], bool] | None = None,
+    observe: Callable[[KeyEvent], None] | None = None,
 ) -> tuple[dict[tuple[str, str], int], tuple[str, ...]]:
     """:func:`last_changes` of :func:`audit`, without keeping the audit.
 
     The same walk and the same events, each folded into :class:`LastChanges`
     as soon as it is made: memory follows the number of keys and files, not
     of commits or versions (``due`` over thousands of commits). Returns the
-    last changes and the versions that could not be read.
+    last changes and the versions that could not be read. ``observe`` (optional)
+    sees every event too (exposures need the commits that changed a value).
     """
     state = LastChanges()
     with BlobReader(repo.root) as reader:
@@ -353,4 +355,6 @@ def stream_last_changes(
         ):
             for event in events:
                 state.add(event)
+                if observe is not None:
+                    observe(event)
     return state.result(), tuple(cache.problems)

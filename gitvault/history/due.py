@@ -68,6 +68,9 @@ class DueItem:
     due_at: datetime | None
     age: timedelta | None
     status: str
+    # The commit whose ``Gitvault-Exposed`` trailer marks this value as leaked:
+    # overdue, whatever its age, until a later commit changes the value.
+    exposed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class DueReport:
                     "last_change": when(i.last_change),
                     "due_at": when(i.due_at),
                     "age_seconds": None if i.age is None else int(i.age.total_seconds()),
+                    "exposed": i.exposed,
                 }
                 for i in self.items
             ],
@@ -124,19 +128,33 @@ def due_report(
     last_changes: Mapping[tuple[str, str], datetime | int | float],
     *,
     within: timedelta = timedelta(days=7),
+    exposed: Mapping[tuple[str, str], str] | None = None,
 ) -> DueReport:
     """Status of every ``(file, key, period)`` at ``now``.
 
     ``last_changes`` maps ``(file, key)`` to the time the value last changed
     (a datetime with a zone, or epoch seconds). ``within`` is the due-soon window.
+    ``exposed`` maps keys still exposed (see :mod:`gitvault.history.exposed`) to
+    the commit that recorded it: they are overdue whatever their age, and listed
+    even without a period (period 0).
     """
+    exposed = dict(exposed or {})
     now = _as_datetime(now)
     if within < timedelta():
         raise BadInput("the due-soon window must not be negative")
     items = []
-    for file, key, period in periods:
+    listed = [(f, k, p) for f, k, p in periods]
+    named = {(f, k) for f, k, _ in listed}
+    listed += [(f, k, timedelta()) for f, k in sorted(exposed) if (f, k) not in named]
+    for file, key, period in listed:
         span = parse_period(period) if isinstance(period, str) else period
         changed = last_changes.get((file, key))
+        leak = exposed.get((file, key))
+        if leak is not None:
+            last = _as_datetime(changed) if changed is not None else None
+            age = now - last if last is not None else None
+            items.append(DueItem(file, key, span, last, last, age, OVERDUE, leak))
+            continue
         if changed is None:
             items.append(DueItem(file, key, span, None, None, None, UNKNOWN))
             continue

@@ -106,14 +106,24 @@ def due_for(
     decrypt: Decryptor | None = None,
     rev: str = "HEAD",
 ) -> DueReport:
-    """The due report of ``plan``'s keys, from the history up to ``rev``."""
+    """The due report of ``plan``'s keys, from the history up to ``rev``.
+
+    Keys marked exposed (``Gitvault-Exposed``) and not changed since are
+    overdue whatever their age, with or without a period
+    (:mod:`gitvault.history.exposed`).
+    """
+    from gitvault.history.exposed import ChangeLog, exposing_commits, still_exposed
+
     repo.require_history()
     now = now or datetime.now(tz=UTC)
     changes: Mapping[tuple[str, str], int] = {}
-    if plan.files:
+    exposures = exposing_commits(repo.root, rev)
+    files = set(plan.files) | {f for f, _ in exposures}
+    watch = ChangeLog(exposures)
+    if files:
         # One walk over the files' directories, keeping only the files themselves:
         # git is faster with a few directory pathspecs than with hundreds of files.
-        wanted = frozenset(plan.files)
+        wanted = frozenset(files)
         dirs = sorted({f.rpartition("/")[0] for f in wanted})
         # Streamed: one state per key, not every event of every version (memory).
         changes, _unreadable = stream_last_changes(
@@ -123,8 +133,18 @@ def due_for(
             decrypt=decrypt,
             rev=rev,
             include=wanted.__contains__,
+            observe=watch if exposures else None,
         )
-    return due_report(now, [(k.file, k.key, k.period) for k in plan.keys], changes, within=within)
+    # A key removed from the vault while exposed stays listed (last change None):
+    # removing a leaked value is not rotating it; it may still work where it is used.
+    open_ = still_exposed(repo.root, exposures, watch.commits, rev)
+    return due_report(
+        now,
+        [(k.file, k.key, k.period) for k in plan.keys],
+        changes,
+        within=within,
+        exposed={k: e.commit for k, e in open_.items()},
+    )
 
 
 def settings_index(plan: Schedule) -> dict[tuple[str, str], ScheduledKey]:

@@ -97,17 +97,17 @@ def refuse_if_pending(git_dir: Path, relpaths: Iterable[str]) -> None:
 def recipients_of(datas: Iterable[bytes]) -> list[str]:
     """The union of the age recipients named in vault files' bytes (public keys)."""
     from gitvault.sops.file import parse_vault
+    from gitvault.sops.formats import sniff
 
     seen: dict[str, None] = {}
     for data in datas:
         try:
-            vault = parse_vault(data, "journal")
+            vault = parse_vault(data, "journal", sniff(data))
         except BadInput:
             continue
         for recipient in vault.recipients:
             seen[recipient] = None
     return list(seen)
-
 
 
 def _sweep(directory: Path) -> None:
@@ -120,5 +120,3 @@ def _sweep(directory: Path) -> None:
         if not process_alive(pid):
             with contextlib.suppress(OSError):
                 tmp.unlink()
-
-

@@ -223,12 +223,12 @@ class Journal:
 
     def payload(self, identities: Sequence[Any]) -> dict[str, Any]:
         """The decrypted payload; raises :class:`JournalError` when no identity opens it."""
-        import pyrage
+        from gitvault.crypto.envelope import MalformedStanza, decrypt_with
 
         try:
-            data = pyrage.decrypt(self.armored, list(identities))
+            data = decrypt_with(self.armored, list(identities))
             value = json.loads(data)
-        except (pyrage.DecryptError, ValueError) as exc:
+        except (MalformedStanza, ValueError) as exc:
             raise JournalError(
                 f"cannot open the journal {self.path.name}: {str(exc)[:120]}",
                 hint="use an identity that can decrypt the files it names (--identity)",
@@ -280,15 +280,11 @@ def journal_dir(git_dir: Path) -> Path:
 
 
 def _seal(payload: Mapping[str, Any], recipients: Sequence[str]) -> bytes:
-    import pyrage
-
-    from gitvault.crypto.envelope import parse_recipient
+    from gitvault.crypto.envelope import seal
 
     if not recipients:
         raise BadInput("cannot record the journal: the files name no recipient")
-    data = json.dumps(payload, separators=(",", ":")).encode()
-    sealed: bytes = pyrage.encrypt(data, [parse_recipient(r) for r in recipients], armored=True)
-    return sealed
+    return seal(json.dumps(payload, separators=(",", ":")).encode(), recipients)
 
 
 

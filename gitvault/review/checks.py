@@ -96,7 +96,9 @@ def key_ages(c: Collector, changed: list[str], log: AuditLog) -> list[KeyAge]:
                 except GitvaultError:
                     pass
             plain.append((path, key))
-    report = due_report(c.now, periods, last, within=timedelta(days=7))
+    open_ = _exposed(c, changed, log)
+    plain = [pk for pk in plain if pk not in open_]
+    report = due_report(c.now, periods, last, within=timedelta(days=7), exposed=open_)
     for item in report.items:
         out.append(
             KeyAge(
@@ -106,15 +108,16 @@ def key_ages(c: Collector, changed: list[str], log: AuditLog) -> list[KeyAge]:
                 age_seconds=int(item.age.total_seconds()) if item.age is not None else None,
                 period_seconds=int(item.period.total_seconds()),
                 status=item.status,
+                exposed=item.exposed,
             )
         )
         if item.status == "overdue":
-            c.find(
-                "overdue",
-                f"{item.file}:{item.key} is overdue for rotation",
-                file=item.file,
-                key=item.key,
+            why = (
+                f"was exposed (leaked; recorded in {item.exposed[:12]}) and is not rotated since"
+                if item.exposed
+                else "is overdue for rotation"
             )
+            c.find("overdue", f"{item.file}:{item.key} {why}", file=item.file, key=item.key)
     now = int(c.now.timestamp())
     for path, key in plain:
         when = last.get((path, key))
@@ -122,6 +125,33 @@ def key_ages(c: Collector, changed: list[str], log: AuditLog) -> list[KeyAge]:
             KeyAge(path, key, when, now - when if when is not None else None, None, "no-period")
         )
     return out
+
+
+def _exposed(c: Collector, changed: list[str], log: AuditLog) -> dict[tuple[str, str], str]:
+    """Keys of the changed files still exposed at HEAD (see :mod:`gitvault.history.exposed`)."""
+    from gitvault.history.audit import last_changes
+    from gitvault.history.exposed import ChangeLog, exposing_commits, still_exposed
+
+    wanted = set(changed)
+    current = last_changes(log)
+    exposures = {
+        k: e for k, e in exposing_commits(c.repo.root, c.rng.head).items() if k[0] in wanted
+    }
+    if not exposures:
+        return {}
+    watch = ChangeLog(exposures)
+    for event in log.events:
+        watch(event)
+    open_ = still_exposed(c.repo.root, exposures, watch.commits, c.rng.head)
+    for file, key in sorted(k for k in open_ if k not in current):
+        # Removing a leaked value is not rotating it: it may still work where it is used.
+        c.find(
+            "overdue",
+            f"{file}:{key} was exposed (leaked) and is removed without a rotation",
+            file=file,
+            key=key,
+        )
+    return {k: e.commit for k, e in open_.items() if k in current}
 
 
 def file_checks(c: Collector, changed: list[str]) -> list[FileCheck]:

@@ -218,6 +218,7 @@ class KeyAge:
     age_seconds: int | None
     period_seconds: int | None  # the policy's rotate_after, None when it has none
     status: str  # ok | due-soon | overdue | unknown | no-period
+    exposed: str | None = None  # commit that marked the value leaked (overdue until rotated)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -227,6 +228,7 @@ class KeyAge:
             "age_seconds": self.age_seconds,
             "period_seconds": self.period_seconds,
             "status": self.status,
+            "exposed": self.exposed,
         }
 
 

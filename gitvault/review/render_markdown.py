@@ -389,7 +389,7 @@ def _ages_section(review: Review) -> list[str]:
             _date(a.last_change),
             _span(a.age_seconds),
             _span(a.period_seconds),
-            marks.get(a.status, a.status),
+            "❌ exposed, not rotated" if a.exposed else marks.get(a.status, a.status),
         )
         for a in review.ages
     ]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitvault.errors import BadInput, RotationFailed
+from gitvault.identities import IDENTITY_VARIABLES
 
 DEFAULT_TIMEOUT = 120.0
 _KILL_GRACE = 3.0
@@ -44,14 +45,7 @@ _OUTPUT_LIMIT = 8192
 # (phase, command, new value, old value) -> run; see run_rotation.
 _Runner = Callable[[str, str, str, "str | None"], "CommandRun"]
 # Our own decryption keys never reach a rotation command.
-_WITHHELD = (
-    "GITVAULT_AGE_KEY",
-    "GITVAULT_AGE_KEY_FILE",
-    "SOPS_AGE_KEY",
-    "SOPS_AGE_KEY_FILE",
-    "SOPS_AGE_KEY_CMD",
-    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
-)
+_WITHHELD = IDENTITY_VARIABLES
 
 
 @dataclass(frozen=True)
@@ -223,6 +217,13 @@ def run_command(
     )
 
 
+def check_passable(file: str, key: str, new_value: str, old_value: str | None) -> None:
+    """Refuse values an apply/verify command's environment cannot carry (a NUL byte)."""
+    for name, value in (("new value", new_value), ("old value", old_value or "")):
+        if "\x00" in value:
+            raise BadInput(f"{name} of {file}:{key} contains a NUL byte and cannot be passed on")
+
+
 def run_rotation(
     *,
     file: str,
@@ -243,9 +244,8 @@ def run_rotation(
     :class:`CommandFailed` (a :class:`RotationFailed`, exit 7) otherwise, after
     rolling back a failed verify by running ``apply`` with the old value.
     """
-    for name, value in (("new value", new_value), ("old value", old_value or "")):
-        if "\x00" in value:
-            raise BadInput(f"{name} of {file}:{key} contains a NUL byte and cannot be passed on")
+    if apply or verify:
+        check_passable(file, key, new_value, old_value)
     if timeout <= 0:
         raise BadInput("rotation command timeout must be positive")
     masks = (new_value, old_value or "")

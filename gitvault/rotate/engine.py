@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from gitvault import fsutil, journal
 from gitvault.errors import BadInput, GitError, Interrupted
 from gitvault.git.repo import Repository
-from gitvault.rotate.commands import CommandFailed, run_rotation
+from gitvault.rotate.commands import CommandFailed, check_passable, run_rotation
 from gitvault.rotate.files import RotatingFile, load_file, merged_stash, scalar_text
 from gitvault.rotate.model import (
     FAILED,
@@ -187,6 +187,10 @@ def execute(
                 raise BadInput(
                     f"the new value of {relpath}:{job.key} is the same as the current one"
                 )
+            if job.apply or job.verify:
+                # Commands get both values in their environment, which cannot hold
+                # a NUL: refuse now, before anything is written (step 3).
+                check_passable(relpath, job.key, new, None if old is None else old.reveal())
             state.new[job.key] = Secret(new)
         from gitvault.rotate.schema import check_new_values
 

@@ -27,6 +27,8 @@ from gitvault.rotate.model import (
 )
 
 if TYPE_CHECKING:
+    from gitvault.history.due import DueItem
+    from gitvault.history.schedule import KeySettings
     from gitvault.identities import Identities
     from gitvault.policy import Policy
 
@@ -171,7 +173,13 @@ def rotate_due(
     for item in report.items:
         if item.status not in wanted:
             continue
-        settings = index[(item.file, item.key)].settings
+        if item.exposed and item.last_change is None:
+            why = "removed from the vault while exposed: rotate it where it is used"
+            humans.append(NeedsHuman(item.file, item.key, why, item))
+            continue
+        entry = index.get((item.file, item.key))
+        # An exposed key (leaked, see gitvault.history.exposed) may have no period.
+        settings = entry.settings if entry is not None else _settings_of(pol, repo, item)
         if not settings.generate:
             humans.append(NeedsHuman(item.file, item.key, "no generator in the policy", item))
             continue
@@ -212,6 +220,18 @@ def rotate_due(
         needs_human=humans,
         env=env,
     )
+
+
+def _settings_of(pol: Policy, repo: Repository, item: DueItem) -> KeySettings:
+    """The policy settings of a key the schedule does not list (an exposed one)."""
+    from gitvault.history.schedule import KeySettings, key_settings, policy_prefix
+
+    prefix = policy_prefix(pol, repo.root)
+    rel = item.file[len(prefix) :] if item.file.startswith(prefix) else item.file
+    rule = pol.rule_for(rel)
+    if rule is None:
+        return KeySettings()
+    return key_settings(rule, item.key)
 
 
 def _can_open(path: Path, identities: Identities) -> bool:

@@ -8,8 +8,9 @@ findings that carry a redacted preview and a fingerprint — never the secret.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitvault.scan import filters
 from gitvault.scan.known import KnownValues
@@ -55,12 +56,44 @@ def _reveal(secret_len: int, rule_index: int) -> int:
     return min(4, secret_len // 4)
 
 
+# Fixed ID prefixes without a separator (AWS key ids, Google API keys, Alibaba, Artifactory).
+_ID_PREFIXES = ("akia", "asia", "abia", "acca", "aiza", "ltai", "akcp")
+_SEPARATED_PREFIX = re.compile(r"[a-z][a-z0-9]*(?:[_.~-][a-z0-9]+)*[_.~-]")
+_NOT_PREFIXES = frozenset({"secret_", "key-"})
+# A keyword that is only a common word plus a separator ("api_", "token-") is context, not
+# a provider's prefix; it must not silence generic findings.
+_GENERIC_WORDS = frozenset(
+    {"api", "key", "secret", "token", "auth", "access", "private", "client", "app", "pass",
+     "password", "pwd", "user", "id", "sk", "pk", "live", "test", "dev", "prod", "bearer"}
+)
+
+
+def provider_prefixes(rules: Sequence[Rule]) -> tuple[bytes, ...]:
+    """Token prefixes of the provider rules (``ghp_``, ``glpat-``, ``sk_live_``, ``AKIA`` …)."""
+    found = set(_ID_PREFIXES)
+    for rule in rules:
+        if rule.generic or rule.family in ("private-key", "password-hash"):
+            continue
+        for keyword in rule.keywords:
+            if keyword in _NOT_PREFIXES or len(keyword) < 3:
+                continue
+            if not _SEPARATED_PREFIX.fullmatch(keyword):
+                continue
+            if re.sub(r"[_.~-]", "", keyword) in _GENERIC_WORDS:
+                continue
+            found.add(keyword)
+    return tuple(sorted(k.encode() for k in found))
+
+
 @dataclass
 class UnitReport:
     """Findings of one unit plus how many matches inline allow comments silenced."""
 
     findings: list[Finding]
     allowed: int
+    # Byte span of each finding's secret in the unit's buffer, parallel to
+    # ``findings`` (for ``migrate find``, which must re-read values later).
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Detector:
@@ -76,6 +109,7 @@ class Detector:
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules) if rules is not None else all_rules()
         self.prefilter: Prefilter = make_prefilter(self.rules, engine=engine)
+        self._provider_prefixes = provider_prefixes(self.rules)
         self.known = known_values
         self.baseline = frozenset(baseline)
         self.suppressed = 0
@@ -84,9 +118,10 @@ class Detector:
     def engine(self) -> str:
         return self.prefilter.name
 
-    def _confirm(self, data: bytes) -> list[_Hit]:
+    def _confirm(self, data: bytes, path: str = "") -> list[_Hit]:
         hits: list[_Hit] = []
         seen: set[tuple[int, int]] = set()
+        config = filters.is_config_path(path)
         for index, start, stop in self.prefilter.candidates(data):
             rule = self.rules[index]
             for match in rule.regex.finditer(data, start, stop):
@@ -106,7 +141,16 @@ class Detector:
                 if rule.generic:
                     name = groups.get("name")
                     quoted = groups.get("q") is not None or b"://" in match.group(0)
-                    if filters.generic_reject(secret, name, quoted=quoted):
+                    if filters.generic_reject(secret, name, quoted=quoted, config=config):
+                        continue
+                    # A value in a provider's own format is judged by that provider's rule,
+                    # which comes first: if it did not claim it, it is a near-miss
+                    # (wrong length or alphabet), not a generic secret.
+                    if secret.lower().startswith(self._provider_prefixes):
+                        continue
+                    if not filters.value_strength_ok(
+                        secret, password=filters.is_password_name(name)
+                    ):
                         continue
                 if rule.validator and not filters.VALIDATORS[rule.validator](secret):
                     continue
@@ -120,7 +164,7 @@ class Detector:
         if self.known is not None and len(self.known):
             hits.extend(_Hit(-1, h.start, h.end, h.key_path) for h in self.known.find(data))
         # Vault values first, then rules in priority order: the first claim on bytes wins.
-        hits.extend(sorted(self._confirm(data), key=lambda h: (h.rule_index, h.start)))
+        hits.extend(sorted(self._confirm(data, unit.path), key=lambda h: (h.rule_index, h.start)))
         kept: list[_Hit] = []
         for hit in hits:
             if any(hit.start < k.end and k.start < hit.end for k in kept):
@@ -132,6 +176,7 @@ class Detector:
     def _render(self, unit: Unit, hits: list[_Hit]) -> UnitReport:
         data = unit.data
         findings: list[Finding] = []
+        spans: list[tuple[int, int]] = []
         allowed = 0
         line_index = 0
         counted_to = 0
@@ -173,7 +218,8 @@ class Detector:
                     fix=fix,
                 )
             )
-        return UnitReport(findings, allowed)
+            spans.append((hit.start, hit.end))
+        return UnitReport(findings, allowed, spans)
 
     @staticmethod
     def _allowed_above(data: bytes, line_start: int, hit: _Hit) -> bool:

@@ -202,12 +202,12 @@ def _entropy_floor(sample: str) -> float:
 def _keyed_negatives(name: str, secret: str) -> tuple[str, ...]:
     """Near misses of a keyed sample: template reference, wrong length, wrong alphabet.
 
-    The wrong-length and wrong-alphabet lines use ``<PROVIDER>_KEY``: a name this
-    rule reads but the generic rules do not (they would rightly flag any
-    high-entropy value under ``..._API_KEY``).
+    The wrong-length and wrong-alphabet lines use ``<PROVIDER>_KEY_ID``: a name
+    this rule reads (provider, then ``key``) but the generic rules leave alone
+    (they would rightly flag any high-entropy value under ``..._API_KEY``).
     """
     short = secret[: (len(secret) * 2) // 3]
-    plain = name.split("_")[0] + "_KEY"
+    plain = name.split("_")[0] + "_KEY_ID"
     return (
         f"{name}=${{{name}}}",
         f"{plain}: {short}",

@@ -202,6 +202,11 @@ def _enc_leaf(
             return ""
     aad = _aad(path)
     text = w.stash.get((aad, type_, plain))
+    if text is None and type_ == "int":
+        # sops 3.11 reads every JSON number as a float: an unchanged `5432` it
+        # stored as type:float is the same number with the same bytes (and MAC
+        # input), so it keeps its ciphertext instead of churning on every edit.
+        text = w.stash.get((aad, "float", plain))
     if text is None:
         data, iv, tag = w.cipher.seal(plain, aad)
         text = str(encval.EncValue(data, iv, tag, type_))
@@ -328,6 +333,9 @@ class Plain:
     meta: Metadata
     data_key: bytes
     stash: IvStash
+    # The sops store the file was read from (gitvault.sops.formats): a rewrite
+    # keeps it, so a JSON or dotenv file is never written back as YAML.
+    format: str = "yaml"
 
     def __repr__(self) -> str:  # never show values or the key in a traceback
         return (

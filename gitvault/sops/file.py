@@ -17,6 +17,7 @@ from typing import Any
 from gitvault.crypto import envelope
 from gitvault.errors import AccessDenied, BadInput
 from gitvault.model import Comment, Mapping, Node
+from gitvault.sops import formats
 from gitvault.sops import metadata as md
 from gitvault.sops import value as encval
 from gitvault.sops.document import IvStash, Plain, decrypt_documents, encrypt_documents
@@ -30,6 +31,8 @@ class VaultFile:
     name: str
     documents: list[Mapping]
     meta: md.Metadata
+    # The sops store (gitvault.sops.formats.FORMATS) the file is written in.
+    format: str = "yaml"
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -68,18 +71,29 @@ def join_path(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def parse_vault(data: bytes, name: str) -> VaultFile:
-    """Parse the bytes of an encrypted file; no key needed. Raises :class:`BadInput`."""
-    text = decode_utf8(data, name)
-    docs = load_canonical(text) or load_documents(text, name)
-    if not docs or "sops" not in docs[0]:
+def parse_vault(data: bytes, name: str, fmt: str | None = None) -> VaultFile:
+    """Parse the bytes of an encrypted file; no key needed. Raises :class:`BadInput`.
+
+    ``fmt`` is the sops store (``--input-type``); by default it follows the
+    name's extension as sops does (:func:`gitvault.sops.formats.vault_format`).
+    """
+    fmt = fmt or formats.vault_format(name, data)
+    if fmt == "yaml":
+        text = decode_utf8(data, name)
+        docs = load_canonical(text) or load_documents(text, name)
+        block: object = docs[0].get("sops") if docs and "sops" in docs[0] else _NO_BLOCK
+        for doc in docs:
+            doc.remove("sops")
+    else:
+        docs, block = formats.parse_encrypted(data, name, fmt)
+        if block is None:
+            block = _NO_BLOCK
+    if block is _NO_BLOCK:
         raise BadInput(
             f"{name}: not a vault file (no sops metadata)",
             hint="encrypt it with `gitvault encrypt`",
         )
-    meta = md.from_block(docs[0].get("sops"), name)
-    for doc in docs:
-        doc.remove("sops")
+    meta = md.from_block(block, name)  # type: ignore[arg-type]
     if meta.key_groups is not None or (meta.shamir_threshold or 0) > 1:
         raise BadInput(
             f"{name}: files split into key groups (shamir_threshold) are not supported yet",
@@ -88,7 +102,10 @@ def parse_vault(data: bytes, name: str) -> VaultFile:
     if not meta.age:
         kinds = ", ".join(sorted(meta.foreign)) or "none"
         raise BadInput(f"{name}: the file has no age recipients (key types: {kinds})")
-    return VaultFile(name, docs, meta)
+    return VaultFile(name, docs, meta, fmt)
+
+
+_NO_BLOCK = object()
 
 
 def decode_utf8(data: bytes, name: str) -> str:
@@ -98,9 +115,23 @@ def decode_utf8(data: bytes, name: str) -> str:
         raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
 
 
-def serialize(documents: list[Mapping], meta: md.Metadata) -> bytes:
-    """The file's bytes: each document with the ``sops:`` block appended."""
+def serialize(
+    documents: list[Mapping],
+    meta: md.Metadata,
+    fmt: str = "yaml",
+    *,
+    indent: int | None = None,
+    name: str = "<vault file>",
+) -> bytes:
+    """The file's bytes in ``fmt``: the documents with the ``sops`` metadata added.
+
+    ``indent`` is the JSON store's indent (spaces; None is sops's default, a tab).
+    A document the format cannot hold (nested values in dotenv, anything but
+    ``data`` in a binary file) raises :class:`BadInput`; nothing is written.
+    """
     block = md.to_block(meta)
+    if fmt != "yaml":
+        return formats.emit_encrypted(documents, block, fmt, name, indent)
     out = []
     for doc in documents:
         out.append(Mapping([*doc.entries, ("sops", block)]))
@@ -142,7 +173,8 @@ def open_file(
 ) -> Plain:
     """Decrypt and MAC-verify a parsed vault file."""
     key = data_key_for(vault, identities, sources, names)
-    return decrypt_documents(vault.documents, vault.meta, key, record_ivs=record_ivs)
+    plain = decrypt_documents(vault.documents, vault.meta, key, record_ivs=record_ivs)
+    return plain if vault.format == "yaml" else replace(plain, format=vault.format)
 
 
 def now_rfc3339() -> str:
@@ -162,15 +194,19 @@ def encrypt_new(
     recipients: Sequence[str],
     *,
     lastmodified: str | None = None,
+    fmt: str = "yaml",
+    indent: int | None = None,
+    name: str = "<vault file>",
     **selection: Any,
 ) -> bytes:
-    """Encrypt plaintext documents to ``recipients`` under a fresh data key."""
+    """Encrypt plaintext documents to ``recipients`` under a fresh data key, in ``fmt``."""
+    formats.check_writable(documents, fmt, name)
     data_key = os.urandom(32)
     meta = new_metadata(recipients, data_key, **selection)
     enc_docs, meta = encrypt_documents(
         documents, meta, data_key, lastmodified=lastmodified or now_rfc3339()
     )
-    return serialize(enc_docs, meta)
+    return serialize(enc_docs, meta, fmt, indent=indent, name=name)
 
 
 def reencrypt(
@@ -179,12 +215,16 @@ def reencrypt(
     *,
     lastmodified: str | None = None,
     stash: IvStash | None = None,
+    indent: int | None = None,
+    name: str = "<vault file>",
 ) -> bytes:
     """Re-encrypt edited documents under the same data key and recipients.
 
     Unchanged values keep their ciphertext (IV reuse for identical plaintext
-    and path, as sops does), so the diff shows only real changes.
+    and path, as sops does), so the diff shows only real changes. The file
+    keeps the format it was read in (``previous.format``).
     """
+    formats.check_writable(plain_docs, previous.format, name)
     enc_docs, meta = encrypt_documents(
         plain_docs,
         previous.meta,
@@ -192,7 +232,7 @@ def reencrypt(
         lastmodified=lastmodified or now_rfc3339(),
         stash=previous.stash if stash is None else stash,
     )
-    return serialize(enc_docs, meta)
+    return serialize(enc_docs, meta, previous.format, indent=indent, name=name)
 
 
 def rewrap(vault: VaultFile, data_key: bytes, recipients: Sequence[str]) -> md.Metadata:

@@ -195,7 +195,7 @@ def encrypt_under_new_key(
     enc_docs, meta = encrypt_documents(
         documents, meta, key, lastmodified=lastmodified or now_rfc3339()
     )
-    return serialize(enc_docs, meta)
+    return serialize(enc_docs, meta, vault.format, name=vault.name)
 
 
 def rewrap_same_key(loaded: Loaded) -> bytes:
@@ -211,7 +211,10 @@ def rewrap_same_key(loaded: Loaded) -> bytes:
     )
     if [normalize_key(s.recipient) for s in stanzas] == list(existing):
         return loaded.original
-    return serialize(loaded.vault.documents, replace(loaded.vault.meta, age=stanzas))
+    vault = loaded.vault
+    return serialize(
+        vault.documents, replace(vault.meta, age=stanzas), vault.format, name=vault.name
+    )
 
 
 def _count_values(vault: VaultFile) -> int:

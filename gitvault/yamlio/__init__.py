@@ -17,11 +17,27 @@ from gitvault.yamlio.fast import load_canonical
 if TYPE_CHECKING:
     from gitvault.model import Mapping
 
-__all__ = ["dump_plain", "emit_documents", "format_scalar", "load_canonical", "load_documents"]
+__all__ = [
+    "dump_plain",
+    "emit_documents",
+    "format_scalar",
+    "load_canonical",
+    "load_documents",
+    "load_with_lines",
+]
 
 
 def load_documents(text: str, name: str = "<input>") -> list[Mapping]:
     """Parse any YAML stream sops accepts (see :mod:`gitvault.yamlio.parse`)."""
     from gitvault.yamlio.parse import load_documents as _load
+
+    return _load(text, name)
+
+
+def load_with_lines(
+    text: str, name: str = "<input>"
+) -> tuple[list[Mapping], dict[tuple[int, str], int]]:
+    """:func:`load_documents` plus each key's 1-based line, keyed by ``(id(mapping), key)``."""
+    from gitvault.yamlio.parse import load_with_lines as _load
 
     return _load(text, name)

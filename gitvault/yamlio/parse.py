@@ -115,6 +115,9 @@ class _Builder:
         self.anchor_sizes: dict[str, int] = {}
         self.depth = 0
         self.expanded = 0
+        # (id of a Mapping, key) -> 1-based line of the key, when asked for
+        # (``import`` names the source line of every key it plans to write).
+        self.key_lines: dict[tuple[int, str], int] | None = None
 
     def fail(self, message: str, line: int | None = None) -> BadInput:
         where = f"{self.name}:{line + 1}" if line is not None else self.name
@@ -249,6 +252,8 @@ class _Builder:
                 if key in frame.seen:
                     raise self.fail(f"duplicate key {key[:60]!r}", _start(ev).line)
                 frame.seen.add(key)
+                if self.key_lines is not None:
+                    self.key_lines[(id(node), key)] = _start(ev).line + 1
                 entry_at = len(node.entries)
                 value_ev = events[i + 1]
                 if isinstance(value_ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -318,6 +323,23 @@ def load_documents(text: str, name: str = "<input>") -> list[Mapping]:
 
     Raises :class:`BadInput` for anything sops would refuse or misread.
     """
+    return _load(text, name, None)
+
+
+def load_with_lines(text: str, name: str = "<input>") -> tuple[list[Mapping], KeyLines]:
+    """Like :func:`load_documents`, plus the source line of every mapping key.
+
+    The table is keyed by ``(id(mapping), key)``: valid while the returned
+    documents are alive (``import`` walks them right away).
+    """
+    lines: KeyLines = {}
+    return _load(text, name, lines), lines
+
+
+KeyLines = dict[tuple[int, str], int]
+
+
+def _load(text: str, name: str, lines: KeyLines | None) -> list[Mapping]:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -330,4 +352,5 @@ def load_documents(text: str, name: str = "<input>") -> list[Mapping]:
     except yaml.YAMLError as exc:
         raise BadInput(f"{name}: invalid YAML: {str(exc).splitlines()[0][:120]}") from None
     builder = _Builder(text, name)
+    builder.key_lines = lines
     return builder.build(events)

@@ -43,7 +43,15 @@ def test_directory_and_files_in_one_call(gv: Any, two: tuple[Path, Path]) -> Non
 
 
 def test_dotenv_output_file_is_private(gv: Any, two: tuple[Path, Path], vault_root: Path) -> None:
-    result = gv("export", *map(str, two), "-f", "dotenv", "-o", ".env")
+    # The password holds both quote kinds and `$`: no form every reader agrees on.
+    refused = gv("export", *map(str, two), "-f", "dotenv", "-o", ".env")
+    assert refused.returncode == 5
+    assert b"DB_PASSWORD" in refused.stderr or b"db.password" in refused.stderr
+    assert b"w\"rd" not in refused.stderr
+    assert not (vault_root / ".env").exists()
+    result = gv(
+        "export", *map(str, two), "-f", "dotenv", "--dotenv-dialect", "python-dotenv", "-o", ".env"
+    )
     assert result.returncode == 0 and result.stdout == b""
     env_file = vault_root / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600

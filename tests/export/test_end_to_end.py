@@ -263,11 +263,12 @@ def test_env_evaluates_back_in_bash(gv: Any, expected: dict[str, Any]) -> None:
 def test_dotenv_reads_back_with_python_dotenv(
     gv: Any, expected: dict[str, Any], vault_root: Path
 ) -> None:
-    text = export(gv, "secrets/app.yaml", "-f", "dotenv")
+    py = ("-f", "dotenv", "--dotenv-dialect", "python-dotenv")
+    text = export(gv, "secrets/app.yaml", *py)
     want = {k: text_of(v) for k, v in expected.items()}
     assert dict(dotenv.dotenv_values(stream=io.StringIO(text), interpolate=False)) == want
     # From a file written with -o and read in text mode (a raw CR must not become LF).
-    assert gv("export", "secrets/app.yaml", "-f", "dotenv", "-o", ".env").returncode == 0
+    assert gv("export", "secrets/app.yaml", *py, "-o", ".env").returncode == 0
     assert dict(dotenv.dotenv_values(vault_root / ".env", interpolate=False)) == want
     # A lone `$` or `$NAME` survives python-dotenv's default interpolation too.
     interpolated = dotenv.dotenv_values(stream=io.StringIO(text))

@@ -55,6 +55,11 @@ def render(fmt: str, variables: list[Variable]) -> str:
     return get_format(fmt).render(variables, RenderOptions())
 
 
+def render_py(variables: list[Variable]) -> str:
+    """dotenv in the python-dotenv dialect (the portable default is tested in test_dotenv_readers)."""
+    return get_format("dotenv").render(variables, RenderOptions(dotenv_dialect="python-dotenv"))
+
+
 def eval_in_bash(script: str, names: list[str], tmp_path: Path) -> dict[str, str]:
     """Source ``script`` in bash and read back each variable (NUL-separated)."""
     path = tmp_path / "out.sh"
@@ -110,7 +115,7 @@ def read_dotenv(text: str, interpolate: bool) -> dict[str, str | None]:
 
 def test_dotenv_fixed_values_round_trip(tmp_path: Path) -> None:
     variables = variables_of(FIXED)
-    text = render("dotenv", variables)
+    text = render_py(variables)
     expected = {v.name: v.text for v in variables}
     assert read_dotenv(text, interpolate=False) == expected
     # From a real file opened in text mode too (universal newlines must not eat a CR).
@@ -122,12 +127,12 @@ def test_dotenv_fixed_values_round_trip(tmp_path: Path) -> None:
 def test_dotenv_dollar_survives_default_interpolation() -> None:
     """Only ``${NAME}`` is expanded by python-dotenv; a lone ``$`` or ``$NAME`` is kept."""
     values = {"a": "pa$$word", "b": "$HOME/x", "c": "100$", "d": "$"}
-    text = render("dotenv", variables_of(values))
+    text = render_py(variables_of(values))
     assert read_dotenv(text, interpolate=True) == {k.upper(): v for k, v in values.items()}
 
 
 def test_dotenv_plain_values_are_single_quoted() -> None:
-    assert render("dotenv", variables_of({"a": "x y $z"})) == "A='x y $z'\n"
+    assert render_py(variables_of({"a": "x y $z"})) == "A='x y $z'\n"
 
 
 @settings(max_examples=200, deadline=None)
@@ -135,7 +140,7 @@ def test_dotenv_plain_values_are_single_quoted() -> None:
 def test_dotenv_round_trips(values: list[object]) -> None:
     variables = variables_of({f"k{i}": v for i, v in enumerate(values)})
     representable = [v for v in variables if not _unrepresentable(v.text)]
-    text = render("dotenv", representable)
+    text = render_py(representable)
     assert read_dotenv(text, interpolate=False) == {v.name: v.text for v in representable}
 
 
@@ -149,7 +154,7 @@ def _unrepresentable(text: str) -> bool:
 
 def test_dotenv_trailing_backslash() -> None:
     assert dotenv_quote("abc\\", "k") == "abc\\"
-    assert read_dotenv(render("dotenv", variables_of({"k": "abc\\", "j": "'"})), False) == {
+    assert read_dotenv(render_py(variables_of({"k": "abc\\", "j": "'"})), False) == {
         "K": "abc\\",
         "J": "'",
     }

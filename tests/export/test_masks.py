@@ -58,7 +58,7 @@ def leaked_words(text: str) -> list[str]:
     "args",
     [
         ["-f", "env"],
-        ["-f", "dotenv"],
+        ["-f", "dotenv", "--dotenv-dialect", "python-dotenv"],
         ["-f", "json"],
         ["-f", "yaml"],
         ["-f", "k8s"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitvault import identities
+from gitvault import identities, keyfiles
 from gitvault.git.commit import commit_paths
 from gitvault.git.repo import Repository
 from gitvault.git.trailers import VaultTrailers, build_vault_message
@@ -18,7 +18,8 @@ F = "secrets/db.yaml"
 
 def ident() -> tuple[identities.Identities, str]:
     text, public = identities.generate()
-    return identities.Identities(tuple(identities.parse_age_keys(text, "test")), ("test",)), public
+    items = keyfiles.parse_age_keys(text, "test").keys
+    return identities.Identities(tuple(identities.Identity("test", r, k) for r, k in items), ("test",)), public
 
 
 def docs(password: str) -> list:  # type: ignore[type-arg]

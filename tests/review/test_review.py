@@ -307,6 +307,7 @@ def test_json_schema_is_stable(signed_vault: Signed) -> None:
         "age_seconds",
         "period_seconds",
         "status",
+        "exposed",  # the commit that marked the value leaked (migrate import), or None
     }
     assert data["range"]["base_name"] == "main" and data["commits"][0]["author_email"] == EMAIL
 

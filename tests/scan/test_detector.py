@@ -113,7 +113,7 @@ def test_engines_agree_on_mixed_text() -> None:
 
 
 class TestVaultValues:
-    PASSWORD = "Summer2024"  # low entropy: no rule would flag it
+    PASSWORD = "Summer2024"  # low entropy: no rule flags it away from a password-like name
 
     def detector(self, engine: str) -> Detector:
         known = KnownValues([("secrets/dev/app.yaml:db.password", self.PASSWORD)], engine=engine)
@@ -132,7 +132,15 @@ class TestVaultValues:
         assert self.PASSWORD not in str(f.to_json())
 
     def test_plain_rule_scan_misses_it(self) -> None:
-        assert scan(Detector(), f'DB = connect(password="{self.PASSWORD}")\n') == []
+        assert scan(Detector(), f'motd = greet(season="{self.PASSWORD}")\n') == []
+        known = self.detector("hyperscan")
+        [f] = scan(known, f'motd = greet(season="{self.PASSWORD}")\n')
+        assert f.rule == VAULT_VALUE_RULE
+
+    def test_weak_password_next_to_a_password_name_is_found(self) -> None:
+        # Human-made passwords have low entropy; the name and the character classes decide.
+        [f] = scan(Detector(), f'DB = connect(password="{self.PASSWORD}")\n')
+        assert f.rule == "generic-password"
 
     def test_short_and_boring_values_are_ignored(self) -> None:
         known = KnownValues(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import hyperscan
 import pytest
 
+import gitvault.scan.rules as rules_pkg
 from gitvault.scan.detector import Detector
 from gitvault.scan.model import Unit
 from gitvault.scan.rules import Rule, all_rules
 
 RULES = all_rules()
 ENGINES = ("hyperscan", "python")
+# Every family module of the package (one file per family): new files are picked up here.
+FAMILY_MODULES = sorted(info.name for info in pkgutil.iter_modules(rules_pkg.__path__))
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -124,3 +130,16 @@ def test_no_rule_matches_a_bare_git_sha_or_digest() -> None:
         "id = 4f0c9a55-1b2e-4c1d-9c3e-2a7b8d6e5f41\n"
     )
     assert d.scan(Unit("lock.json", text.encode())).findings == []
+
+
+@pytest.mark.parametrize("module_name", FAMILY_MODULES)
+def test_every_family_module_is_registered(module_name: str) -> None:
+    # A family file that all_rules() does not list would have its examples never run and
+    # its rules never fire; this fails for it, whoever added it.
+    module = importlib.import_module(f"gitvault.scan.rules.{module_name}")
+    own = getattr(module, "RULES", ())
+    assert own, f"{module_name} defines no RULES"
+    registered = {r.id for r in RULES}
+    missing = [r.id for r in own if r.id not in registered]
+    assert not missing, f"{module_name}: {missing} not in all_rules()"
+

@@ -65,6 +65,7 @@ def all_rules() -> tuple[Rule, ...]:
     from gitvault.scan.rules import (
         ai,
         ai_ml,
+        assignments,
         chat,
         cicd,
         cloud,
@@ -72,6 +73,7 @@ def all_rules() -> tuple[Rule, ...]:
         code_hosts,
         email_sms,
         generic,
+        hashes,
         iot,
         keys,
         messaging,
@@ -82,6 +84,7 @@ def all_rules() -> tuple[Rule, ...]:
         saas,
         search,
         services,
+        uris,
         variants,
         webhooks,
     )
@@ -109,6 +112,9 @@ def all_rules() -> tuple[Rule, ...]:
         email_sms,
         saas,
         iot,
+        hashes,
+        uris,
+        assignments,
         generic,
     ):
         rules.extend(module.RULES)

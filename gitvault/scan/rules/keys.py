@@ -13,6 +13,8 @@ from gitvault.scan.rules import Rule
 # After the BEGIN line: a real newline or a literal "\n" (JSON, escaped strings),
 # then optional indentation or string quoting.
 _NL = r"""(?:\r?\n|\\n)[ \t"'+]*"""
+# RFC 1421 headers of a legacy encrypted key (Proc-Type, DEK-Info), then a blank line.
+_HEADERS = r"""(?:[A-Za-z-]{3,20}:[^\r\n\\]{0,200}(?:\r?\n|\\n)[ \t"'+]*)*(?:\r?\n|\\n)?[ \t"'+]*"""
 _BODY = r"(?P<secret>[A-Za-z0-9+/=]{40,})"
 _BODY_HS = r"[A-Za-z0-9+/=]{40}"
 
@@ -20,21 +22,31 @@ _B64_A = "MIIEpAIBAAKCAQEAu8jzPde0IgxLd6GnKdNnFRIBXuDL7DxtpYlSnXsiVpzz63Ff"
 _B64_B = "MHcCAQEEIKjIg8xNbe3nNyjOq9wMxEhh2ogoEmvnEN5N1aE6PwZPf1Qh6yYToAoGCCqGSM49"
 
 
-def _pem(rule_id: str, label: str, description: str, first_body: str = _B64_A) -> Rule:
+def _pem(
+    rule_id: str,
+    label: str,
+    description: str,
+    first_body: str = _B64_A,
+    *,
+    label_re: str = "",
+    keyword: str = "",
+) -> Rule:
     header = f"-----BEGIN {label}-----"
+    header_re = f"-----BEGIN {label_re}-----" if label_re else header
     return Rule(
         id=rule_id,
         description=description,
         family="private-key",
-        pattern=header + _NL + _BODY,
-        hs_pattern=header + _NL + _BODY_HS,
-        keywords=(f"begin {label.lower()}",),
+        pattern=header_re + _NL + _HEADERS + _BODY,
+        hs_pattern=header_re + _NL + _HEADERS + _BODY_HS,
+        keywords=(keyword or f"begin {label.lower()}",),
         span_back=256,
         severity="critical",
         examples=(
             f"{header}\n{first_body}\nXZjljENUhJduRHHJEYXg4JdpmrcX\n-----END {label}-----\n",
             f'key = "{header}\\n{first_body}\\n"',
             f"  tls.key: |\n    {header}\n    {first_body}\n",
+            f"{header}\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F8A1C9D2E7B4F6A\n\n{first_body}\n",
         ),
         negative_examples=(
             f'if line.strip() == "{header}":\n    in_key = True\n',
@@ -55,6 +67,72 @@ RULES: tuple[Rule, ...] = (
         "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
     ),
     _pem("private-key-pkcs8", "PRIVATE KEY", "private key (PKCS#8 PEM)"),
+    _pem(
+        "private-key-pkcs8-encrypted",
+        "ENCRYPTED PRIVATE KEY",
+        "passphrase-protected private key (PKCS#8 PEM): offline guessing target",
+        "MIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQIu8jzPde0IgwCAggA",
+    ),
+    _pem(
+        "private-key-pem-other",
+        "ED25519 PRIVATE KEY",
+        "private key (PEM, other type)",
+        label_re=r"(?:[A-Z0-9]{2,12} ){1,3}PRIVATE KEY",
+        keyword="private key",
+    ),
+    Rule(
+        id="private-key-ssh2",
+        description="SSH2 (RFC 4716 / ssh.com) private key",
+        family="private-key",
+        pattern=r"---- BEGIN SSH2 (?:ENCRYPTED )?PRIVATE KEY ----" + _NL + _HEADERS + _BODY,
+        hs_pattern=r"---- BEGIN SSH2 (?:ENCRYPTED )?PRIVATE KEY ----" + _NL + _HEADERS + _BODY_HS,
+        keywords=("begin ssh2",),
+        span_back=512,
+        severity="critical",
+        examples=(
+            '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key-20240101"\n'
+            "P2/56wAAA+4AAAA3aWYtbW9kbntzaWdue3JzYS1wa2NzMS1zaGExfSxlbmNyeXB0e3JzYS\n",
+        ),
+        negative_examples=(
+            '---- BEGIN SSH2 PUBLIC KEY ----\nComment: "k"\nAAAAB3NzaC1yc2EAAAADAQABAAABAQC7yPM91\n',
+        ),
+    ),
+    Rule(
+        id="private-key-base64-pem",
+        description="base64-encoded PEM private key (e.g. a Kubernetes Secret's tls.key)",
+        family="private-key",
+        pattern=r"(?P<secret>LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,}={0,2})",
+        hs_pattern=r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{40}",
+        keywords=("ls0tls1crudjti",),
+        validator="b64-private-key",
+        severity="critical",
+        examples=(
+            "  tls.key: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS0NBUUVBdThqelBkZTBJZ3hMZDZHbkt",
+            '"private_key": "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Foa2lHOXcwQkFRRUZBQVND"',
+        ),
+        negative_examples=(
+            "  tls.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lVZUxk",
+            "  ca.pub: LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVGQUFP",
+        ),
+    ),
+    Rule(
+        id="private-key-jwk",
+        description="private key as a JSON Web Key (has a \"d\" member)",
+        family="private-key",
+        pattern=r"\"[dk]\"[ \t]*:[ \t]*\"(?P<secret>[A-Za-z0-9_-]{20,})\"",
+        keywords=('"d"', '"k"'),
+        entropy=3.5,
+        severity="critical",
+        examples=(
+            '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","d":"jpsQnnGQmL-YBIffH1136cLyOTEOTjMA4KKXYyTOuMw"}',
+            '  "d": "Vx3Nq8Lc2Rt7Wz1Kb5HmPd4Yf0Ug6Js2Ma8Xe3Qi7Oc1Tn5Wv9Rb4Lk6Zh0Gy2",',
+            '{"kty": "oct", "k": "WrMwQfoNaHTgXU5fZvRGAD"}',
+        ),
+        negative_examples=(
+            '{"d": "2024-01-01T00:00:00Z"}',
+            '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"}',
+        ),
+    ),
     Rule(
         id="private-key-pgp",
         description="PGP private key block",
