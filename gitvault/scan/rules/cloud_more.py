@@ -307,7 +307,7 @@ RULES: tuple[Rule, ...] = (
         r"S[UOANCXP][A-Z2-7]{56}",
         "SU3XQSDDM3O4H2U5DEOHL2EJWSNR7SAZS3RYSV3ER33EI52W4VZGTABJ4L",
         "NATS_NKEY_SEED",
-        keywords=("s",),
+        keywords=("su", "so", "sa", "sn", "sc", "sx", "sp"),
         entropy=4.0,
         tail=r"\b",
         auto_negatives=False,

@@ -70,7 +70,7 @@ RULES: tuple[Rule, ...] = (
         # base64 of "<12-digit id>:<random>": four digit triplets, then the colon.
         pattern=r"\b(?P<secret>(?:[MNO][DTjz][AEIMQUYcgk][w-z0-5]){4}O[g-v][A-Za-z0-9]{26})(?![A-Za-z0-9+/=])",
         hs_pattern=r"(?:[MNO][DTjz][AEIMQUYcgk][w-z0-5]){4}O[g-v][A-Za-z0-9]{26}",
-        keywords=("m", "n", "o"),
+        keywords=("md", "mt", "mj", "mz", "nd", "nt", "nj", "nz", "od", "ot", "oj", "oz"),
         entropy=4.0,
         examples=(
             "JIRA_PAT=OTI2NjA3NjU1NTI2Oh2DOnASdOHoIhEGyqIuYrdkYaQZ",
@@ -89,7 +89,23 @@ RULES: tuple[Rule, ...] = (
         # The first part is the base64 of the bot's numeric id: M/N/O then D/T/j/z.
         pattern=r"\b(?P<secret>[MNO][DTjzQ][A-Za-z0-9_-]{21,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?![A-Za-z0-9_.-])",
         hs_pattern=r"[MNO][DTjzQ][A-Za-z0-9_-]{21,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}",
-        keywords=("m", "n", "o"),
+        keywords=(
+            "md",
+            "mt",
+            "mj",
+            "mz",
+            "mq",
+            "nd",
+            "nt",
+            "nj",
+            "nz",
+            "nq",
+            "od",
+            "ot",
+            "oj",
+            "oz",
+            "oq",
+        ),
         entropy=4.0,
         examples=(
             "BOT_TOKEN=MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.E2-E4_.Zig9V5mpMk-JybgCFvqSfgY9EoqWjkA5O_qDje",
