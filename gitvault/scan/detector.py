@@ -75,7 +75,9 @@ def provider_prefixes(rules: Sequence[Rule]) -> tuple[bytes, ...]:
         if rule.generic or rule.family in ("private-key", "password-hash"):
             continue
         for keyword in rule.keywords:
-            if keyword in _NOT_PREFIXES or len(keyword) < 3:
+            # Two letters and a separator ("re_", "pa-", "t1.") begin too many
+            # ordinary passwords to silence the generic rules.
+            if keyword in _NOT_PREFIXES or len(re.sub(r"[_.~-]", "", keyword)) < 3:
                 continue
             if not _SEPARATED_PREFIX.fullmatch(keyword):
                 continue

@@ -232,11 +232,11 @@ def test_both_directions(text: str, key: AgeKey, tmp_path_factory: pytest.TempPa
     ours.write_bytes(sopsfile.encrypt_new(docs, [key.public], version="3.11.0"))
     sops_view = run_sops(["decrypt", str(ours)], key).stdout.decode()
     if len(docs) == 1:  # sops's JSON output holds one document
+        # (A value JSON cannot hold, like -.inf, fails both the same way.)
         as_json = ["decrypt", "--output-type", "json"]
-        assert (
-            run_sops([*as_json, str(current)], key).stdout
-            == run_sops([*as_json, str(ours)], key).stdout
-        )
+        a = run_sops([*as_json, str(current)], key, check=False)
+        b = run_sops([*as_json, str(ours)], key, check=False)
+        assert (a.returncode, a.stdout) == (b.returncode, b.stdout)
     # The fast canonical reader, where it accepts a file, builds the same tree.
     for raw in (ours.read_text(), sops_enc.stdout.decode()):
         fast = load_canonical(raw)
