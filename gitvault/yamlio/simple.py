@@ -36,7 +36,10 @@ class _Bail(Exception):
 def _plain(text: str) -> object:
     if _PLAIN.fullmatch(text) is None or text.endswith((" ", ":")) or ": " in text or " #" in text:
         raise _Bail
-    value = scalars.resolve_plain(text)
+    try:
+        value = scalars.resolve_plain(text)
+    except Exception as exc:  # e.g. an integer beyond int64: the full parser reports it
+        raise _Bail from exc
     if scalars.is_merge_key(value):
         raise _Bail
     return value.text if isinstance(value, Timestamp) else value
