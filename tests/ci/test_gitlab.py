@@ -73,6 +73,14 @@ def test_verify_job_fails_on_a_tampered_file(
 
 def test_export_template(workspace: Path, gl_env: dict[str, str], prod: None) -> None:
     variables = {"GITVAULT_PATHS": "secrets/production", "GITVAULT_OUTPUT": "deploy.env"}
+    # The password holds both quote kinds, `$$` and a newline: no .env form every
+    # reader agrees on, so the portable default refuses it, by key, writing nothing.
+    refused = run_gitlab_job(".gitvault-export", workspace, gl_env, variables)
+    assert refused.returncode == 5
+    assert "db.password" in refused.stderr and SECRET not in refused.stderr
+    assert not (workspace / "deploy.env").exists()
+    # A job whose reader is python-dotenv says so, and gets every value.
+    variables["GITVAULT_EXTRA_ARGS"] = "--dotenv-dialect python-dotenv"
     result = run_gitlab_job(".gitvault-export", workspace, gl_env, variables)
     assert result.returncode == 0, result.stderr
     values = dotenv.dotenv_values(workspace / "deploy.env", interpolate=False)
