@@ -1,4 +1,4 @@
-"""The provider-rule builders (gitvault.scan.rulekit) and the provider families built with them."""
+"""The provider-rule builders (gitvault.scan.rules._kit) and the provider families built with them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 
 from gitvault.scan.detector import Detector
 from gitvault.scan.model import Unit
-from gitvault.scan.rulekit import _entropy_floor, _hs, keyed, prefixed
 from gitvault.scan.rules import all_rules
+from gitvault.scan.rules._kit import _entropy_floor, _hs, keyed, prefixed
 
 PROVIDER_MODULES = (
     "ai_ml",

@@ -7,8 +7,8 @@ samples and wording are ours.
 
 from __future__ import annotations
 
-from gitvault.scan.rulekit import keyed, prefixed
 from gitvault.scan.rules import Rule
+from gitvault.scan.rules._kit import keyed, prefixed
 
 _F = "messaging"
 

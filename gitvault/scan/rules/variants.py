@@ -8,8 +8,8 @@ samples and wording are ours.
 
 from __future__ import annotations
 
-from gitvault.scan.rulekit import prefixed
 from gitvault.scan.rules import Rule
+from gitvault.scan.rules._kit import prefixed
 
 _F = "token"
 
