@@ -40,6 +40,37 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _UPPER = re.compile(r"^[0-9A-Z]+$")
 
 
+def rule(
+    rule_id: str,
+    description: str,
+    pattern: str,
+    keywords: tuple[str, ...],
+    examples: tuple[str, ...],
+    negatives: tuple[str, ...],
+    *,
+    family: str = "generic",
+    generic: bool = True,
+    entropy: float = 2.2,
+    hs_pattern: str = "",
+    validator: str = "",
+) -> Rule:
+    """A hand-written rule in the positional shape the generic and hash families use."""
+    return Rule(
+        id=rule_id,
+        description=description,
+        family=family,
+        pattern=pattern,
+        hs_pattern=hs_pattern,
+        keywords=keywords,
+        examples=examples,
+        negative_examples=negatives,
+        entropy=entropy,
+        generic=generic,
+        validator=validator,
+        severity="high",
+    )
+
+
 def _hs(token: str) -> str:
     """The Hyperscan text of a token pattern: a trailing open repeat cut to its minimum.
 

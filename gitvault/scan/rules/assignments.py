@@ -12,6 +12,7 @@ piped into a command. All example values are invented.
 from __future__ import annotations
 
 from gitvault.scan.rules import Rule
+from gitvault.scan.rules._kit import rule
 
 _NAMES = (
     r"(?:passw(?:or)?d|passphrase|pass|pwd|secret|token|api[_.-]?key|apikey|credential|bindpw|rootpw|masterauth"
@@ -19,33 +20,7 @@ _NAMES = (
 )
 
 
-def _rule(
-    rule_id: str,
-    description: str,
-    pattern: str,
-    keywords: tuple[str, ...],
-    examples: tuple[str, ...],
-    negatives: tuple[str, ...],
-    *,
-    entropy: float = 2.2,
-    hs_pattern: str = "",
-    validator: str = "",
-    generic: bool = True,
-) -> Rule:
-    return Rule(
-        id=rule_id,
-        description=description,
-        family="generic",
-        pattern=pattern,
-        hs_pattern=hs_pattern,
-        keywords=keywords,
-        examples=examples,
-        negative_examples=negatives,
-        entropy=entropy,
-        generic=generic,
-        validator=validator,
-        severity="high",
-    )
+_rule = rule
 
 
 RULES: tuple[Rule, ...] = (

@@ -10,36 +10,18 @@ length, not the hash of any password.
 
 from __future__ import annotations
 
+from functools import partial
+
 from gitvault.scan.rules import Rule
+from gitvault.scan.rules._kit import rule
 
 _C64 = r"[./A-Za-z0-9]"  # the crypt(3) base-64 alphabet
 _B64 = r"[A-Za-z0-9+/]"
 _END = r"(?![./A-Za-z0-9])"
 
 
-def _hash(
-    rule_id: str,
-    description: str,
-    pattern: str,
-    keywords: tuple[str, ...],
-    examples: tuple[str, ...],
-    negatives: tuple[str, ...],
-    *,
-    hs_pattern: str = "",
-    entropy: float = 3.0,
-) -> Rule:
-    return Rule(
-        id=rule_id,
-        description=description,
-        family="password-hash",
-        pattern=pattern,
-        hs_pattern=hs_pattern,
-        keywords=keywords,
-        examples=examples,
-        negative_examples=negatives,
-        entropy=entropy,
-        severity="high",
-    )
+# Hashes are their own family, not generic, and need more entropy than a password.
+_hash = partial(rule, family="password-hash", generic=False, entropy=3.0)
 
 
 RULES: tuple[Rule, ...] = (

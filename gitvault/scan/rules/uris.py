@@ -11,35 +11,13 @@ credentials are invented.
 from __future__ import annotations
 
 from gitvault.scan.rules import Rule
+from gitvault.scan.rules._kit import rule
 
 _VAL = r"""[^\s"'`$<>{}|;&()\\]"""  # a bare command-line value: no quoting, no expansion
 _QVAL = r"""[^"'`\s\\]"""  # inside quotes
 
 
-def _rule(
-    rule_id: str,
-    description: str,
-    pattern: str,
-    keywords: tuple[str, ...],
-    examples: tuple[str, ...],
-    negatives: tuple[str, ...],
-    *,
-    entropy: float = 2.2,
-    hs_pattern: str = "",
-) -> Rule:
-    return Rule(
-        id=rule_id,
-        description=description,
-        family="generic",
-        pattern=pattern,
-        hs_pattern=hs_pattern,
-        keywords=keywords,
-        examples=examples,
-        negative_examples=negatives,
-        entropy=entropy,
-        generic=True,
-        severity="high",
-    )
+_rule = rule
 
 
 # Listed after the specific connection-string and Authorization rules of `generic`,
