@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         if args[:1] != ["recover"]:
             _journal_hint()
         if _fast_decrypt(args) or _fast_textconv(args) or _fast_write(args):
-            sys.exit(int(ExitCode.OK))
+            _exit_now()
         sys.exit(_run_click(args))
     except GitvaultError as err:
         if debug:
@@ -228,6 +228,20 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _exit_now() -> None:
+    """End a finished fast-path command at once, skipping the interpreter's teardown.
+
+    Tearing down ~100 modules (the cryptography binding above all) takes about
+    6 ms, as much as a small file's whole decryption. Nothing is left to
+    clean up here: the fast paths leave no temp file behind, hold no lock past
+    their return, start no thread and register no exit handler. The output is
+    flushed first; a reader that went away is handled as for any command.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(ExitCode.OK))
 
 
 def _journal_hint() -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 from gitvault.model import Comment, Mapping, Node, Timestamp
+from gitvault.records import record
 from gitvault.yamlio import scalars
 
 INDENT = 4
@@ -227,7 +227,7 @@ def _inline_scalar(node: Node, block_indent: int, step: int) -> str | None:
     return format_scalar(node, block_indent, step)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Style:
     """How a document is laid out: the indent step and where inline comments go."""
 
