@@ -16,12 +16,12 @@ writing it just means checking again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from gitvault import __version__
+from gitvault.crypto.digest import sha256
 
 _PLAIN_TYPES = (dict, list, str, int, float, bool, type(None))
 
@@ -59,9 +59,9 @@ def marker(data: Any, schema: bytes) -> Path | None:
     """
     if not _exact(data):
         return None
-    digest = hashlib.sha256(b"gitvault-policy-valid-v1\0")
+    digest = sha256(b"gitvault-policy-valid-v1\0")
     digest.update(__version__.encode() + b"\0")
-    digest.update(hashlib.sha256(schema).digest())
+    digest.update(sha256(schema).digest())
     digest.update(repr(data).encode("utf-8", "surrogateescape"))
     return cache_dir() / "policy-valid" / digest.hexdigest()
 

@@ -112,7 +112,9 @@ def test_a_non_default_field_after_a_default_is_refused() -> None:
 def test_decrypt_imports_neither_dataclasses_nor_hashlib(tmp_path: object) -> None:
     """The point of this module: the read path stays off dataclasses/inspect and OpenSSL hashing."""
     code = (
-        "import sys, gitvault.vault, gitvault.identities, gitvault.cli;"
+        "import sys, gitvault.vault, gitvault.identities, gitvault.cli, gitvault.cli.writes,"
+        " gitvault.locking, gitvault.policy, gitvault.policy.validcache, gitvault.keypath,"
+        " gitvault.sopsconfig, gitvault.drivers.textconv;"
         "print(' '.join(m for m in ('dataclasses', 'inspect', 'hashlib', 'hmac') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
