@@ -89,3 +89,25 @@ def remember(path: Path | None) -> None:
         os.close(fd)
     except OSError:
         return
+    prune(path.parent)
+
+
+# A marker is written only after a full schema check (a policy edit, a new
+# checkout, a gitvault upgrade), so the directory grows slowly; past
+# MAX_MARKERS the oldest are dropped, which at worst costs one check again.
+MAX_MARKERS = 256
+KEEP_MARKERS = 128
+
+
+def prune(directory: Path) -> None:
+    """Keep the :data:`KEEP_MARKERS` newest markers once there are more than :data:`MAX_MARKERS`."""
+    try:
+        with os.scandir(directory) as entries:
+            found = [e for e in entries if e.is_file(follow_symlinks=False)]
+        if len(found) <= MAX_MARKERS:
+            return
+        found.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
+        for entry in found[KEEP_MARKERS:]:
+            os.unlink(entry.path)
+    except OSError:
+        return
