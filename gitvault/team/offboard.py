@@ -56,7 +56,8 @@ from gitvault.team.offboard_report import ExposedKey as ExposedKey
 from gitvault.team.offboard_report import OffboardReport as OffboardReport
 from gitvault.team.offboard_report import commit_message
 from gitvault.team.offboard_rotate import OffboardFile, RotationJob, plan_job, run_commands
-from gitvault.team.rekey import load_each, write_all
+from gitvault.team.reencrypt import load_each
+from gitvault.team.rekey import write_all
 
 if TYPE_CHECKING:
     from gitvault.git.commit import CommitResult

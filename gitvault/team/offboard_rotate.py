@@ -22,7 +22,7 @@ from gitvault.errors import BadInput, Interrupted
 from gitvault.rotate import offboard_journal
 from gitvault.rotate.engine import FAILED, ROLLBACK_FAILED, ROTATED, Secret
 from gitvault.team.offboard_report import NEEDS_HUMAN
-from gitvault.team.rekey import Loaded, encrypt_under_new_key
+from gitvault.team.reencrypt import Loaded, encrypt_under_new_key
 
 if TYPE_CHECKING:
     from gitvault.policy import Policy
