@@ -7,55 +7,27 @@ errors: a misspelt ``require_signed_by`` must not silently turn a check off.
 
 Errors are :class:`~gitvault.errors.BadInput` (exit 5) naming the field; the
 file holds no secret, but messages still quote field names only.
+
+This module holds the typed configuration and reads its sections; the
+checks of single fields (durations, paths, modes …) are in
+:mod:`gitvault.agent.fields`.
 """
 
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitvault.agent import fields
 from gitvault.errors import BadInput
 
 FORMATS = ("json", "dotenv", "env", "yaml", "template")
 MAX_CONFIG_BYTES = 256 * 1024
 MAX_OUTPUTS = 256
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: object, what: str) -> float:
-    """Seconds in ``500ms``, ``30s``, ``5m``, ``1h`` (a bare number is seconds)."""
-    if isinstance(text, bool):
-        raise BadInput(f"{what}: not a duration")
-    if isinstance(text, int | float):
-        value = float(text)
-    else:
-        m = _DURATION.fullmatch(str(text).strip())
-        if m is None:
-            raise BadInput(f"{what}: invalid duration (use e.g. 500ms, 30s, 5m, 1h)")
-        value = float(m.group(1)) * _UNITS[m.group(2)]
-    if value < 0 or value > 7 * 86400:
-        raise BadInput(f"{what}: duration out of range")
-    return value
-
-
-def signal_number(name: object, what: str) -> int:
-    """``HUP``, ``SIGHUP`` or ``1`` -> the signal number."""
-    text = str(name).strip().upper()
-    if text.isdigit():
-        number = int(text)
-        if number in {s.value for s in signal.Signals}:
-            return number
-    else:
-        sig = getattr(signal.Signals, text if text.startswith("SIG") else "SIG" + text, None)
-        if sig is not None:
-            return int(sig)
-    raise BadInput(f"{what}: unknown signal {str(name)[:20]!r}")
 
 
 @dataclass(frozen=True)
@@ -144,57 +116,8 @@ class Config:
 # ------------------------------------------------------------------ parsing
 
 
-def _mapping(value: object, what: str, allowed: set[str]) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise BadInput(f"{what}: expected a mapping")
-    unknown = sorted(str(k) for k in value if k not in allowed)
-    if unknown:
-        raise BadInput(f"{what}: unknown field {unknown[0][:40]!r}")
-    return value
-
-
-def _str(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise BadInput(f"{what}: expected a non-empty string")
-    return value
-
-
-def _str_list(value: object, what: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise BadInput(f"{what}: expected a list of strings")
-    return tuple(value)
-
-
-def _path(value: object, base: Path, what: str) -> Path:
-    p = Path(_str(value, what)).expanduser()
-    return p if p.is_absolute() else base / p
-
-
-def _repo_path(value: object, what: str) -> str:
-    text = _str(value, what)
-    parts = Path(text).parts
-    if Path(text).is_absolute() or ".." in parts or "\\" in text:
-        raise BadInput(f"{what}: must be a path inside the repository")
-    return Path(text).as_posix()
-
-
-def _mode(value: object, what: str) -> int:
-    text = str(value)
-    try:
-        mode = int(text, 8)
-    except ValueError:
-        raise BadInput(f'{what}: expected an octal mode like "0600"') from None
-    if mode & 0o007 or mode & ~0o777:
-        raise BadInput(f"{what}: an output must not be readable or writable by others (o=)")
-    if not mode & 0o400:
-        raise BadInput(f"{what}: the owner must be able to read the output")
-    return mode
-
-
 def _notify(value: object, base: Path, what: str) -> Notify:
-    m = _mapping(
+    m = fields.mapping(
         value,
         what,
         {"signal", "pid", "pidfile", "command", "child", "delay", "splay", "timeout"},
@@ -202,43 +125,43 @@ def _notify(value: object, base: Path, what: str) -> Notify:
     kinds = [k for k in ("signal", "command", "child") if k in m]
     if len(kinds) != 1:
         raise BadInput(f"{what}: give exactly one of signal (with pid/pidfile), command, child")
-    delay = parse_duration(m.get("delay", 0), f"{what}.delay")
-    splay = parse_duration(m.get("splay", 0), f"{what}.splay")
-    timeout = parse_duration(m.get("timeout", "30s"), f"{what}.timeout")
+    delay = fields.parse_duration(m.get("delay", 0), f"{what}.delay")
+    splay = fields.parse_duration(m.get("splay", 0), f"{what}.splay")
+    timeout = fields.parse_duration(m.get("timeout", "30s"), f"{what}.timeout")
     if kinds == ["signal"]:
         if ("pid" in m) == ("pidfile" in m):
             raise BadInput(f"{what}: a signal needs exactly one of pid, pidfile")
         pid = m.get("pid")
         if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 1):
             raise BadInput(f"{what}.pid: expected a process id above 1")
-        pidfile = _path(m["pidfile"], base, f"{what}.pidfile") if "pidfile" in m else None
-        sig = signal_number(m["signal"], f"{what}.signal")
+        pidfile = fields.path(m["pidfile"], base, f"{what}.pidfile") if "pidfile" in m else None
+        sig = fields.signal_number(m["signal"], f"{what}.signal")
         return Notify(
             signal=sig, pid=pid, pidfile=pidfile, delay=delay, splay=splay, timeout=timeout
         )
     if "pid" in m or "pidfile" in m:
         raise BadInput(f"{what}: pid/pidfile only go with signal")
     if kinds == ["command"]:
-        command = _str_list(m["command"], f"{what}.command")
+        command = fields.strings(m["command"], f"{what}.command")
         return Notify(command=command, delay=delay, splay=splay, timeout=timeout)
     child = str(m["child"]).strip()
     if child.lower() != "restart":
-        signal_number(child, f"{what}.child")
+        fields.signal_number(child, f"{what}.child")
     return Notify(child=child, delay=delay, splay=splay, timeout=timeout)
 
 
 def _health(value: object, what: str) -> Health:
-    m = _mapping(value, what, {"command", "timeout", "attempts", "interval"})
+    m = fields.mapping(value, what, {"command", "timeout", "attempts", "interval"})
     if "command" not in m:
         raise BadInput(f"{what}: a health check needs a command")
     attempts = m.get("attempts", 3)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
         raise BadInput(f"{what}.attempts: expected a number from 1 to 100")
     return Health(
-        command=_str_list(m["command"], f"{what}.command"),
-        timeout=parse_duration(m.get("timeout", "10s"), f"{what}.timeout"),
+        command=fields.strings(m["command"], f"{what}.command"),
+        timeout=fields.parse_duration(m.get("timeout", "10s"), f"{what}.timeout"),
         attempts=attempts,
-        interval=parse_duration(m.get("interval", "1s"), f"{what}.interval"),
+        interval=fields.parse_duration(m.get("interval", "1s"), f"{what}.interval"),
     )
 
 
@@ -261,23 +184,24 @@ _OUTPUT_FIELDS = {
 
 def _output(value: object, base: Path, index: int) -> Output:
     what = f"outputs[{index}]"
-    m = _mapping(value, what, _OUTPUT_FIELDS)
-    name = _str(m.get("name"), f"{what}.name")
+    m = fields.mapping(value, what, _OUTPUT_FIELDS)
+    name = fields.string(m.get("name"), f"{what}.name")
     if _NAME.fullmatch(name) is None:
         raise BadInput(f"{what}.name: letters, digits, '.', '_', '-' (at most 64)")
     what = f"output {name}"
-    fmt = _str(m.get("format", "json"), f"{what}.format")
+    fmt = fields.string(m.get("format", "json"), f"{what}.format")
     if fmt not in FORMATS:
         raise BadInput(f"{what}.format: one of {', '.join(FORMATS)}")
     files = tuple(
-        _repo_path(f, f"{what}.files") for f in _str_list(m.get("files"), f"{what}.files")
+        fields.repo_path(f, f"{what}.files")
+        for f in fields.strings(m.get("files"), f"{what}.files")
     )
     template = None
     if fmt == "template":
-        template = _path(m.get("template"), base, f"{what}.template")
+        template = fields.path(m.get("template"), base, f"{what}.template")
     elif "template" in m:
         raise BadInput(f"{what}.template: only for format: template")
-    keys = _str_list(m["keys"], f"{what}.keys") if "keys" in m else None
+    keys = fields.strings(m["keys"], f"{what}.keys") if "keys" in m else None
     previous = m.get("previous", True)
     if not isinstance(previous, bool):
         raise BadInput(f"{what}.previous: expected true or false")
@@ -291,16 +215,16 @@ def _output(value: object, base: Path, index: int) -> Output:
         raise BadInput(f"{what}.group: letters, digits, '.', '_', '-'")
     return Output(
         name=name,
-        path=_path(m.get("path"), base, f"{what}.path"),
+        path=fields.path(m.get("path"), base, f"{what}.path"),
         format=fmt,
         files=files,
         keys=keys,
         template=template,
-        mode=_mode(m.get("mode", "0600"), f"{what}.mode"),
+        mode=fields.mode(m.get("mode", "0600"), f"{what}.mode"),
         group=group,
         notify=_notify(m["notify"], base, f"{what}.notify") if "notify" in m else None,
         health=_health(m["health"], f"{what}.health") if "health" in m else None,
-        allow_env=_str_list(m["allow_env"], f"{what}.allow_env") if "allow_env" in m else (),
+        allow_env=fields.strings(m["allow_env"], f"{what}.allow_env") if "allow_env" in m else (),
         previous=previous,
         dotenv_dialect=dialect,
     )
@@ -310,8 +234,8 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def _trigger(value: object, base: Path) -> Trigger:
-    m = _mapping(value, "trigger", {"listen", "token_file"})
-    listen = _str(m.get("listen"), "trigger.listen")
+    m = fields.mapping(value, "trigger", {"listen", "token_file"})
+    listen = fields.string(m.get("listen"), "trigger.listen")
     host, sep, port_text = listen.rpartition(":")
     host = host.strip("[]")
     if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -321,7 +245,7 @@ def _trigger(value: object, base: Path) -> Trigger:
     return Trigger(
         host="127.0.0.1" if host == "localhost" else host,
         port=int(port_text),
-        token_file=_path(m.get("token_file"), base, "trigger.token_file"),
+        token_file=fields.path(m.get("token_file"), base, "trigger.token_file"),
     )
 
 
@@ -345,13 +269,13 @@ _TOP_FIELDS = {
 def parse(data: Mapping[str, Any], path: Path) -> Config:
     """Validate a parsed configuration document (``path`` names it and anchors paths)."""
     base = path.parent
-    m = _mapping(data, "config", _TOP_FIELDS)
-    remote = _str(m.get("remote"), "remote")
+    m = fields.mapping(data, "config", _TOP_FIELDS)
+    remote = fields.string(m.get("remote"), "remote")
     if remote.startswith("-") or remote.startswith("ext::"):
         raise BadInput("remote: not a repository URL or path")
     if "://" not in remote and ":" not in remote.split("/")[0]:
-        remote = str(_path(remote, base, "remote"))
-    branch = _str(m.get("branch", "main"), "branch")
+        remote = str(fields.path(remote, base, "remote"))
+    branch = fields.string(m.get("branch", "main"), "branch")
     if branch.startswith("-") or ".." in branch or any(c in branch for c in " ~^:?*[\\"):
         raise BadInput("branch: not a branch name")
     raw_outputs = m.get("outputs")
@@ -369,13 +293,13 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
     jitter = m.get("jitter", 0.1)
     if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter <= 1:
         raise BadInput("jitter: a fraction of the interval from 0 to 1")
-    interval = parse_duration(m.get("interval", "30s"), "interval")
+    interval = fields.parse_duration(m.get("interval", "30s"), "interval")
     if interval < 0.1:
         raise BadInput("interval: at least 100ms")
     signed_since = m.get("signed_since")
     if signed_since is not None:
-        signed_since = _str(signed_since, "signed_since")
-    checkout = _path(m.get("checkout"), base, "checkout")
+        signed_since = fields.string(signed_since, "signed_since")
+    checkout = fields.path(m.get("checkout"), base, "checkout")
     for o in outputs:
         if o.path.absolute().is_relative_to(checkout.absolute()):
             raise BadInput(f"output {o.name}: outputs must not be inside the agent's checkout")
@@ -387,17 +311,17 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         outputs=outputs,
         interval=interval,
         jitter=float(jitter),
-        identity=_path(m["identity"], base, "identity") if "identity" in m else None,
+        identity=fields.path(m["identity"], base, "identity") if "identity" in m else None,
         require_signed_by=(
-            _str_list(m["require_signed_by"], "require_signed_by")
+            fields.strings(m["require_signed_by"], "require_signed_by")
             if "require_signed_by" in m
             else ()
         ),
         signed_since=signed_since,
-        status=_path(m["status"], base, "status") if "status" in m else None,
-        log=_path(m["log"], base, "log") if "log" in m else None,
+        status=fields.path(m["status"], base, "status") if "status" in m else None,
+        log=fields.path(m["log"], base, "log") if "log" in m else None,
         trigger=_trigger(m["trigger"], base) if "trigger" in m else None,
-        fetch_timeout=parse_duration(m.get("fetch_timeout", "120s"), "fetch_timeout"),
+        fetch_timeout=fields.parse_duration(m.get("fetch_timeout", "120s"), "fetch_timeout"),
     )
 
 

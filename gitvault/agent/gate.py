@@ -70,6 +70,7 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     """Run checks 2-4 on the work tree (at ``candidate``); problems are listed, not raised."""
     from gitvault import policy
     from gitvault import verify as core
+    from gitvault.verify_history import check_history
 
     verdict = Verdict(candidate)
     root = cfg.checkout
@@ -88,7 +89,7 @@ def judge(cfg: Config, applied: str | None, candidate: str, ids: Identities) -> 
     history = None
     try:
         # adds its findings to the file reports: a current one as a problem
-        history = core.check_history(pol, report, mode="on", since=applied, ids=ids)
+        history = check_history(pol, report, mode="on", since=applied, ids=ids)
     except GitvaultError as err:
         verdict.problems.append(f"history: {err.message}")
     for fr in report.files:

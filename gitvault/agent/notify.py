@@ -136,7 +136,7 @@ def wait_splay(spec: Notify) -> None:
 
 def notify(spec: Notify, child: Child | None) -> None:
     """Send one notification (after its delay and splay); :class:`NotifyFailed` on failure."""
-    from gitvault.agent.config import signal_number
+    from gitvault.agent.fields import signal_number
 
     wait_splay(spec)
     if spec.signal is not None:

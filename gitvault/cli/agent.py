@@ -118,7 +118,7 @@ def agent(ctx: click.Context, config_path: Path, once: bool, dry_run: bool, as_j
 
 
 def _print(report: object) -> None:
-    from gitvault.agent.cycle import CycleReport
+    from gitvault.agent.cyclereport import CycleReport
 
     assert isinstance(report, CycleReport)
     head = {

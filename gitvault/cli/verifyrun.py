@@ -45,6 +45,7 @@ def run_verify(
     from gitvault import policy
     from gitvault import verify as core
     from gitvault.identities import load_identities
+    from gitvault.verify_history import check_history
 
     root = policy.find_root(Path.cwd() if not paths else paths[0].absolute().parent)
     if root is None:
@@ -69,7 +70,7 @@ def run_verify(
     ids = None if structure_only else load_identities(identity)
     report = core.verify(pol, rels or None, ids, structure_only=structure_only)
     mode = {None: "auto", True: "on", False: "off"}[freshness]
-    report.history = core.check_history(
+    report.history = check_history(
         pol, report, mode=mode, since=since, require_signed=require_signed, ids=ids
     )
     if as_json:

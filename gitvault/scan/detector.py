@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from gitvault.scan import filters
+from gitvault.scan import filters, weakvalues
 from gitvault.scan.known import KnownValues
 from gitvault.scan.model import Finding, Unit
 from gitvault.scan.prefilter import Prefilter, make_prefilter
@@ -150,8 +150,8 @@ class Detector:
                     # (wrong length or alphabet), not a generic secret.
                     if secret.lower().startswith(self._provider_prefixes):
                         continue
-                    if not filters.value_strength_ok(
-                        secret, password=filters.is_password_name(name)
+                    if not weakvalues.value_strength_ok(
+                        secret, password=weakvalues.is_password_name(name)
                     ):
                         continue
                 if rule.validator and not filters.VALIDATORS[rule.validator](secret):

@@ -157,7 +157,7 @@ def commit_message(
     """
     from gitvault.commits import split_message
     from gitvault.git.trailers import VaultTrailers, build_vault_message
-    from gitvault.team.rekey import display_name
+    from gitvault.team.reencrypt import display_name
 
     subject, body = split_message(message, f"gitvault: offboard {name}")
     rotated = [j for j in jobs if j.status == ROTATED]

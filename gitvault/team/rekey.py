@@ -27,42 +27,33 @@ checks that their uncommitted change is only a re-key).
 The whole run holds the work tree's lock (:func:`gitvault.locking.tree_lock`)
 and reads the policy and every file after taking it. Files are planned one at
 a time (:func:`plan_each`), so only old and new bytes stay in memory.
+
+Reading and re-encrypting one file are in :mod:`gitvault.team.reencrypt`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil
-from gitvault.errors import AccessDenied, BadInput
+from gitvault.errors import BadInput
 from gitvault.policy import Policy, normalize_key
-from gitvault.records import replace
+from gitvault.team.reencrypt import (
+    Loaded,
+    display_name,
+    encrypt_under_new_key,
+    load_each,
+    policy_recipients,
+    rewrap_same_key,
+)
 
 if TYPE_CHECKING:
     from gitvault.git.commit import CommitResult
     from gitvault.identities import Identities
-    from gitvault.model import Mapping
-    from gitvault.sops.document import Plain
     from gitvault.sops.file import VaultFile
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A decrypted, MAC-verified vault file and the readers the policy names for it."""
-
-    relpath: str  # relative to the policy root
-    path: Path
-    original: bytes
-    vault: VaultFile
-    plain: Plain
-    recipients: tuple[str, ...]  # public keys, in policy order
-
-    def __repr__(self) -> str:  # never show values or the key in a traceback
-        return f"Loaded({self.relpath!r})"
 
 
 @dataclass(frozen=True)
@@ -106,121 +97,6 @@ class RekeyReport:
             if self.commit is None
             else {"id": self.commit.id, "branch": self.commit.branch, "signed": self.commit.signed},
         }
-
-
-def display_name(pol: Policy, key: str) -> str:
-    from gitvault.crypto.envelope import short_recipient
-
-    return pol.name_of(key) or short_recipient(key)
-
-
-def policy_recipients(pol: Policy, relpath: str) -> tuple[str, ...]:
-    rule = pol.rule_for(relpath)
-    if rule is None:
-        raise BadInput(
-            f"{relpath}: no rule in {pol.path.name} covers this path",
-            hint="add a rule with a matching `path:` glob",
-        )
-    return tuple(pol.reader_keys(rule))
-
-
-def load(
-    pol: Policy, relpath: str, ids: Identities, recipients: Sequence[str] | None = None
-) -> Loaded:
-    """Read, decrypt and MAC-verify one file; ``recipients`` default to its policy rule's."""
-    from gitvault.sops.file import open_file, parse_vault
-
-    wanted = tuple(recipients) if recipients is not None else policy_recipients(pol, relpath)
-    path = pol.root / relpath
-    original = fsutil.read_input(path, root=pol.root)  # capped; no links out, no devices
-    vault = parse_vault(original, relpath)
-    plain = open_file(vault, ids.keys, ids.describe_tried(), names=pol.name_of)
-    return Loaded(relpath, path, original, vault, plain, wanted)
-
-
-def load_all(pol: Policy, relpaths: Sequence[str], ids: Identities) -> list[Loaded]:
-    """Load every file; one AccessDenied naming every file no identity can open."""
-    return list(load_each(pol, relpaths, ids))
-
-
-def load_each(pol: Policy, relpaths: Sequence[str], ids: Identities) -> Iterator[Loaded]:
-    """Load the files one at a time (each can be dropped before the next is decrypted).
-
-    Files no identity can open are collected and, at the end, reported in one
-    AccessDenied naming them all: the caller must write nothing before the
-    iteration has finished.
-    """
-    denied = []
-    for rel in relpaths:
-        try:
-            yield load(pol, rel, ids)
-        except AccessDenied:
-            denied.append(rel)
-    if denied:
-        shown = ", ".join(denied[:5]) + (f" and {len(denied) - 5} more" if len(denied) > 5 else "")
-        raise AccessDenied(
-            f"none of your identities can decrypt {shown}; nothing was changed",
-            hint="run it as someone who can read those files, or name fewer paths",
-        )
-
-
-def encrypt_under_new_key(
-    vault: VaultFile,
-    documents: list[Mapping],
-    recipients: Sequence[str],
-    *,
-    data_key: bytes | None = None,
-    lastmodified: str | None = None,
-) -> bytes:
-    """``documents`` encrypted with a new data key for ``recipients``, fresh IVs, new MAC.
-
-    The file's selection rules and format version come from ``vault``'s metadata.
-    """
-    from gitvault.crypto.envelope import wrap_all
-    from gitvault.sops import metadata as md
-    from gitvault.sops.document import encrypt_documents
-    from gitvault.sops.file import now_rfc3339, serialize
-
-    if vault.meta.foreign:
-        kinds = ", ".join(sorted(vault.meta.foreign))
-        raise BadInput(
-            f"{vault.name}: also encrypted with {kinds}, which gitvault cannot wrap a new "
-            "data key for",
-            hint="use --recipients-only (same data key), or `sops rotate` for this file",
-        )
-    if not recipients:
-        raise BadInput(f"{vault.name}: no recipients to encrypt to")
-    key = data_key if data_key is not None else os.urandom(32)
-    stanzas = tuple(md.AgeStanza(r, enc) for r, enc in wrap_all(key, recipients))
-    meta = replace(vault.meta, age=stanzas, lastmodified="", mac="")
-    enc_docs, meta = encrypt_documents(
-        documents, meta, key, lastmodified=lastmodified or now_rfc3339()
-    )
-    from gitvault.sopsconfig import indent_for
-
-    indent = indent_for(vault.format, Path(vault.name))
-    return serialize(enc_docs, meta, vault.format, name=vault.name, indent=indent)
-
-
-def rewrap_same_key(loaded: Loaded) -> bytes:
-    """Like ``sops updatekeys``: the same data key, stanzas of staying recipients kept."""
-    from gitvault.crypto.envelope import wrap
-    from gitvault.sops import metadata as md
-    from gitvault.sops.file import serialize
-
-    existing = {normalize_key(s.recipient): s for s in loaded.vault.meta.age}
-    stanzas = tuple(
-        existing.get(normalize_key(r)) or md.AgeStanza(r, wrap(loaded.plain.data_key, r))
-        for r in loaded.recipients
-    )
-    if [normalize_key(s.recipient) for s in stanzas] == list(existing):
-        return loaded.original
-    from gitvault.sopsconfig import indent_for
-
-    vault = loaded.vault
-    indent = indent_for(vault.format, Path(vault.name))
-    meta = replace(vault.meta, age=stanzas)
-    return serialize(vault.documents, meta, vault.format, name=vault.name, indent=indent)
 
 
 def _count_values(vault: VaultFile) -> int:

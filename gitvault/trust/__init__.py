@@ -12,8 +12,10 @@ One module per check, following docs/security.md:
 * :mod:`~gitvault.trust.rollback` — an older version (or value) coming back;
 * :mod:`~gitvault.trust.substitution` — a data key replaced by someone who
   cannot be shown to have held the old one;
-* :mod:`~gitvault.trust.freshness` — the history walk that runs the last two
-  and reports :class:`~gitvault.trust.model.Finding` values.
+* :mod:`~gitvault.trust.analyzer` — the checks of one change, which run the
+  last two;
+* :mod:`~gitvault.trust.freshness` — the history walk that feeds it every
+  change and reports :class:`~gitvault.trust.model.Finding` values.
 
 Nothing here prints; nothing returns or keeps a decrypted value (values are
 reduced to keyed hashes for equality at once).

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from gitvault.agent.config import parse, parse_duration
+from gitvault.agent.config import parse
+from gitvault.agent.fields import parse_duration
 from gitvault.errors import BadInput
 
 

@@ -13,8 +13,8 @@ from gitvault.errors import UsageError
 from gitvault.git.signing import allowed_signers
 from gitvault.history.policies import policy_from_bytes
 from gitvault.review.access import policy_changes
+from gitvault.review.markdown import escape
 from gitvault.review.model import DEFAULT_FAIL_ON, KINDS
-from gitvault.review.render_markdown import escape
 from tests.conftest import git
 from tests.helpers import run_cli
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitvault.scan import filters
+from gitvault.scan import filters, weakvalues
 from gitvault.scan.detector import Detector
 from gitvault.scan.model import Unit
 from gitvault.scan.rules import all_rules
@@ -109,14 +109,14 @@ def test_bare_word_is_a_value_in_config_files_only() -> None:
     ],
 )
 def test_weak_patterns(value: bytes, weak: bool) -> None:
-    assert filters.is_weak_pattern(value) is weak
+    assert weakvalues.is_weak_pattern(value) is weak
 
 
 def test_strength_is_lenient_for_passwords_only() -> None:
-    assert filters.value_strength_ok(b"Palau", password=True)
-    assert not filters.value_strength_ok(b"Palau", password=False)
-    assert filters.value_strength_ok(b"KjIg8xNbe3nNyjOq9wMxEhh2", password=False)
-    assert not filters.value_strength_ok(b"AbCdEfGhIjKlMnOpQrSt", password=False)
+    assert weakvalues.value_strength_ok(b"Palau", password=True)
+    assert not weakvalues.value_strength_ok(b"Palau", password=False)
+    assert weakvalues.value_strength_ok(b"KjIg8xNbe3nNyjOq9wMxEhh2", password=False)
+    assert not weakvalues.value_strength_ok(b"AbCdEfGhIjKlMnOpQrSt", password=False)
 
 
 def test_config_paths() -> None:
