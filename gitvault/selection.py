@@ -28,8 +28,8 @@ from gitvault.sops import value as encval
 
 if TYPE_CHECKING:
     from gitvault.policy import Rule
-    from gitvault.sops.document import Selector
     from gitvault.sops.file import VaultFile
+    from gitvault.sops.selector import Selector
 
 # Every field of the sops block that decides what is encrypted or MAC-covered.
 FIELDS = (*md.SELECTION_FIELDS, "mac_only_encrypted")
@@ -77,7 +77,7 @@ def plaintext_leaves(rule: Rule, vault: VaultFile) -> list[str]:
     under an encrypted path must be an ``ENC[…]`` text (whether it decrypts is
     the MAC check's business).
     """
-    from gitvault.sops.document import Selector
+    from gitvault.sops.selector import Selector
 
     selector = Selector(rule_metadata(rule))
     out: list[str] = []

@@ -105,7 +105,7 @@ class Places:
 def check_names(doc: Mapping, rule: Rule, relpath: str, origins: dict[str, Unit]) -> None:
     """Refuse keys that cannot be stored as written (module docstring)."""
     from gitvault.sops import metadata as md
-    from gitvault.sops.document import Selector
+    from gitvault.sops.selector import Selector
 
     selector = Selector(md.Metadata(age=(), lastmodified="", mac="", **rule.selection))
     if "sops" in doc:

@@ -238,7 +238,7 @@ def from_data(data: Any, path: Path) -> Policy:
             "encrypted_comment_regex",
         ):
             if k in selection:
-                from gitvault.sops.document import compile_selection
+                from gitvault.sops.selector import compile_selection
 
                 try:
                     compile_selection(selection[k])

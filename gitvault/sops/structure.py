@@ -121,8 +121,8 @@ def _well_formed(text: object) -> bool:
 
 def value_problems(documents: list[Mapping], meta: md.Metadata) -> list[str]:
     """Values the file's own selection says are encrypted but that are not ``ENC[…]``."""
-    from gitvault.sops.document import Selector
     from gitvault.sops.file import join_path
+    from gitvault.sops.selector import Selector
 
     try:
         selector = Selector(meta)

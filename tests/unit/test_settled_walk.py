@@ -21,6 +21,7 @@ from gitvault.model import Mapping
 from gitvault.records import replace
 from gitvault.sops import document
 from gitvault.sops.metadata import Metadata
+from gitvault.sops.selector import Selector
 from gitvault.yamlio import emit_documents, load_documents
 
 KEY = bytes(range(32))
@@ -60,7 +61,7 @@ second: document
 """
 
 
-class _General(document.Selector):
+class _General(Selector):
     def __init__(self, meta: Metadata) -> None:
         super().__init__(meta)
         self.incremental = False
