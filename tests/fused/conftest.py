@@ -42,14 +42,18 @@ def vault_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Vault:
 
 
 class Fixed:
-    """Deterministic os.urandom, clock and age wrapping, restartable between two runs."""
+    """Deterministic os.urandom and clock (and age wrapping on demand), restartable."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.rng = random.Random(0)
         monkeypatch.setattr(os, "urandom", lambda n: self.rng.randbytes(n))
         monkeypatch.setattr(sopsfile, "now_rfc3339", lambda: "2026-01-02T03:04:05Z")
+        self.monkeypatch = monkeypatch
+
+    def fake_age(self) -> None:
+        """Fixed age stanzas too (pyrage draws its own randomness): files no one can open."""
         armor = "-----BEGIN AGE ENCRYPTED FILE-----\nZml4ZWQ=\n-----END AGE ENCRYPTED FILE-----\n"
-        monkeypatch.setattr(envelope, "wrap_all", lambda key, rs: [(r, armor) for r in rs])
+        self.monkeypatch.setattr(envelope, "wrap_all", lambda key, rs: [(r, armor) for r in rs])
 
     def restart(self) -> None:
         self.rng = random.Random(0)
