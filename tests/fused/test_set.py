@@ -78,7 +78,7 @@ def test_fused_set_is_taken_and_identical(vault_dir: Vault, fixed: Fixed) -> Non
     assert general.action == "changed" and general.data is not None
     before = path.read_text().split("\n")
     after = general.data.decode().split("\n")
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     # the value's line, lastmodified and mac: nothing else moved
     assert len(changed) == 3 and after[changed[0]].startswith("        token: ENC[")
 
