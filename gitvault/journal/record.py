@@ -287,7 +287,6 @@ def _seal(payload: Mapping[str, Any], recipients: Sequence[str]) -> bytes:
     return seal(json.dumps(payload, separators=(",", ":")).encode(), recipients)
 
 
-
 def _start_time(pid: int) -> str:
     """The process start time (Linux ``/proc``), so a reused pid is not taken for ours."""
     try:
@@ -297,7 +296,6 @@ def _start_time(pid: int) -> str:
     # the command name may hold spaces and parentheses: split after the last ')'
     fields = stat.rsplit(")", 1)[-1].split()
     return fields[19] if len(fields) > 19 else ""
-
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -317,10 +315,6 @@ def _write(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-
-
-
-
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -329,5 +323,3 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-

@@ -26,7 +26,6 @@ NOT_RUN = "not-run"  # an earlier failure stopped the run before this key
 STDIN = "stdin"
 
 
-
 class Secret:
     """A value that must never be shown: no repr, no str."""
 
@@ -173,8 +172,6 @@ class RotationReport:
         }
 
 
-
-
 def parse_timeout(text: str | float | None) -> float | None:
     """``--timeout``/policy ``timeout``: seconds (``90``) or a duration (``2m``, ``30s``)."""
     if text is None:
@@ -202,4 +199,3 @@ class Overrides:
     apply: str | None = None
     verify: str | None = None
     timeout: float | None = None
-

@@ -98,8 +98,6 @@ def plan_keys(
     return jobs
 
 
-
-
 def rotate_keys(
     path: Path,
     keys: Sequence[str],

@@ -63,8 +63,29 @@ _NOT_PREFIXES = frozenset({"secret_", "key-"})
 # A keyword that is only a common word plus a separator ("api_", "token-") is context, not
 # a provider's prefix; it must not silence generic findings.
 _GENERIC_WORDS = frozenset(
-    {"api", "key", "secret", "token", "auth", "access", "private", "client", "app", "pass",
-     "password", "pwd", "user", "id", "sk", "pk", "live", "test", "dev", "prod", "bearer"}
+    {
+        "api",
+        "key",
+        "secret",
+        "token",
+        "auth",
+        "access",
+        "private",
+        "client",
+        "app",
+        "pass",
+        "password",
+        "pwd",
+        "user",
+        "id",
+        "sk",
+        "pk",
+        "live",
+        "test",
+        "dev",
+        "prod",
+        "bearer",
+    }
 )
 
 

@@ -224,8 +224,26 @@ def looks_like_digest(secret: bytes) -> bool:
 
 _CONFIG_SUFFIXES = frozenset(
     {
-        "env", "ini", "cfg", "conf", "config", "properties", "props", "yml", "yaml", "toml",
-        "txt", "netrc", "pgpass", "npmrc", "pypirc", "s3cfg", "cnf", "rc", "list", "tfvars",
+        "env",
+        "ini",
+        "cfg",
+        "conf",
+        "config",
+        "properties",
+        "props",
+        "yml",
+        "yaml",
+        "toml",
+        "txt",
+        "netrc",
+        "pgpass",
+        "npmrc",
+        "pypirc",
+        "s3cfg",
+        "cnf",
+        "rc",
+        "list",
+        "tfvars",
     }
 )
 

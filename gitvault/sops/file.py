@@ -139,9 +139,7 @@ def serialize(
     out = []
     for doc in documents:
         out.append(Mapping([*doc.entries, ("sops", block)]))
-    text = emit_documents(
-        out, indent=indent or 4, inline_comments=md.current_layout(meta.version)
-    )
+    text = emit_documents(out, indent=indent or 4, inline_comments=md.current_layout(meta.version))
     return text.encode("utf-8", "surrogateescape")
 
 

@@ -197,8 +197,18 @@ def keyed(
     the Hyperscan pass when the provider name alone is a common word.
     """
     pattern = (
-        r"(?i:" + names + r")" + _NAME_GAP + r"(?i:" + kind_words + r")[\w.-]{0,12}?" + SEP
-        + r"(?P<secret>" + value + ")" + tail
+        r"(?i:"
+        + names
+        + r")"
+        + _NAME_GAP
+        + r"(?i:"
+        + kind_words
+        + r")[\w.-]{0,12}?"
+        + SEP
+        + r"(?P<secret>"
+        + value
+        + ")"
+        + tail
     )
     return Rule(
         id=rule_id,

@@ -44,8 +44,21 @@ RULES: tuple[Rule, ...] = (
         "xml-key-value-secret",
         "secret in an XML key/value element (<add key=… value=…/>, <property name=… value=…/>)",
         r"(?i)<(?:add|entry|property|param|parameter|setting|item|var|env|option|variable|attribute)\b[^<>\r\n]{0,200}?\b(?:key|name)[ \t]*=[ \t]*[\"']"
-        r"(?P<name>[^\"'<>\r\n]{0,60}?" + _NAMES + r"[^\"'<>\r\n]{0,40}?)[\"'][^<>\r\n]{0,200}?\bvalue[ \t]*=[ \t]*(?P<q>[\"'])(?P<secret>[^\"'\s<>]{4,256})[\"']",
-        ("add", "entry", "property", "param", "setting", "item", "var", "env", "option", "attribute"),
+        r"(?P<name>[^\"'<>\r\n]{0,60}?"
+        + _NAMES
+        + r"[^\"'<>\r\n]{0,40}?)[\"'][^<>\r\n]{0,200}?\bvalue[ \t]*=[ \t]*(?P<q>[\"'])(?P<secret>[^\"'\s<>]{4,256})[\"']",
+        (
+            "add",
+            "entry",
+            "property",
+            "param",
+            "setting",
+            "item",
+            "var",
+            "env",
+            "option",
+            "attribute",
+        ),
         (
             '<add key="ClearTextPassword" value="Hq3xT9pLz!" />',
             '<property name="hibernate.connection.password" value="Ue1wKc8mZr"/>',
@@ -56,19 +69,26 @@ RULES: tuple[Rule, ...] = (
             '<property name="password" value="${db.password}"/>',
             '<add key="PasswordPolicy" value="Strong" />',
         ),
-        hs_pattern=r"(?i)" + _NAMES + r"[^\"'<>\r\n]{0,40}?[\"'][^<>\r\n]{0,200}?value[ \t]*=[ \t]*[\"'][^\"'\s<>]{4}",
+        hs_pattern=r"(?i)"
+        + _NAMES
+        + r"[^\"'<>\r\n]{0,40}?[\"'][^<>\r\n]{0,200}?value[ \t]*=[ \t]*[\"'][^\"'\s<>]{4}",
     ),
     _rule(
         "xml-entry-secret",
-        "secret as the text of an XML entry named like a password (<entry key=\"password\">…)",
+        'secret as the text of an XML entry named like a password (<entry key="password">…)',
         r"(?i)<(?:entry|property|string|setting|value|item)\b[^<>\r\n]{0,100}?\b(?:key|name)[ \t]*=[ \t]*[\"']"
-        r"(?P<name>[^\"'<>\r\n]{0,60}?" + _NAMES + r"[^\"'<>\r\n]{0,40}?)[\"'][^<>\r\n]{0,100}?>(?P<secret>[^<\s]{4,256})</",
+        r"(?P<name>[^\"'<>\r\n]{0,60}?"
+        + _NAMES
+        + r"[^\"'<>\r\n]{0,40}?)[\"'][^<>\r\n]{0,100}?>(?P<secret>[^<\s]{4,256})</",
         ("entry", "property", "string", "setting", "value", "item"),
         (
             '<entry key="db.password">Hq3xT9pLz!</entry>',
             '<string name="api_key">Rk7Zp1Ys9Hb3Mf6Ue0Dq</string>',
         ),
-        ('<entry key="password">${DB_PASSWORD}</entry>', '<string name="password_hint">Enter it</string>'),
+        (
+            '<entry key="password">${DB_PASSWORD}</entry>',
+            '<string name="password_hint">Enter it</string>',
+        ),
     ),
     _rule(
         "netrc-password",
@@ -80,14 +100,32 @@ RULES: tuple[Rule, ...] = (
             "machine ftp.internal login deploy password Ue1wKc8mZr!",
             'poll mail.corp.test protocol imap user "ana" password "Rk7Zp1Ys9H"',
         ),
-        ("machine github.com login ci password $GITHUB_TOKEN", "machine host login me password <token>"),
+        (
+            "machine github.com login ci password $GITHUB_TOKEN",
+            "machine host login me password <token>",
+        ),
     ),
     _rule(
         "space-separated-secret",
         "secret on its own config line, space-separated (.netrc lines, rclone, sshd-like and INI-like files)",
-        r"(?im)^[ \t]*(?P<name>[\w.-]{0,30}?" + _NAMES + r"[\w.-]{0,20}?)[ \t]+(?P<secret>[^\s=:\"'`$<>{}()\[\],;#]{4,256})[ \t]*\r?$",
-        ("pass", "pwd", "secret", "token", "api", "credential", "private", "access", "auth", "client",
-         "bindpw", "rootpw", "masterauth"),
+        r"(?im)^[ \t]*(?P<name>[\w.-]{0,30}?"
+        + _NAMES
+        + r"[\w.-]{0,20}?)[ \t]+(?P<secret>[^\s=:\"'`$<>{}()\[\],;#]{4,256})[ \t]*\r?$",
+        (
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "api",
+            "credential",
+            "private",
+            "access",
+            "auth",
+            "client",
+            "bindpw",
+            "rootpw",
+            "masterauth",
+        ),
         (
             "  password Hq3xT9pLz!",
             "SSLCertificateKeyPassphrase Ue1wKc8mZr7",
@@ -102,7 +140,9 @@ RULES: tuple[Rule, ...] = (
             "token SOME_TOKEN_NAME",
             "    secret_name myapp-credentials",
         ),
-        hs_pattern=r"(?i)" + _NAMES + r"[\w.-]{0,20}?[ \t]+[^\s=:\"'`$<>{}()\[\],;#]{4}[^\s=:\"'`$<>{}()\[\],;#]*[ \t]*(?:\r?\n|$)",
+        hs_pattern=r"(?i)"
+        + _NAMES
+        + r"[\w.-]{0,20}?[ \t]+[^\s=:\"'`$<>{}()\[\],;#]{4}[^\s=:\"'`$<>{}()\[\],;#]*[ \t]*(?:\r?\n|$)",
     ),
     _rule(
         "pgpass-line",
@@ -113,7 +153,11 @@ RULES: tuple[Rule, ...] = (
             "db.internal:5432:shop:app:Hq3xT9pLz!",
             "*:*:*:replicator:Ue1wKc8mZr7",
         ),
-        ("db.internal:5432:shop:app:$PGPASS", "12:30:45:10:00", "localhost:5432:*:postgres:postgres"),
+        (
+            "db.internal:5432:shop:app:$PGPASS",
+            "12:30:45:10:00",
+            "localhost:5432:*:postgres:postgres",
+        ),
         entropy=2.5,
         hs_pattern=r":(?:\d{2,5}|\*):[\w.*-]{1,63}:[\w.@*-]{1,63}:[^\s:]{3}",
     ),
@@ -147,12 +191,17 @@ RULES: tuple[Rule, ...] = (
             "echo 'Hq3xT9pLz!' | sudo -S systemctl restart app",
             'echo "Rk7Zp1Ys9Hb3Mf6Ue0Dq" | docker login -u ci --password-stdin registry.corp.test',
         ),
-        ('echo "$REGISTRY_TOKEN" | docker login -u ci --password-stdin', "echo hello | sudo -S true"),
+        (
+            'echo "$REGISTRY_TOKEN" | docker login -u ci --password-stdin',
+            "echo hello | sudo -S true",
+        ),
     ),
     _rule(
         "define-secret",
-        "secret in a C/RPM macro or a space-separated set command (#define PASSWORD \"…\")",
-        r"(?im)^[ \t]*(?:#[ \t]*define|%define|%global|set|setenv|set[ \t]+-gx?)[ \t]+(?P<name>\w*" + _NAMES + r"\w*)[ \t]+"
+        'secret in a C/RPM macro or a space-separated set command (#define PASSWORD "…")',
+        r"(?im)^[ \t]*(?:#[ \t]*define|%define|%global|set|setenv|set[ \t]+-gx?)[ \t]+(?P<name>\w*"
+        + _NAMES
+        + r"\w*)[ \t]+"
         r"(?:(?P<q>[\"'])(?P<secret>[^\"'\s\\]{4,256})[\"']|(?P<secret2>[^\"'\s\\$]{8,256})[ \t]*\r?$)",
         ("define", "global", "set"),
         (
@@ -161,7 +210,13 @@ RULES: tuple[Rule, ...] = (
             'setenv SMTP_PASS "Xq2Lm8vTz7!"',
             "%define token 4b9a6d8b4bc56fbfa1c638eb0c6cab3746bf32ac7bfa89a6d8b638eb0c619ff2",
         ),
-        ('#define PASSWORD_MAX_LEN "64"', '#define PASSWORD_PROMPT "Password: "', 'set password "$env(PW)"'),
-        hs_pattern=r"(?i)(?:define|global|set|setenv|set[ \t]+-gx?)[ \t]+\w*" + _NAMES + r"\w*[ \t]+[\"']?[^\"'\s\\]{4}",
+        (
+            '#define PASSWORD_MAX_LEN "64"',
+            '#define PASSWORD_PROMPT "Password: "',
+            'set password "$env(PW)"',
+        ),
+        hs_pattern=r"(?i)(?:define|global|set|setenv|set[ \t]+-gx?)[ \t]+\w*"
+        + _NAMES
+        + r"\w*[ \t]+[\"']?[^\"'\s\\]{4}",
     ),
 )

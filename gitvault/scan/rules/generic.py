@@ -67,7 +67,11 @@ def _quoted(
         description=f"hard-coded {what} (quoted value next to a {what}-like name)",
         family="generic",
         # The name starts an identifier, not the tail of `AWS::Service::ApiKey`.
-        pattern=r"(?i)(?<![\w.-])(?<!::)(?P<name>[\w.-]{0,40}?" + names + r"[\w.-]{0,30}?)" + _ASSIGN + _QUOTED_VALUE,
+        pattern=r"(?i)(?<![\w.-])(?<!::)(?P<name>[\w.-]{0,40}?"
+        + names
+        + r"[\w.-]{0,30}?)"
+        + _ASSIGN
+        + _QUOTED_VALUE,
         # Hyperscan only needs where a match may end: no name prefix, a 5-byte value head.
         hs_pattern=r"(?i)" + names + r"[\w.-]{0,30}?" + _ASSIGN + r"""[\"'`][^\"'`\s\\]{5}""",
         keywords=tuple(_keywords(names)),
@@ -108,19 +112,65 @@ def _keywords(names: str) -> list[str]:
     """Literal words of a name class, for the keyword prefilter."""
     table = {
         _PASSWORD: [
-            "pass", "pwd", "psw", "kennwort", "contrase", "senha", "mot", "wachtwoord",
-            "losenord", "salasana", "heslo", "haslo", "parol", "jelszo", "sifre", "lozinka",
-            "geslo", "adgangskode", "mima", "clave", "bindpw", "rootpw", "psk", "masterauth",
+            "pass",
+            "pwd",
+            "psw",
+            "kennwort",
+            "contrase",
+            "senha",
+            "mot",
+            "wachtwoord",
+            "losenord",
+            "salasana",
+            "heslo",
+            "haslo",
+            "parol",
+            "jelszo",
+            "sifre",
+            "lozinka",
+            "geslo",
+            "adgangskode",
+            "mima",
+            "clave",
+            "bindpw",
+            "rootpw",
+            "psk",
+            "masterauth",
             "authtok",
         ],
         _SECRET: [
-            "secret", "credential", "creds", "priv", "signing", "encrypt", "crypt", "cipher",
-            "hmac", "aes", "shared", "master", "geheim",
+            "secret",
+            "credential",
+            "creds",
+            "priv",
+            "signing",
+            "encrypt",
+            "crypt",
+            "cipher",
+            "hmac",
+            "aes",
+            "shared",
+            "master",
+            "geheim",
         ],
         _TOKEN: ["token", "bearer", "session", "auth", "jwt", "cookie"],
         _APIKEY: [
-            "api", "access", "app", "client", "subscription", "license", "account", "storage",
-            "consumer", "dev", "sas", "service", "write", "ingest", "admin", "partner",
+            "api",
+            "access",
+            "app",
+            "client",
+            "subscription",
+            "license",
+            "account",
+            "storage",
+            "consumer",
+            "dev",
+            "sas",
+            "service",
+            "write",
+            "ingest",
+            "admin",
+            "partner",
         ],
     }
     return table[names]
@@ -280,11 +330,15 @@ RULES: tuple[Rule, ...] = (
         id="generic-xml-secret",
         description="secret-like XML element with a value",
         family="generic",
-        pattern=r"(?i)<(?P<name>[\w.:-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?)(?:[ \t][^<>\r\n]{0,200})?>"
+        pattern=r"(?i)<(?P<name>[\w.:-]{0,40}?"
+        + _ANY_NAME
+        + r"[\w.-]{0,30}?)(?:[ \t][^<>\r\n]{0,200})?>"
         r"(?:<!\[CDATA\[)?(?P<secret>[^<\s]{5,256}?)(?:\]\]>)?</",
         hs_pattern=r"(?i)<[\w.:-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?(?:[ \t][^<>\r\n]{0,200})?>"
         r"(?:<!\[CDATA\[)?[^<\s]{5}",
-        keywords=tuple(sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})),
+        keywords=tuple(
+            sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})
+        ),
         entropy=2.2,
         generic=True,
         examples=(
@@ -460,10 +514,15 @@ RULES: tuple[Rule, ...] = (
         id="generic-name-value-pair",
         description="secret as the value of a (name, value) pair (Ruby `set :x, '…'`, tuples, defaults)",
         family="generic",
-        pattern=r"(?i)(?:^|[\s(\[{,])(?::|[\"'])(?P<name>[\w.-]{0,40}?" + _ANY_NAME + r"[\w.-]{0,30}?)[\"']?[ \t]*,[ \t]*"
-        + _QUOTED_VALUE + r"[ \t]*(?:[)\]}]|\r?$)",
+        pattern=r"(?i)(?:^|[\s(\[{,])(?::|[\"'])(?P<name>[\w.-]{0,40}?"
+        + _ANY_NAME
+        + r"[\w.-]{0,30}?)[\"']?[ \t]*,[ \t]*"
+        + _QUOTED_VALUE
+        + r"[ \t]*(?:[)\]}]|\r?$)",
         hs_pattern=r"(?i)" + _ANY_NAME + r"[\w.-]{0,30}?[\"']?[ \t]*,[ \t]*[\"'`][^\"'`\s\\]{5}",
-        keywords=tuple(sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})),
+        keywords=tuple(
+            sorted({k for n in (_PASSWORD, _SECRET, _TOKEN, _APIKEY) for k in _keywords(n)})
+        ),
         entropy=2.5,
         generic=True,
         severity="medium",
@@ -511,7 +570,18 @@ RULES: tuple[Rule, ...] = (
         r"(?P<secret>[^\s,;()\[\]\"'`<>{}$|]{5,128})(?=[\s,;)\]\"'`|]|$)",
         hs_pattern=r"(?i)(?:pw|pwd|pass|passwd|password|passwort|psswd|pswd|paswd|pasw(?:o?r)?d|pssw(?:o?r)?d|passphrase|passcode"
         r"|kennwort|senha|contrasena)[ \t]*(?:=>|:=|[:=])[ \t]*[^\s,;()\[\]\"'`<>{}$|]{5}",
-        keywords=("pw", "pass", "psswd", "pswd", "paswd", "pasw", "pssw", "kennwort", "senha", "contrasena"),
+        keywords=(
+            "pw",
+            "pass",
+            "psswd",
+            "pswd",
+            "paswd",
+            "pasw",
+            "pssw",
+            "kennwort",
+            "senha",
+            "contrasena",
+        ),
         entropy=2.5,
         generic=True,
         validator="letters-and-digits",

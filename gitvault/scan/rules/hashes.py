@@ -52,7 +52,7 @@ RULES: tuple[Rule, ...] = (
         ),
         (
             "root:$6$salt$tooshort:19700:0:99999:7:::",
-            "printf '$6$%s$%s' \"$salt\" \"$hash\"",
+            'printf \'$6$%s$%s\' "$salt" "$hash"',
         ),
     ),
     _hash(
@@ -80,13 +80,20 @@ RULES: tuple[Rule, ...] = (
         "yescrypt password hash ($y$)",
         r"(?P<secret>\$y\$" + _C64 + r"{1,12}\$" + _C64 + r"{4,86}\$" + _C64 + r"{43})" + _END,
         ("$y$",),
-        ("ana:$y$j9T$GIMDs7JNQfcIi5YDyGQtXi$baIcOFJzuLJBq6Op3q0W7mq0jtCkadR9eU7E3XDrp7p:19500:0:99999:7:::",),
+        (
+            "ana:$y$j9T$GIMDs7JNQfcIi5YDyGQtXi$baIcOFJzuLJBq6Op3q0W7mq0jtCkadR9eU7E3XDrp7p:19500:0:99999:7:::",
+        ),
         ("ana:$y$j9T$salt$:19500::",),
     ),
     _hash(
         "hash-phpass",
         "phpass / WordPress / phpBB / Drupal password hash ($P$, $H$, $S$)",
-        r"(?P<secret>\$[PH]\$[5-9A-Za-z./]" + _C64 + r"{30}|\$S\$[5-9A-Za-z./]" + _C64 + r"{51})" + _END,
+        r"(?P<secret>\$[PH]\$[5-9A-Za-z./]"
+        + _C64
+        + r"{30}|\$S\$[5-9A-Za-z./]"
+        + _C64
+        + r"{51})"
+        + _END,
         ("$p$", "$h$", "$s$"),
         (
             "(1,'admin','$P$Bi0G63Eb1H3D1p7KEAyrTCIY4lJA4cd','admin@site.test')",
@@ -97,7 +104,11 @@ RULES: tuple[Rule, ...] = (
     _hash(
         "hash-argon2",
         "Argon2 password hash",
-        r"(?P<secret>\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=\d+,t=\d+,p=\d+\$" + _B64 + r"{11,}\$" + _B64 + r"{16,})",
+        r"(?P<secret>\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=\d+,t=\d+,p=\d+\$"
+        + _B64
+        + r"{11,}\$"
+        + _B64
+        + r"{16,})",
         ("$argon2",),
         (
             "hash = '$argon2id$v=19$m=65536,t=3,p=4$Zk4Vn8QcLr2Xb7Tm1Wf5Hs$Py3Ug6Jd0Oe4Ka8Ni2Rc6Vt1Ms5Qz9BhTx0Yw2Lq'",
@@ -117,7 +128,10 @@ RULES: tuple[Rule, ...] = (
             "pw: pbkdf2:sha256:260000$Rk7Zp1Ys9Hb3Mf6U$4f1c9a55b12e4c1d9c3e2a7b8d6e5f41a7c3e9d2b8f6a4c1e0d9b7a5c3e1f2a4",
             "$pbkdf2-sha256$29000$N2bM.ZXyHo8Ry$Ue0DqWcNx4Lt8Vb2Qm6Ja0Ke5Yh9Pg1Zw3Lr",
         ),
-        ("PASSWORD_HASHERS = ['django.contrib.auth.hashers.PBKDF2PasswordHasher']", "pbkdf2_sha256$<iterations>$<salt>$<hash>"),
+        (
+            "PASSWORD_HASHERS = ['django.contrib.auth.hashers.PBKDF2PasswordHasher']",
+            "pbkdf2_sha256$<iterations>$<salt>$<hash>",
+        ),
     ),
     _hash(
         "hash-scrypt",
@@ -160,13 +174,22 @@ RULES: tuple[Rule, ...] = (
             "GRANT ALL ON *.* TO 'app'@'%' IDENTIFIED BY PASSWORD '*6C8989366EAF75BB670AD8EA7A7FC1176A95CEF4';",
             "('localhost','app','*A4B6157319038724E3560894F7F932C8886EBFCF','Y')",
         ),
-        negatives=("x = y * 0123456789ABCDEF0123456789ABCDEF01234567", "'*0000000000000000000000000000000000000000'"),
+        negatives=(
+            "x = y * 0123456789ABCDEF0123456789ABCDEF01234567",
+            "'*0000000000000000000000000000000000000000'",
+        ),
         entropy=3.0,
     ),
     _hash(
         "hash-postgres",
         "PostgreSQL md5 or SCRAM-SHA-256 password hash",
-        r"(?P<secret>\bmd5[0-9a-f]{32}\b|SCRAM-SHA-256\$\d{3,7}:" + _B64 + r"{16,}={0,2}\$" + _B64 + r"{40,}={0,2}:" + _B64 + r"{40,}={0,2})",
+        r"(?P<secret>\bmd5[0-9a-f]{32}\b|SCRAM-SHA-256\$\d{3,7}:"
+        + _B64
+        + r"{16,}={0,2}\$"
+        + _B64
+        + r"{40,}={0,2}:"
+        + _B64
+        + r"{40,}={0,2})",
         ("md5", "scram-sha-256$"),
         (
             "CREATE ROLE app LOGIN PASSWORD 'md5c4fa2815d2802827283e0ad841735815';",

@@ -117,7 +117,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="private-key-jwk",
-        description="private key as a JSON Web Key (has a \"d\" member)",
+        description='private key as a JSON Web Key (has a "d" member)',
         family="private-key",
         pattern=r"\"[dk]\"[ \t]*:[ \t]*\"(?P<secret>[A-Za-z0-9_-]{20,})\"",
         keywords=('"d"', '"k"'),

@@ -117,13 +117,15 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "sshpass-password",
         "password given to sshpass -p",
-        r"\bsshpass[ \t]+(?:-[a-oq-zA-Z][ \t]+\S+[ \t]+)*-p[ \t]*(?P<q>['\"])?(?P<secret>" + _VAL + r"{3,128})",
+        r"\bsshpass[ \t]+(?:-[a-oq-zA-Z][ \t]+\S+[ \t]+)*-p[ \t]*(?P<q>['\"])?(?P<secret>"
+        + _VAL
+        + r"{3,128})",
         ("sshpass",),
         (
             "sshpass -p 'Hq3xT9pLz' ssh deploy@10.0.0.5",
             "sshpass -pUe1wKc8mZr scp build.tgz ci@host:/srv",
         ),
-        ("sshpass -p \"$SSH_PASS\" ssh deploy@host", "sshpass -f ~/.pw ssh host"),
+        ('sshpass -p "$SSH_PASS" ssh deploy@host', "sshpass -f ~/.pw ssh host"),
     ),
     _rule(
         "cli-password-flag",
@@ -176,7 +178,7 @@ RULES: tuple[Rule, ...] = (
             "ConvertTo-SecureString -String 'Ue1wKc8mZr' -AsPlainText -Force",
         ),
         (
-            '$pw = ConvertTo-SecureString $env:DB_PASS -AsPlainText -Force',
+            "$pw = ConvertTo-SecureString $env:DB_PASS -AsPlainText -Force",
             '$pw = ConvertTo-SecureString "$plain" -AsPlainText -Force',
         ),
     ),
@@ -195,7 +197,9 @@ RULES: tuple[Rule, ...] = (
         r"|PasswordAuthentication|UsernamePasswordAuthenticationToken|PasswordCredential|BasicAWSCredentials|AwsBasicCredentials\.create"
         r"|StaticCredentialsProvider|basic_auth|basicAuth|http_auth|setCredentials|withCredentials|getConnection|login|simple_bind_s|simple_bind|bind_s"
         r"|FTP_TLS|FTP|SMTP_SSL|Net::FTP\.new|PSCredential|auth)[ \t]*(?:=[ \t]*)?[(\[][ \t]*(?:(?:[^,()\[\]\"'\r\n]{1,100}|[\"'][^\"'\r\n]{0,200}[\"'])[ \t]*,[ \t]*)?"
-        r"[\"'](?P<user>[^\"'\r\n]{1,64})[\"'][ \t]*,[ \t]*(?P<q>[\"'])(?P<secret>" + _QVAL + r"{3,128})[\"']",
+        r"[\"'](?P<user>[^\"'\r\n]{1,64})[\"'][ \t]*,[ \t]*(?P<q>[\"'])(?P<secret>"
+        + _QVAL
+        + r"{3,128})[\"']",
         ("auth", "credential", "login", "connection", "bind", "ftp", "smtp"),
         (
             "r = requests.get(url, auth=HTTPBasicAuth('svc', 'Hq3xT9pLz'))",
@@ -217,7 +221,9 @@ RULES: tuple[Rule, ...] = (
         "call-set-password",
         "password, token or key passed to a setter or builder call",
         r"(?i)(?:\.|\b)(?P<name>(?:set|with|put)_?[a-z_]*(?:password|passwd|passphrase|pass|pwd|secret|token|api_?key|credentials?)|password|passwd|api_?key|secret_?key)"
-        r"[ \t]*\([ \t]*(?:@|[rbu])?(?P<q>[\"'])(?P<secret>" + _QVAL + r"{4,256})[\"'][ \t]*(?:\)|\.toCharArray|,)",
+        r"[ \t]*\([ \t]*(?:@|[rbu])?(?P<q>[\"'])(?P<secret>"
+        + _QVAL
+        + r"{4,256})[\"'][ \t]*(?:\)|\.toCharArray|,)",
         ("set", "with", "put", "pass", "api", "secret"),
         (
             'dataSource.setPassword("Hq3xT9pLz");',
@@ -226,7 +232,7 @@ RULES: tuple[Rule, ...] = (
             'props.put_password("Xq2Lm8vTz7!")',
         ),
         (
-            "ds.setPassword(System.getenv(\"DB_PASSWORD\"));",
+            'ds.setPassword(System.getenv("DB_PASSWORD"));',
             'ds.setPassword("");',
             'form.setPasswordLabel("Password");',
             'ds.setPassword("${db.password}");',
@@ -243,14 +249,20 @@ RULES: tuple[Rule, ...] = (
             '    curl_easy_setopt(curl, CURLOPT_PASSWORD, "KiASRCRiGFLPDiIdZZLBXaNzXCMEdYIs");',
             '    curl_easy_setopt(curl, CURLOPT_USERPWD, "root:dkb82VddSD");',
         ),
-        ('curl_easy_setopt(curl, CURLOPT_PASSWORD, password);', 'curl_easy_setopt(c, CURLOPT_USERPWD, "user:");'),
+        (
+            "curl_easy_setopt(curl, CURLOPT_PASSWORD, password);",
+            'curl_easy_setopt(c, CURLOPT_USERPWD, "user:");',
+        ),
     ),
     _rule(
         "authorization-ntlm",
         "NTLM / Negotiate credentials in an Authorization header",
         r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?(?:NTLM|Negotiate)[ \t]+(?P<secret>[A-Za-z0-9+/]{20,}={0,2})",
         ("ntlm", "negotiate"),
-        ("Authorization: NTLM TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAAA==", "Proxy-Authorization: Negotiate YIIHfwYGKwYBBQUCoIIHczCCB2+gMDAuBgkqhkiC9xIBAgIGCSqGSIb3",),
+        (
+            "Authorization: NTLM TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAAA==",
+            "Proxy-Authorization: Negotiate YIIHfwYGKwYBBQUCoIIHczCCB2+gMDAuBgkqhkiC9xIBAgIGCSqGSIb3",
+        ),
         ("Authorization: NTLM <token>", "Authorization: Negotiate $TOKEN"),
         entropy=2.5,
     ),

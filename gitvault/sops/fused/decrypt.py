@@ -72,12 +72,13 @@ def decrypt_text(data: bytes, name: str, identities: Sequence[Any]) -> str | Non
 
 
 def _walk(records: list[layout.Entry], cipher: ValueCipher, meta: Any) -> str | None:
+    """Three batched steps: lay out the lines (values left open), open every value
+    (parse, then decrypt in one C-level loop), then hash, check the MAC, format."""
     out: list[str] = []
     append = out.append
-    plains: list[bytes] = []
-    keep = plains.append
-    open_value = cipher.open
-    parts = encval.parts
+    slots: list[tuple[int, str, int]] = []  # (index in out, "key: " head, block indent)
+    texts: list[str] = []
+    aads: list[bytes] = []
     suffix = DEFAULT_UNENCRYPTED_SUFFIX
     keys: dict[str, str] = {}
     step = INDENT  # `decrypt` always prints sops's default indent
@@ -90,30 +91,35 @@ def _walk(records: list[layout.Entry], cipher: ValueCipher, meta: Any) -> str | 
         pad = " " * (step * depth)
         if rest is None:
             append(f"{pad}{text}:\n")
-            continue
-        nested = step * depth + step  # the emitter's block indent for this value
-        if rest[:20] == "ENC[AES256_GCM,data:":
-            enc, iv, tag, type_ = parts(rest)
-            plain = open_value(
-                enc, iv, tag, (prefix + key + ":").encode("utf-8", "surrogateescape")
-            )
-            if type_ == "str":
-                keep(plain)
-                value = plain.decode("utf-8", "surrogateescape")
-                append(f"{pad}{text}: {format_string(value, nested, step=step)}\n")
-                continue
-            if type_ == "comment":
-                return None
-            typed = from_sops_bytes(plain, type_)
-            # sops hashes the re-encoded typed value (a stored "1.50" hashes as "1.5").
-            keep(to_sops_bytes(typed)[0])
-            append(f"{pad}{text}: {format_scalar(typed, nested, step)}\n")
+        elif rest[:20] == "ENC[AES256_GCM,data:":
+            slots.append((len(out), f"{pad}{text}: ", step * depth + step))
+            texts.append(rest)
+            aads.append((prefix + key + ":").encode("utf-8", "surrogateescape"))
+            append("")
         elif rest == "null":
             append(f"{pad}{text}: null\n")
         elif rest == '""':
-            append(f"{pad}{text}: {format_scalar('', nested, step)}\n")
+            append(f"{pad}{text}: {format_scalar('', step * depth + step, step)}\n")
         else:
             return None  # plaintext where a value must be encrypted, or another form
-    if not mac_matches(meta, cipher, plains):
+    fields = list(map(encval.parts, texts))  # IntegrityError on a malformed value
+    plains = cipher.open_many(
+        [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
+    )
+    hashed: list[bytes] = []
+    keep = hashed.append
+    for (n, head, nested), (_, _, _, type_), plain in zip(slots, fields, plains, strict=True):
+        if type_ == "str":
+            keep(plain)
+            value = plain.decode("utf-8", "surrogateescape")
+            out[n] = f"{head}{format_string(value, nested, step=step)}\n"
+            continue
+        if type_ == "comment":
+            return None
+        typed = from_sops_bytes(plain, type_)
+        # sops hashes the re-encoded typed value (a stored "1.50" hashes as "1.5").
+        keep(to_sops_bytes(typed)[0])
+        out[n] = f"{head}{format_scalar(typed, nested, step)}\n"
+    if not mac_matches(meta, cipher, hashed):
         return None
     return "".join(out)

@@ -95,11 +95,9 @@ def _set(
     target_key = parts[-1]
     target_prefix = "".join(f"{p}:" for p in parts[:-1])
     target_depth = len(parts) - 1
-    split_enc = encval.parts
-    open_value = cipher.open
     suffix = DEFAULT_UNENCRYPTED_SUFFIX
-    plains: list[bytes] = []
-    keep = plains.append
+    texts: list[str] = []
+    aads: list[bytes] = []
     found = -1
     slot = -1
     for n, (depth, key, rest, prefix) in enumerate(records):
@@ -108,13 +106,17 @@ def _set(
         if depth == target_depth and key == target_key and prefix == target_prefix:
             if rest is None:
                 return None  # a mapping, not a leaf
-            found, slot = n, len(plains)
+            found, slot = n, len(texts)
         if rest is None:
             continue
-        enc, iv, tag, type_ = split_enc(rest)
-        if type_ != "str":
-            return None  # typed values may not re-encode to the same bytes
-        keep(open_value(enc, iv, tag, (prefix + key + ":").encode("utf-8", "surrogateescape")))
+        texts.append(rest)
+        aads.append((prefix + key + ":").encode("utf-8", "surrogateescape"))
+    fields = list(map(encval.parts, texts))  # IntegrityError on a malformed value
+    if any(f[3] != "str" for f in fields):
+        return None  # typed values may not re-encode to the same bytes
+    plains = cipher.open_many(
+        [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
+    )
     old_mac = stored_mac(meta, cipher)
     if old_mac is None:
         return None
@@ -196,9 +198,10 @@ def encrypt_yaml(
     step = indent or INDENT
     meta = replace(meta.with_defaults(), lastmodified=now_rfc3339())
     cipher = ValueCipher(dkey)
-    seal = cipher.seal_text
     plains: list[bytes] = []
-    keep = plains.append
+    aads: list[bytes] = []
+    types: list[str] = []
+    slots: list[tuple[int, str]] = []  # (index in out, "key: " head) of each sealed value
     out: list[str] = []
     append = out.append
     keys: dict[str, str] = {}
@@ -216,12 +219,18 @@ def encrypt_yaml(
             append(f"{pad}{ktext}: null")
             continue
         plain, type_ = to_sops_bytes(item)
-        keep(plain)
         if item == "":
             append(f"{pad}{ktext}: {format_scalar('', step * depth + step, step)}")
             continue
-        aad = (prefix + key + ":").encode("utf-8", "surrogateescape")
-        append(f"{pad}{ktext}: {seal(plain, aad, type_)}")
+        slots.append((len(out), f"{pad}{ktext}: "))
+        plains.append(plain)
+        aads.append((prefix + key + ":").encode("utf-8", "surrogateescape"))
+        types.append(type_)
+        append("")
+    # The empty string adds nothing to the MAC, so the sealed values' plaintexts are its input.
+    for (n, head), sealed in zip(slots, cipher.seal_many(plains, aads, types), strict=True):
+        out[n] = head + sealed
+    seal = cipher.seal_text
     meta = replace(meta, mac=seal(mac_text(plains), meta.mac_aad(), "str"))
     result = "\n".join(out) + "\n" + block_text(meta, step)
     return result.encode("utf-8", "surrogateescape")
