@@ -110,7 +110,7 @@ def test_generated_documents_two_space_input(vault_dir: Vault, fixed: Fixed, doc
 # strings with spaces are emitted plain, which that reader leaves to the full parser).
 SIMPLE_VALUE = st.one_of(
     st.from_regex(r"[a-z0-9][a-z0-9_./=@-]{0,30}", fullmatch=True),
-    st.integers(min_value=0),
+    st.integers(min_value=0, max_value=2**63 - 1),
     st.booleans(),
     st.none(),
     st.just(""),

@@ -228,3 +228,32 @@ def test_every_tamper_is_refused_and_the_cli_exits_4(
             m.setattr(fused, "set_string", lambda *a: None)
             alone = run_cli(["set", str(path), key, "new"])
         assert (alone.code, alone.stderr) == (result.code, result.stderr), kind
+
+
+def test_refused_files_never_unwrap_the_key(
+    vault_dir: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal comes before the data key is unwrapped, so an identity that asks for a
+    passphrase is asked once (by the general path), never twice."""
+    from gitvault.sops.fused import decrypt as fused_decrypt
+
+    calls: list[str] = []
+
+    def counting(meta: object, identities: object) -> None:
+        calls.append("unwrap")
+        return None
+
+    monkeypatch.setattr(fused, "data_key", counting)
+    monkeypatch.setattr(fused_decrypt, "data_key", counting)
+    path = _sops(vault_dir, PLAIN)
+    assert set_string(path, "db.brand_new", "v", vault_dir.keys) is None
+    assert set_string(path, "db", "v", vault_dir.keys) is None
+    assert calls == []
+    # a file the pass accepts does unwrap (the counter works)
+    assert set_string(path, "api", "v", vault_dir.keys) is None
+    assert calls == ["unwrap"]
+    calls.clear()
+    suffixed = _sops(vault_dir, "a: b\nx_unencrypted: v\n")
+    assert set_string(suffixed, "a", "v", vault_dir.keys) is None
+    assert fused_decrypt.decrypt_path(suffixed, vault_dir.keys) is None
+    assert calls == []

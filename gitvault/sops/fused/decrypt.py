@@ -13,7 +13,7 @@ usual error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,21 +59,22 @@ def decrypt_text(data: bytes, name: str, identities: Sequence[Any]) -> str | Non
     meta = read_meta(block, name)
     if meta is None:
         return None
-    key = data_key(meta, identities)
-    if key is None:
-        return None
     try:
-        cipher = ValueCipher(key)
-        return _walk(records, cipher, meta)
+        return _walk(records, lambda: data_key(meta, identities), meta)
     except (GitvaultError, ValueError, TypeError):
         # a malformed value (IntegrityError), a typed value that does not read
         # back: the general path raises the proper error for it.
         return None
 
 
-def _walk(records: list[layout.Entry], cipher: ValueCipher, meta: Any) -> str | None:
+def _walk(records: list[layout.Entry], unwrap: Callable[[], bytes | None], meta: Any) -> str | None:
     """Three batched steps: lay out the lines (values left open), open every value
-    (parse, then decrypt in one C-level loop), then hash, check the MAC, format."""
+    (parse, then decrypt in one C-level loop), then hash, check the MAC, format.
+
+    ``unwrap`` gives the data key; it is called only once the file is known to be
+    in the accepted subset, so an identity that asks for a passphrase is never
+    asked twice (here and again on the general path) for a file refused here.
+    """
     out: list[str] = []
     append = out.append
     slots: list[tuple[int, str, int]] = []  # (index in out, "key: " head, block indent)
@@ -103,6 +104,10 @@ def _walk(records: list[layout.Entry], cipher: ValueCipher, meta: Any) -> str | 
         else:
             return None  # plaintext where a value must be encrypted, or another form
     fields = list(map(encval.parts, texts))  # IntegrityError on a malformed value
+    dkey = unwrap()
+    if dkey is None:
+        return None
+    cipher = ValueCipher(dkey)
     plains = cipher.open_many(
         [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
     )

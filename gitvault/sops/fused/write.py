@@ -18,6 +18,7 @@ problem; the caller then takes the general path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,10 +71,7 @@ def set_string(path: Path, key: str, value: str, identities: Any) -> Change | No
         meta = read_meta(block, name)
         if meta is None or vault.schema_check(path) is not vault._no_check:
             return None  # a JSON schema is checked on the document tree: general path
-        dkey = data_key(meta, identities)
-        if dkey is None:
-            return None
-        return _set(records, lines, block, meta, ValueCipher(dkey), parts, value, step)
+        return _set(records, lines, meta, lambda: data_key(meta, identities), parts, value, step)
     except (GitvaultError, UnicodeDecodeError):
         return None
 
@@ -81,9 +79,8 @@ def set_string(path: Path, key: str, value: str, identities: Any) -> Change | No
 def _set(
     records: list[layout.Entry],
     lines: list[str],
-    block: str,
     meta: Any,
-    cipher: ValueCipher,
+    unwrap: Callable[[], bytes | None],
     parts: list[str | int],
     value: str,
     step: int,
@@ -114,6 +111,14 @@ def _set(
     fields = list(map(encval.parts, texts))  # IntegrityError on a malformed value
     if any(f[3] != "str" for f in fields):
         return None  # typed values may not re-encode to the same bytes
+    if found < 0:
+        return None  # a new key: the general path adds it
+    # The data key only now, for a file this pass will finish: a passphrase
+    # prompt is never repeated by the general path for a file refused here.
+    dkey = unwrap()
+    if dkey is None:
+        return None
+    cipher = ValueCipher(dkey)
     plains = cipher.open_many(
         [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
     )
@@ -124,8 +129,6 @@ def _set(
 
     if not hmac.compare_digest(old_mac.upper(), mac_text(plains)):
         return None
-    if found < 0:
-        return None  # a new key: the general path adds it
     display = keypath.display(parts)
     if plains[slot].decode("utf-8", "surrogateescape") == value:
         return Change(display, "unchanged", None)
