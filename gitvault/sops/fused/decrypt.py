@@ -13,7 +13,7 @@ usual error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,14 @@ from gitvault.crypto.aead import ValueCipher
 from gitvault.errors import GitvaultError
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
-from gitvault.sops.fused.meta import data_key, mac_matches, read_meta
+from gitvault.sops.fused.meta import Keys, data_key, mac_matches, read_meta
 from gitvault.sops.metadata import DEFAULT_UNENCRYPTED_SUFFIX
 from gitvault.yamlio.emit import INDENT, format_scalar, format_string
 from gitvault.yamlio.emit import _key as emitted_key
 from gitvault.yamlio.scalars import from_sops_bytes, to_sops_bytes
 
 
-def decrypt_path(path: Path, identities: Sequence[Any]) -> str | None:
+def decrypt_path(path: Path, identities: Keys) -> str | None:
     """What ``gitvault decrypt PATH`` prints for a YAML vault file, or None (general path)."""
     from gitvault import fsutil
     from gitvault.sops.formats import vault_format
@@ -43,7 +43,7 @@ def decrypt_path(path: Path, identities: Sequence[Any]) -> str | None:
     return decrypt_text(data, name, identities)
 
 
-def decrypt_text(data: bytes, name: str, identities: Sequence[Any]) -> str | None:
+def decrypt_text(data: bytes, name: str, identities: Keys) -> str | None:
     """The decrypted file as ``vault.render(plain, "yaml")`` writes it, MAC verified; or None."""
     try:
         text = data.decode("utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gitvault.crypto.aead import ValueCipher
@@ -46,13 +46,23 @@ def read_meta(block: str, name: str) -> md.Metadata | None:
     return meta
 
 
-def data_key(meta: md.Metadata, identities: Sequence[Any]) -> bytes | None:
+Keys = Sequence[Any] | Callable[[], Sequence[Any]]
+
+
+def data_key(meta: md.Metadata, identities: Keys) -> bytes | None:
     """The file's data key, or None when no identity opens it (the general path
-    then names the readers in its error)."""
+    then names the readers in its error).
+
+    ``identities`` may be a function that loads them: the CLI passes one, so
+    they are loaded only once a file is known to be one these passes finish, in
+    the same order as on the general path (the file is read first). A loading
+    error gives None too; the general path then loads them again and reports it.
+    """
     from gitvault.crypto import envelope
 
     try:
-        return envelope.unwrap_any([(s.recipient, s.enc) for s in meta.age], identities)
+        keys = identities() if callable(identities) else identities
+        return envelope.unwrap_any([(s.recipient, s.enc) for s in meta.age], keys)
     except GitvaultError:
         return None
 

@@ -28,7 +28,7 @@ from gitvault.errors import GitvaultError
 from gitvault.model import Timestamp
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
-from gitvault.sops.fused.meta import block_text, data_key, mac_text, read_meta, stored_mac
+from gitvault.sops.fused.meta import Keys, block_text, data_key, mac_text, read_meta, stored_mac
 from gitvault.sops.metadata import DEFAULT_UNENCRYPTED_SUFFIX
 from gitvault.yamlio.emit import INDENT
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from gitvault.vault import Change
 
 
-def set_string(path: Path, key: str, value: str, identities: Any) -> Change | None:
+def set_string(path: Path, key: str, value: str, identities: Keys) -> Change | None:
     """``vault.set_key`` for an existing string leaf of a YAML vault file, or None.
 
     The result (the file's new bytes, or the "unchanged" outcome) is what the
