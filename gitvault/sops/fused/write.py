@@ -176,20 +176,45 @@ def encrypt_yaml(
     records = layout.entries(text[:-1].split("\n"))
     if records is None:
         return None
-    values: list[object] = []
+    step = indent or INDENT
     suffix = DEFAULT_UNENCRYPTED_SUFFIX
-    for _, key, rest, _ in records:
+    plains: list[bytes] = []
+    aads: list[bytes] = []
+    types: list[str] = []
+    slots: list[tuple[int, str]] = []  # (index in out, "key: " head) of each value to seal
+    out: list[str] = []
+    append = out.append
+    keys: dict[str, str] = {}
+    # One pass: resolve, refuse or lay out every line; the sealing (and every
+    # random draw, in the general path's order) comes after, all at once.
+    for depth, key, rest, prefix in records:
         if key.endswith(suffix):
             return None
+        ktext = keys.get(key)
+        if ktext is None:
+            ktext = keys[key] = emitted_key(key)
+        pad = " " * (step * depth)
         if rest is None:
+            append(f"{pad}{ktext}:")
             continue
         try:
-            value = _scalar(rest)
+            item = _scalar(rest)
         except _Bail:
             return None
-        if type(value) not in _SCALARS:
+        if type(item) not in _SCALARS:
             return None  # {} and [] (and anything else): the general path
-        values.append(value)
+        if item is None:
+            append(f"{pad}{ktext}: null")
+            continue
+        if item == "":
+            append(f"{pad}{ktext}: {format_scalar('', step * depth + step, step)}")
+            continue
+        plain, type_ = to_sops_bytes(item)
+        slots.append((len(out), f"{pad}{ktext}: "))
+        plains.append(plain)
+        aads.append((prefix + key + ":").encode("utf-8", "surrogateescape"))
+        types.append(type_)
+        append("")
     try:
         recipients = pol.reader_keys(rule)
         import os
@@ -198,38 +223,8 @@ def encrypt_yaml(
         meta = new_metadata(recipients, dkey)
     except GitvaultError:
         return None
-    step = indent or INDENT
     meta = replace(meta.with_defaults(), lastmodified=now_rfc3339())
     cipher = ValueCipher(dkey)
-    plains: list[bytes] = []
-    aads: list[bytes] = []
-    types: list[str] = []
-    slots: list[tuple[int, str]] = []  # (index in out, "key: " head) of each sealed value
-    out: list[str] = []
-    append = out.append
-    keys: dict[str, str] = {}
-    it = iter(values)
-    for depth, key, rest, prefix in records:
-        ktext = keys.get(key)
-        if ktext is None:
-            ktext = keys[key] = emitted_key(key)
-        pad = " " * (step * depth)
-        if rest is None:
-            append(f"{pad}{ktext}:")
-            continue
-        item = next(it)
-        if item is None:
-            append(f"{pad}{ktext}: null")
-            continue
-        plain, type_ = to_sops_bytes(item)
-        if item == "":
-            append(f"{pad}{ktext}: {format_scalar('', step * depth + step, step)}")
-            continue
-        slots.append((len(out), f"{pad}{ktext}: "))
-        plains.append(plain)
-        aads.append((prefix + key + ":").encode("utf-8", "surrogateescape"))
-        types.append(type_)
-        append("")
     # The empty string adds nothing to the MAC, so the sealed values' plaintexts are its input.
     for (n, head), sealed in zip(slots, cipher.seal_many(plains, aads, types), strict=True):
         out[n] = head + sealed
