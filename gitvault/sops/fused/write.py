@@ -181,10 +181,11 @@ def encrypt_yaml(
     plains: list[bytes] = []
     aads: list[bytes] = []
     types: list[str] = []
-    slots: list[tuple[int, str]] = []  # (index in out, "key: " head) of each value to seal
+    slots: list[int] = []  # where in ``out`` each value to seal goes
     out: list[str] = []
     append = out.append
     keys: dict[str, str] = {}
+    pads = [" " * (step * d) for d in range(layout.MAX_DEPTH + 2)]
     # One pass: resolve, refuse or lay out every line; the sealing (and every
     # random draw, in the general path's order) comes after, all at once.
     for depth, key, rest, prefix in records:
@@ -193,28 +194,30 @@ def encrypt_yaml(
         ktext = keys.get(key)
         if ktext is None:
             ktext = keys[key] = emitted_key(key)
-        pad = " " * (step * depth)
         if rest is None:
-            append(f"{pad}{ktext}:")
+            append(f"{pads[depth]}{ktext}:")
             continue
         try:
             item = _scalar(rest)
         except _Bail:
             return None
-        if type(item) not in _SCALARS:
+        if type(item) is str and item:
+            plain, type_ = item.encode("utf-8", "surrogateescape"), "str"  # to_sops_bytes
+        elif type(item) not in _SCALARS:
             return None  # {} and [] (and anything else): the general path
-        if item is None:
-            append(f"{pad}{ktext}: null")
+        elif item is None:
+            append(f"{pads[depth]}{ktext}: null")
             continue
-        if item == "":
-            append(f"{pad}{ktext}: {format_scalar('', step * depth + step, step)}")
+        elif item == "":
+            append(f"{pads[depth]}{ktext}: {format_scalar('', step * depth + step, step)}")
             continue
-        plain, type_ = to_sops_bytes(item)
-        slots.append((len(out), f"{pad}{ktext}: "))
+        else:
+            plain, type_ = to_sops_bytes(item)
+        slots.append(len(out))
         plains.append(plain)
         aads.append((prefix + key + ":").encode("utf-8", "surrogateescape"))
         types.append(type_)
-        append("")
+        append(f"{pads[depth]}{ktext}: ")
     try:
         recipients = pol.reader_keys(rule)
         import os
@@ -226,8 +229,8 @@ def encrypt_yaml(
     meta = replace(meta.with_defaults(), lastmodified=now_rfc3339())
     cipher = ValueCipher(dkey)
     # The empty string adds nothing to the MAC, so the sealed values' plaintexts are its input.
-    for (n, head), sealed in zip(slots, cipher.seal_many(plains, aads, types), strict=True):
-        out[n] = head + sealed
+    for n, sealed in zip(slots, cipher.seal_many(plains, aads, types), strict=True):
+        out[n] += sealed
     seal = cipher.seal_text
     meta = replace(meta, mac=seal(mac_text(plains), meta.mac_aad(), "str"))
     result = "\n".join(out) + "\n" + block_text(meta, step)
