@@ -4,8 +4,8 @@ Runs ``python -X importtime -m gitvault ARGS`` several times for each given
 interpreter (a venv's ``bin/python``, e.g. one with this checkout installed and
 one with an older commit), and prints per interpreter: the number of modules
 imported, the median total import time (sum of the modules' own times), and
-the time of the heavy groups (click, PyYAML, jsonschema, json, dataclasses
-with inspect, cryptography, pyrage, subprocess). A benchmark, not a test.
+the time of the heavy groups (click, PyYAML, jsonschema, json, hashlib,
+dataclasses with inspect, cryptography, pyrage, subprocess). A benchmark, not a test.
 
     python bench/imports.py --python bench/out/venv/bin/python \\
         --python /path/to/old-venv/bin/python -- decrypt secrets/app.yaml
@@ -27,6 +27,7 @@ GROUPS = {
     "PyYAML": ("yaml", "_yaml"),
     "jsonschema": ("jsonschema", "referencing", "rpds", "attr", "attrs"),
     "json": ("json", "_json"),
+    "hashlib": ("hashlib", "_hashlib", "hmac", "_blake2"),
     "dataclasses+inspect": ("dataclasses", "inspect", "ast", "dis", "tokenize", "linecache"),
     "cryptography": ("cryptography", "_cffi_backend"),
     "pyrage": ("pyrage",),

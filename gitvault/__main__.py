@@ -28,7 +28,7 @@ def run() -> None:
     """The console entry point: import the CLI under the early handler, then run it."""
     from gitvault.cli import main
 
-    main()
+    main(exit_now=True)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def rebase_edit(
             f"{name} was deleted while you edited it; your changes were not saved",
             hint="restore it (git checkout) and edit again",
         )
-    from gitvault.drivers import merge_document
+    from gitvault.drivers.treemerge import merge_document
     from gitvault.model import Mapping as DocMapping
     from gitvault.sops.file import open_file, parse_vault, reencrypt
 

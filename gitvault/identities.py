@@ -23,13 +23,13 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitvault.errors import AccessDenied, BadInput
 from gitvault.fsutil import read_input
 from gitvault.keyfiles import AGE_SECRET_PREFIX, LazyIdentity, Parsed, parse_identity_bytes
+from gitvault.records import field, record
 
 MAX_IDENTITY_BYTES = 1024 * 1024
 # Every variable that names or holds a private key: withheld from the commands
@@ -47,7 +47,7 @@ IDENTITY_VARIABLES = (
 __all__ = ["AGE_SECRET_PREFIX", "Identities", "Identity", "LazyIdentity", "load_identities"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Identity:
     """One private key: where it came from, its public recipient, the key object.
 
@@ -61,7 +61,7 @@ class Identity:
     key: Any = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Identities:
     """Every identity found, the sources that were looked at, and notes on skipped lines."""
 

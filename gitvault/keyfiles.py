@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyrage
 
 from gitvault.errors import AccessDenied, BadInput
+from gitvault.records import field, record
 
 AGE_SECRET_PREFIX = "AGE-SECRET-KEY-1"  # noqa: S105 - a format prefix, not a secret
 PQ_SECRET_PREFIX = "AGE-SECRET-KEY-PQ-1"  # noqa: S105 - a format prefix, not a secret
@@ -35,7 +35,7 @@ AGE_FILE_PREFIXES = (b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE----
 KEY_CMD_TIMEOUT = float(os.environ.get("GITVAULT_KEY_CMD_TIMEOUT", "120") or 120)
 
 
-@dataclass
+@record
 class LazyIdentity:
     """A key that needs a passphrase: unlocked on first use, then kept in memory.
 
@@ -56,7 +56,7 @@ class LazyIdentity:
         return self._keys
 
 
-@dataclass
+@record
 class Parsed:
     """What one source yielded: usable keys (plain or lazy) and notes about skipped lines."""
 

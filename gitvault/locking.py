@@ -49,16 +49,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from gitvault import fsutil, tempfiles
+from gitvault.crypto.digest import sha256
 from gitvault.errors import GitError
+from gitvault.records import record
 
 DEFAULT_TIMEOUT = 10.0
 TIMEOUT_ENV = "GITVAULT_LOCK_TIMEOUT"
@@ -71,7 +71,7 @@ class LockBusy(GitError):
     """Another gitvault process kept a lock for longer than the wait (exit 6)."""
 
 
-@dataclass
+@record
 class _Held:
     fd: int
     mode: int  # fcntl.LOCK_SH or fcntl.LOCK_EX
@@ -106,7 +106,7 @@ def _root_and_lock_dir(path: Path) -> tuple[Path, Path]:
         with contextlib.suppress(OSError):
             return root, tempfiles.gitvault_dir(gitdir, "locks")
     root = next((d for d in (start, *start.parents) if (d / ".gitvault.yaml").is_file()), start)
-    key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:24]
+    key = sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:24]
     directory = fsutil.state_dir() / "locks" / key
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -230,7 +230,7 @@ def file_lock(path: Path, what: str) -> Iterator[None]:
     """
     root, locks = _root_and_lock_dir(path)
     label = _label(root, path)
-    name = "file-" + hashlib.sha256(label.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    name = "file-" + sha256(label.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     with _lock(locks / _TREE, fcntl.LOCK_SH, what, f"the vault in {root}"):
         tempfiles.clean_stale_temps(root)
         with _lock(locks / f"{name}.lock", fcntl.LOCK_EX, what, label):

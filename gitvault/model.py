@@ -14,11 +14,12 @@ This module has no dependencies and must never perform I/O.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Union
 
+from gitvault.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class Comment:
     """A YAML comment; ``text`` is everything after the ``#``.
 
@@ -32,7 +33,7 @@ class Comment:
     inline: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Timestamp:
     """A YAML timestamp, kept as the RFC 3339 text Go would format it to.
 

@@ -29,10 +29,10 @@ crash. No I/O beyond reading that file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitvault.errors import BadInput
+from gitvault.records import record
 
 CONFIG_NAME = ".sops.yaml"
 ALTERNATE_NAME = ".sops.yml"  # sops warns about it and ignores it; so do we
@@ -44,7 +44,7 @@ YAML_INDENT_DEFAULT = 4
 MAX_INDENT = 64
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StoreSettings:
     """How sops would lay out a file it writes under the found ``.sops.yaml``.
 

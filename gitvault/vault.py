@@ -9,13 +9,13 @@ this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil
 from gitvault.errors import BadInput
 from gitvault.model import Mapping, Node, to_python
+from gitvault.records import record
 from gitvault.sops import file as sopsfile
 from gitvault.sops.document import Plain, check_keys
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from gitvault.policy import Policy, Rule
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """A path and where it sits relative to the vault root (the policy's directory)."""
 
@@ -417,7 +417,7 @@ def parse_value(raw: str, type_: str) -> Node:
     raise BadInput(f"unknown value type {type_!r}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     """The outcome of a set/unset: what happened, and the new file bytes (None if no-op)."""
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from gitvault.drivers import RuleView
+    from gitvault.drivers.merge import RuleView
     from gitvault.identities import Identities
     from gitvault.policy import Policy
 
@@ -65,8 +65,8 @@ def _rules(path: str) -> tuple[RuleView, RuleView | None]:
     Ours: the policy committed at HEAD. Theirs: the policy committed at the
     commit git is merging (MERGE_HEAD, or the commit being picked/rebased).
     """
-    from gitvault.drivers import RuleView
     from gitvault.drivers.committed import policy_at, resolve, theirs_commit
+    from gitvault.drivers.merge import RuleView
     from gitvault.errors import BadInput
 
     cwd = Path.cwd()
@@ -118,7 +118,9 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
       git config merge.gitvault.driver "gitvault merge-driver %O %A %B %P"
       # then resolve a reported conflict with: gitvault edit PATH && git add PATH
     """
-    from gitvault import drivers, fsutil
+    from gitvault import fsutil
+    from gitvault.drivers import merge as merge_core
+    from gitvault.drivers import records
     from gitvault.errors import GitvaultError
 
     def fail(message: str) -> None:
@@ -134,15 +136,15 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     except GitvaultError as exc:
         fail(f"cannot read a version of {path} ({exc.message})")
         return
-    if not any(drivers.is_vault_bytes(d) for d in data):
-        sys.exit(drivers.merge_text(base, ours, theirs, path))  # plain text: git's own merge
+    if not any(records.is_vault_bytes(d) for d in data):
+        sys.exit(records.merge_text(base, ours, theirs, path))  # plain text: git's own merge
     ids = _ids()
     if ids is None:
         fail(f"cannot merge {path} per key: no usable identity")
         return
     try:
         ours_rule, theirs_rule = _rules(path)
-        outcome = drivers.merge(
+        outcome = merge_core.merge(
             data[0],
             data[1],
             data[2],
@@ -154,12 +156,12 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     except GitvaultError as exc:
         fail(f"cannot merge {path} per key: {exc.message}")
         return
-    if outcome.status == drivers.REFUSED:
+    if outcome.status == merge_core.REFUSED:
         for problem in outcome.problems:
             _say(f"refusing to merge {path}: {problem}")
         fail(f"{path}: a side is not what the committed policy says; nothing was re-encrypted")
         return
-    if outcome.status == drivers.FALLBACK:
+    if outcome.status == merge_core.FALLBACK:
         fail(outcome.message)
         return
     if outcome.data is not None:
@@ -167,13 +169,13 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     for note in outcome.notes:
         _say(f"{path}: {note}")
     cwd = Path.cwd()
-    if outcome.status == drivers.CLEAN:
-        drivers.clear_record(cwd, path)
+    if outcome.status == merge_core.CLEAN:
+        records.clear_record(cwd, path)
         sys.exit(0)
     for c in outcome.conflicts:
         _say(f"conflict in {path}: {c.describe()}; run gitvault edit {path}")
     try:
-        record = drivers.write_record(cwd, path, outcome.conflicts, outcome.data or data[1])
+        record = records.write_record(cwd, path, outcome.conflicts, outcome.data or data[1])
         _say(f"hint: conflicting keys are listed in {record}")
     except (GitvaultError, OSError):
         pass

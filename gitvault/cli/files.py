@@ -353,7 +353,7 @@ def edit(
         say(f"{'updated' if exists else 'created'} {path}; {committed[0]}")
         return
     if conflict is not None:
-        from gitvault.drivers import clear_record
+        from gitvault.drivers.records import clear_record
 
         clear_record(path.absolute().parent, conflict["path"])
         hint(f"conflict resolved in the file: git add {path} to mark it")
@@ -365,7 +365,7 @@ def _merge_conflict(path: Path) -> dict[str, Any] | None:
     root = next((d for d in path.absolute().parents if (d / ".git").exists()), None)
     if root is None:
         return None
-    from gitvault.drivers import pending_conflicts
+    from gitvault.drivers.records import pending_conflicts
 
     target = path.absolute().resolve()
     for record in pending_conflicts(root):

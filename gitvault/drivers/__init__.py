@@ -20,47 +20,8 @@ The seams, one module each:
 
 Nothing here prints; the CLI (``gitvault/cli/drivers.py``) writes files and
 messages. Plaintext never touches the work tree and no value reaches a message.
+
+Import what you need from those modules: this package imports nothing, so
+``git diff``'s textconv (run once per changed file) does not pay for the
+merge machinery.
 """
-
-from gitvault.drivers.merge import (
-    CLEAN,
-    CONFLICT,
-    FALLBACK,
-    REFUSED,
-    MergeOutcome,
-    RuleView,
-    merge,
-)
-from gitvault.drivers.records import (
-    CONFLICTS_DIR,
-    clear_record,
-    conflicts_dir,
-    is_vault_bytes,
-    merge_text,
-    pending_conflicts,
-    record_path,
-    write_record,
-)
-from gitvault.drivers.textconv import textconv
-from gitvault.drivers.treemerge import Conflict, merge_document
-
-__all__ = [
-    "CLEAN",
-    "CONFLICT",
-    "CONFLICTS_DIR",
-    "FALLBACK",
-    "REFUSED",
-    "Conflict",
-    "MergeOutcome",
-    "RuleView",
-    "clear_record",
-    "conflicts_dir",
-    "is_vault_bytes",
-    "merge",
-    "merge_document",
-    "merge_text",
-    "pending_conflicts",
-    "record_path",
-    "textconv",
-    "write_record",
-]

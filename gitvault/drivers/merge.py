@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitvault.drivers.treemerge import Conflict, merge_document
 from gitvault.errors import AccessDenied, GitvaultError, IntegrityError
 from gitvault.model import Mapping
+from gitvault.records import replace
 
 if TYPE_CHECKING:
     from gitvault.identities import Identities

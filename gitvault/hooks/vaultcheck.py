@@ -158,8 +158,7 @@ def _parent_rule_problems(
     data, size = _blob(git_dir, commit, path)
     if data is None:
         return [f"too large ({size} bytes)"] if size else []
-    from dataclasses import replace
-
+    from gitvault.records import replace
     from gitvault.sops.file import parse_vault
     from gitvault.sops.structure import expected_selection, value_problems
 

@@ -9,13 +9,13 @@ is wrong, and exit with code 5.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from gitvault.errors import BadInput
 from gitvault.policy.glob import Glob, compile_glob
+from gitvault.records import field, record
 
 POLICY_FILE = ".gitvault.yaml"
 _DURATION = re.compile(r"([0-9]+)([smhdwy])")
@@ -38,7 +38,7 @@ def glob_to_regex(pattern: str) -> Glob:
     return compile_glob(pattern)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeyPolicy:
     """Per-key settings of a rule (rotation period, generator, apply/verify commands)."""
 
@@ -51,7 +51,7 @@ class KeyPolicy:
     timeout: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     index: int
     path: str
@@ -74,7 +74,7 @@ class Rule:
         return self.keys.get(key_path)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Recipient:
     name: str
     key: str
@@ -82,7 +82,7 @@ class Recipient:
     email: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     path: Path
     recipients: dict[str, Recipient]

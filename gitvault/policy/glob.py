@@ -17,16 +17,15 @@ Pure functions, no I/O, no regex engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gitvault.errors import BadInput
+from gitvault.records import record
 
 # Token kinds.
 _LIT, _ONE, _CLASS, _STAR, _DSTAR, _DIRS = range(6)
 MAX_GLOB_LENGTH = 4096
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Token:
     kind: int
     char: str = ""

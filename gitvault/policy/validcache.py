@@ -16,12 +16,12 @@ writing it just means checking again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from gitvault import __version__
+from gitvault.crypto.digest import sha256
 
 _PLAIN_TYPES = (dict, list, str, int, float, bool, type(None))
 
@@ -59,9 +59,9 @@ def marker(data: Any, schema: bytes) -> Path | None:
     """
     if not _exact(data):
         return None
-    digest = hashlib.sha256(b"gitvault-policy-valid-v1\0")
+    digest = sha256(b"gitvault-policy-valid-v1\0")
     digest.update(__version__.encode() + b"\0")
-    digest.update(hashlib.sha256(schema).digest())
+    digest.update(sha256(schema).digest())
     digest.update(repr(data).encode("utf-8", "surrogateescape"))
     return cache_dir() / "policy-valid" / digest.hexdigest()
 
@@ -87,5 +87,27 @@ def remember(path: Path | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         os.close(fd)
+    except OSError:
+        return
+    prune(path.parent)
+
+
+# A marker is written only after a full schema check (a policy edit, a new
+# checkout, a gitvault upgrade), so the directory grows slowly; past
+# MAX_MARKERS the oldest are dropped, which at worst costs one check again.
+MAX_MARKERS = 256
+KEEP_MARKERS = 128
+
+
+def prune(directory: Path) -> None:
+    """Keep the :data:`KEEP_MARKERS` newest markers once there are more than :data:`MAX_MARKERS`."""
+    try:
+        with os.scandir(directory) as entries:
+            found = [e for e in entries if e.is_file(follow_symlinks=False)]
+        if len(found) <= MAX_MARKERS:
+            return
+        found.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
+        for entry in found[KEEP_MARKERS:]:
+            os.unlink(entry.path)
     except OSError:
         return

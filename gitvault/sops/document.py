@@ -12,18 +12,20 @@ plaintext from a file whose MAC does not match.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gitvault.crypto.aead import ValueCipher
+from gitvault.crypto.digest import compare_digest, sha512
 from gitvault.errors import BadInput, IntegrityError
 from gitvault.model import Comment, Mapping, Node, Sequence
+from gitvault.records import field, record, replace
 from gitvault.sops import value as encval
 from gitvault.sops.metadata import Metadata
 from gitvault.yamlio.scalars import from_sops_bytes, to_sops_bytes
+
+if TYPE_CHECKING:
+    import hashlib
 
 MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
     "8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69"
@@ -127,7 +129,7 @@ def _aad(path: list[str]) -> bytes:
     return (":".join(path) + ":").encode("utf-8", "surrogateescape")
 
 
-@dataclass
+@record
 class _Walk:
     cipher: ValueCipher
     selector: Selector
@@ -429,7 +431,7 @@ def _dec_node(
 # ------------------------------------------------------------------ public API
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Plain:
     """A decrypted, MAC-verified file: documents, the data key and the IVs to reuse."""
 
@@ -452,7 +454,7 @@ def compute_mac_text(hasher: hashlib._Hash) -> str:
 
 
 def _new_hasher(meta: Metadata) -> hashlib._Hash:
-    h = hashlib.sha512()
+    h = sha512()
     if meta.mac_only_encrypted:
         h.update(MAC_ONLY_ENCRYPTED_INIT)
     return h
@@ -476,7 +478,7 @@ def decrypt_documents(
     mac_enc = encval.parse(stored)
     aad = meta.mac_aad()
     mac_plain = cipher.open(mac_enc.data, mac_enc.iv, mac_enc.tag, aad)
-    if not hmac.compare_digest(mac_plain.upper(), expected.encode()):
+    if not compare_digest(mac_plain.upper(), expected.encode()):
         raise IntegrityError("MAC mismatch: the file was modified without its key")
     if record_ivs:
         w.stash[(aad, mac_enc.type, mac_plain)] = stored

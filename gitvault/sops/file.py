@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 from gitvault.crypto import envelope
 from gitvault.errors import AccessDenied, BadInput
 from gitvault.model import Comment, Mapping, Node
+from gitvault.records import record, replace
 from gitvault.sops import formats
 from gitvault.sops import metadata as md
 from gitvault.sops import value as encval
@@ -24,7 +24,7 @@ from gitvault.sops.document import IvStash, Plain, decrypt_documents, encrypt_do
 from gitvault.yamlio import emit_documents, load_canonical, load_documents
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VaultFile:
     """An encrypted SOPS file as parsed: documents (without ``sops:``) and metadata."""
 

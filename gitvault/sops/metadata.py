@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 
 from gitvault.errors import BadInput
 from gitvault.model import Mapping, Node, Sequence, Timestamp
+from gitvault.records import field, record, replace
 
 # sops 3.11 and 3.12 write the block's keys in this order (the field order of
 # the Go struct ``stores.Metadata``; 3.12 added ``hckms`` after ``gcp_kms``).
@@ -69,13 +69,13 @@ _RFC3339 = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AgeStanza:
     recipient: str
     enc: str  # armored age file holding the data key
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Metadata:
     """What gitvault understands of a ``sops:`` block, plus what it must carry along."""
 

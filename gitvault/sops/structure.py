@@ -231,7 +231,7 @@ def structure_problems(
     problems = selection_problems(meta, selection)
     judged = meta
     if problems:
-        from dataclasses import replace
+        from gitvault.records import replace
 
         want = expected_selection(selection)
         judged = replace(meta, **want)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass
 
 from gitvault.errors import IntegrityError
+from gitvault.records import record
 
 _ENC = re.compile(
     r"ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),"
@@ -15,7 +15,7 @@ _ENC = re.compile(
 TYPES = frozenset({"str", "int", "float", "bool", "time", "comment", "bytes"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class EncValue:
     data: bytes
     iv: bytes

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil
 from gitvault.errors import AccessDenied, BadInput
 from gitvault.policy import Policy, normalize_key
+from gitvault.records import replace
 
 if TYPE_CHECKING:
     from gitvault.git.commit import CommitResult

@@ -11,11 +11,10 @@ Pure text generation; this module does not import a YAML library.
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass
 
 from gitvault.model import Comment, Mapping, Node, Timestamp
+from gitvault.records import record
 from gitvault.yamlio import scalars
 
 INDENT = 4
@@ -40,16 +39,25 @@ _ESCAPES = {
 }
 
 
-_PRINTABLE_CLASS = "\\n\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
+# libyaml's printable set as go-yaml implements it: "\n", 0x20-0x7E, 0xA0-0xD7FF,
+# 0xE000-0xFEFE (0xFEFF, the BOM, is tested apart), 0xFF00-0xFFFD; no astral planes.
+# Checked with comparisons, not a Unicode-class regex: compiling one of those
+# costs ~10 ms, paid by every write (its metadata has a non-simple string).
+_ASCII_SPECIAL = re.compile(r"[^\t\n\x20-\x7e]")
 
 
-@functools.cache
-def _pattern(name: str) -> re.Pattern[str]:
-    """Unicode-class patterns, compiled on first use (compiling them costs ~30 ms)."""
-    if name == "non_printable":
-        return re.compile(f"[^{_PRINTABLE_CLASS}]")
-    # libyaml counts tabs separately from other non-printable characters.
-    return re.compile(f"[^\\t{_PRINTABLE_CLASS}]")
+def _in_printable_class(c: str) -> bool:
+    o = ord(c)
+    if o < 0x80:
+        return o == 0x0A or 0x20 <= o <= 0x7E
+    return 0xA0 <= o <= 0xD7FF or 0xE000 <= o <= 0xFEFE or 0xFF00 <= o <= 0xFFFD
+
+
+def _has_special(value: str) -> bool:
+    """Whether ``value`` holds a character libyaml calls special (not printable, not a tab)."""
+    if value.isascii():
+        return _ASCII_SPECIAL.search(value) is not None
+    return any(c != "\t" and not _in_printable_class(c) for c in value)
 
 
 _BREAK_CLASS = "[\n\r\x85\u2028\u2029]"
@@ -62,7 +70,7 @@ _INNER_INDICATOR = re.compile(r":(?:[ \t]|$)|[ \t\n\r\x85\u2028\u2029]#")
 
 def _printable(c: str) -> bool:
     """libyaml's is_printable as go-yaml implements it (no astral planes, no BOM)."""
-    return _pattern("non_printable").match(c) is None and c != "\ufeff"
+    return _in_printable_class(c) and c != "\ufeff"
 
 
 def _analyze(value: str) -> tuple[bool, bool, bool]:
@@ -80,7 +88,7 @@ def _analyze(value: str) -> tuple[bool, bool, bool]:
         or (first in "?:-" and followed_ws)
         or _INNER_INDICATOR.search(value, 1) is not None
     )
-    special = _pattern("special").search(value) is not None or "\ufeff" in value
+    special = _has_special(value) or "\ufeff" in value
     tabs = "\t" in value
     line_breaks = _ANY_BREAK.search(value) is not None
     last = value[-1]
@@ -227,7 +235,7 @@ def _inline_scalar(node: Node, block_indent: int, step: int) -> str | None:
     return format_scalar(node, block_indent, step)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Style:
     """How a document is laid out: the indent step and where inline comments go."""
 

@@ -30,6 +30,7 @@ def _both(
     with monkeypatch.context() as m:
         m.setattr(cli_mod, "_fast_decrypt", lambda a: False)
         m.setattr(cli_mod, "_fast_textconv", lambda a: False)
+        m.setattr(cli_mod, "_fast_verify", lambda a: False)
         slow = run_cli(args, env=env)
     return fast, slow, calls["n"]
 
@@ -267,3 +268,53 @@ def test_other_write_forms_go_through_click(
     assert clicks == 1
     assert (fast.code, fast.stderr) == (slow.code, slow.stderr)
     assert after_fast is not None and after_slow is not None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--json"], ["--structure-only"], ["--json", "--structure-only"], ["SECRET"], ["secrets"]],
+)
+def test_verify_forms(vault: Vault, monkeypatch: pytest.MonkeyPatch, extra: list[str]) -> None:
+    args = ["verify", *(str(vault.secret_file) if a == "SECRET" else a for a in extra)]
+    with monkeypatch.context() as m:
+        m.chdir(vault.root)
+        fast, slow, clicks = _both(args, monkeypatch)
+    _same(fast, slow)
+    assert clicks == 0
+    assert fast.code == 0 and "secrets/app.yaml" in fast.stdout
+
+
+def test_verify_failures_and_other_forms_match_click(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = vault.secret_file.read_text()
+    start = text.index("ENC[AES256_GCM,data:") + len("ENC[AES256_GCM,data:")
+    vault.secret_file.write_text(
+        text[:start] + ("A" if text[start] != "A" else "B") + text[start + 1 :]
+    )
+    with monkeypatch.context() as m:
+        m.chdir(vault.root)
+        fast, slow, clicks = _both(["verify"], monkeypatch)
+        _same(fast, slow)
+        assert clicks == 0 and fast.code == 1 and "FAIL" in fast.stdout
+        vault.key_file.unlink()
+        fast, slow, clicks = _both(["verify", "secrets/app.yaml"], monkeypatch)
+        _same(fast, slow)
+        assert clicks == 0 and fast.code == 3
+        for args in (["verify", "--json", "--json"], ["verify", "--since", "HEAD"], ["verify", ""]):
+            fast, slow, clicks = _both(args, monkeypatch)
+            _same(fast, slow)
+            assert clicks == 1
+
+
+def test_the_real_entry_point_ends_fast_paths_with_the_output_flushed(vault: Vault) -> None:
+    """As a process (console script or ``python -m``) the fast paths skip the interpreter's
+    teardown: the output must still be complete and the exit code right."""
+    from tests.helpers import run_subprocess
+
+    big = run_subprocess(["decrypt", str(vault.secret_file)], cwd=vault.root)
+    assert big.returncode == 0 and b"hunter2hunter2" in big.stdout and big.stdout.endswith(b"\n")
+    slow = run_subprocess(["decrypt", "--format", "yaml", str(vault.secret_file)], cwd=vault.root)
+    assert slow.stdout == big.stdout
+    bad = run_subprocess(["decrypt", str(vault.root / "missing.yaml")], cwd=vault.root)
+    assert bad.returncode == 5 and bad.stderr.startswith(b"gitvault: error:")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gitvault.drivers import merge_document
+from gitvault.drivers.treemerge import merge_document
 from gitvault.sops.file import parse_vault
 from gitvault.yamlio import emit_documents, load_documents
 from tests.compat.sopsenv import AgeKey, run_sops

@@ -140,3 +140,21 @@ def test_unwritable_cache_is_harmless(tmp_path: Path, monkeypatch: pytest.Monkey
     blocker.write_text("")
     monkeypatch.setenv("GITVAULT_CACHE_DIR", str(blocker / "sub"))
     policy.load(_policy(tmp_path))  # no error: the check ran, the marker could not be written
+
+
+def test_the_cache_is_pruned_to_the_newest_markers(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validcache, "MAX_MARKERS", 6)
+    monkeypatch.setattr(validcache, "KEEP_MARKERS", 3)
+    folder = cache / "policy-valid"
+    folder.mkdir(parents=True)
+    for i in range(6):
+        (folder / f"old{i}").touch()
+        os.utime(folder / f"old{i}", ns=(i * 10**9, i * 10**9))
+    policy.load(_policy(tmp_path))  # a miss: checked, remembered, then pruned
+    kept = _markers(cache)
+    assert len(kept) == 3
+    assert set(kept) == {"old4", "old5", *(m for m in kept if not m.startswith("old"))}
+    policy.load(tmp_path)  # the newest marker (this policy's) survived: still a hit
+    assert _markers(cache) == kept

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from gitvault.crypto import aead
 from gitvault.errors import IntegrityError
 from gitvault.model import Mapping
+from gitvault.records import replace
 from gitvault.sops import document
 from gitvault.sops.metadata import Metadata
 from gitvault.yamlio import emit_documents, load_documents
