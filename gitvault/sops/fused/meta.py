@@ -7,12 +7,11 @@ the caller then takes the general path, which raises its usual error.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from gitvault.crypto.aead import ValueCipher
+from gitvault.crypto.digest import compare_digest, sha512
 from gitvault.errors import GitvaultError
 from gitvault.model import Mapping
 from gitvault.sops import metadata as md
@@ -70,7 +69,7 @@ def data_key(meta: md.Metadata, identities: Keys) -> bytes | None:
 def mac_text(plains: list[bytes]) -> bytes:
     """sops's MAC over every leaf's plaintext in document order (one batched update:
     SHA-512 of the concatenation equals one update per leaf)."""
-    return hashlib.sha512(b"".join(plains)).hexdigest().upper().encode()
+    return sha512(b"".join(plains)).hexdigest().upper().encode()
 
 
 def stored_mac(meta: md.Metadata, cipher: ValueCipher) -> bytes | None:
@@ -88,7 +87,7 @@ def stored_mac(meta: md.Metadata, cipher: ValueCipher) -> bytes | None:
 def mac_matches(meta: md.Metadata, cipher: ValueCipher, plains: list[bytes]) -> bool:
     """The check :func:`gitvault.sops.document.decrypt_documents` makes, in constant time."""
     opened = stored_mac(meta, cipher)
-    return opened is not None and hmac.compare_digest(opened.upper(), mac_text(plains))
+    return opened is not None and compare_digest(opened.upper(), mac_text(plains))
 
 
 def block_text(meta: md.Metadata, step: int) -> str:

@@ -19,13 +19,14 @@ problem; the caller then takes the general path.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault.crypto.aead import ValueCipher
+from gitvault.crypto.digest import compare_digest
 from gitvault.errors import GitvaultError
 from gitvault.model import Timestamp
+from gitvault.records import replace
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
 from gitvault.sops.fused.meta import Keys, block_text, data_key, mac_text, read_meta, stored_mac
@@ -125,9 +126,7 @@ def _set(
     old_mac = stored_mac(meta, cipher)
     if old_mac is None:
         return None
-    import hmac
-
-    if not hmac.compare_digest(old_mac.upper(), mac_text(plains)):
+    if not compare_digest(old_mac.upper(), mac_text(plains)):
         return None
     display = keypath.display(parts)
     if plains[slot].decode("utf-8", "surrogateescape") == value:
