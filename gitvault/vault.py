@@ -296,8 +296,12 @@ def encrypt_plaintext(
         # One pass over the plaintext lines (issue 15); None: the general path below.
         from gitvault.sops.fused.write import encrypt_yaml
 
-        step = indent if indent is not None else _indent(name, output_fmt)
-        fused = encrypt_yaml(data, name, pol, rule, step)
+        try:
+            step = indent if indent is not None else _indent(name, output_fmt)
+        except BadInput:  # a bad .sops.yaml: reported below, after the input's own errors
+            fused = None
+        else:
+            fused = encrypt_yaml(data, name, pol, rule, step)
         if fused is not None:
             return fused
     docs = formats.load_plain(data, name, input_fmt or plain_format(name, output_fmt))
