@@ -292,6 +292,18 @@ def encrypt_plaintext(
     """Encrypt plaintext bytes (read as ``input_fmt``) for the rule's readers, in ``output_fmt``."""
     from gitvault.sops import formats
 
+    if output_fmt == "yaml" and (input_fmt or plain_format(name, output_fmt)) == "yaml":
+        # One pass over the plaintext lines (issue 15); None: the general path below.
+        from gitvault.sops.fused.write import encrypt_yaml
+
+        try:
+            step = indent if indent is not None else _indent(name, output_fmt)
+        except BadInput:  # a bad .sops.yaml: reported below, after the input's own errors
+            fused = None
+        else:
+            fused = encrypt_yaml(data, name, pol, rule, step)
+        if fused is not None:
+            return fused
     docs = formats.load_plain(data, name, input_fmt or plain_format(name, output_fmt))
     if not docs:
         raise BadInput(f"{name}: empty document; sops cannot store an empty file")

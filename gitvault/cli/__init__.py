@@ -112,13 +112,31 @@ def _fast_decrypt(args: list[str]) -> bool:
         return False
     from pathlib import Path
 
-    from gitvault import vault
     from gitvault.identities import load_identities
 
     target = Path(path)
     if target.is_dir():
         return False  # click reports that usage error
-    plain = vault.decrypt(vault.read_vault(target), load_identities(None))
+    loaded: list[Any] = []  # identities, loaded once, when first needed
+
+    def ids() -> Any:
+        if not loaded:
+            loaded.append(load_identities(None))
+        return loaded[0]
+
+    if extract is None and fmt is None:
+        # One pass from the file's lines to the output (issue 15); None: the general path.
+        from gitvault.sops.fused.decrypt import decrypt_path
+
+        fused = decrypt_path(target, lambda: ids().keys)
+        if fused is not None:
+            sys.stdout.write(fused)
+            sys.stdout.flush()
+            return True
+    from gitvault import vault
+
+    vf = vault.read_vault(target)
+    plain = vault.decrypt(vf, ids())
     if extract:
         text = vault.extract(plain, extract)
     elif fmt is not None:

@@ -148,9 +148,25 @@ def run_set(
         # A new file, as `edit` makes one: the policy rule decides its recipients.
         change = vault.new_file(path, key, new_value, input_type)
     else:
-        vf = vault.read_vault(path, None, input_type)
-        plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-        change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
+        loaded: list[Any] = []  # identities, loaded once, when first needed
+
+        def ids() -> Any:
+            if not loaded:
+                loaded.append(load_ids(identity))
+            return loaded[0]
+
+        fused = None
+        if input_type in (None, "yaml") and type(new_value) is str:
+            # One pass over the file's lines (issue 15); None: the general path.
+            from gitvault.sops.fused.write import set_string
+
+            fused = set_string(path, key, new_value, lambda: ids().keys)
+        if fused is not None:
+            change = fused
+        else:
+            vf = vault.read_vault(path, None, input_type)
+            plain = vault.decrypt(vf, ids(), record_ivs=True)
+            change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return

@@ -76,3 +76,31 @@ class ValueCipher:
         except (InvalidTag, ValueError):
             raise IntegrityError("an encrypted value is malformed or was tampered with") from None
         return plain
+
+    def open_many(
+        self, data: list[bytes], ivs: list[bytes], tags: list[bytes], aads: list[bytes]
+    ) -> list[bytes]:
+        """:meth:`open` for many values at once (the same checks, the same error).
+
+        The loop runs in C (``map`` over the binding's method): no Python frame
+        per value, which is most of the cost of opening 10,000 short values.
+        """
+        if any(len(t) != TAG_SIZE for t in tags) or any(not 8 <= len(i) <= 128 for i in ivs):
+            raise IntegrityError("an encrypted value is malformed or was tampered with")
+        try:
+            return list(map(self._aead.decrypt, ivs, map(bytes.__add__, data, tags), aads))
+        except (InvalidTag, ValueError):
+            raise IntegrityError("an encrypted value is malformed or was tampered with") from None
+
+    def seal_many(self, plaintexts: list[bytes], aads: list[bytes], types: list[str]) -> list[str]:
+        """:meth:`seal_text` for many values: the IVs drawn in the same order, the
+        encryption in one C-level loop, the same ``ENC[…]`` text."""
+        ivs = [self.fresh_iv() for _ in plaintexts]
+        sealed = list(map(self._aead.encrypt, ivs, plaintexts, aads))
+        b64 = b2a_base64
+        return [
+            f"ENC[AES256_GCM,data:{b64(s[:-TAG_SIZE], newline=False).decode()},"
+            f"iv:{b64(iv, newline=False).decode()},"
+            f"tag:{b64(s[-TAG_SIZE:], newline=False).decode()},type:{t}]"
+            for s, iv, t in zip(sealed, ivs, types, strict=True)
+        ]

@@ -66,7 +66,7 @@ def _go_parse_int(text: str, base: int = 0) -> int | None:
     """Go's strconv.ParseInt/ParseUint syntax (without range checks); None if invalid."""
     s = text
     sign = 1
-    if s[:1] in "+-":
+    if s[:1] in ("+", "-"):  # not `in "+-"`: the empty string is in every string
         sign = -1 if s[0] == "-" else 1
         s = s[1:]
     if not s:
