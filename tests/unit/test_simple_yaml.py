@@ -136,7 +136,8 @@ def test_the_generator_reaches_the_simple_path() -> None:
     """Guard against a vacuous property: many generated texts must be answered."""
     answered = 0
 
-    @settings(max_examples=300, deadline=None, database=None)
+    # Derandomized: a count over random draws would fail now and then by chance.
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(documents())
     def count(text: str) -> None:
         nonlocal answered
