@@ -288,7 +288,7 @@ def verify_for_export(
         problems = list(report.problems)
         rule = pol.rule_for(rel)
         if not problems and decrypted is not None and rule is not None and rule.schema:
-            from gitvault.vault import validate_schema
+            from gitvault.schemacheck import validate_schema
 
             try:
                 validate_schema(decrypted, pol, rule, rel)

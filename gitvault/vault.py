@@ -1,6 +1,8 @@
-"""Operations on vault files in a work tree: locate, read, decrypt, encrypt, set, unset.
+"""Operations on vault files in a work tree: locate, read, decrypt, render, encrypt, write.
 
-Every function returns data (or bytes to write) and raises a
+Setting and removing one key live in :mod:`gitvault.edits`, the policy's JSON
+Schema check in :mod:`gitvault.schemacheck`. Every function returns data (or
+bytes to write) and raises a
 :class:`~gitvault.errors.GitvaultError`; none prints. Writes go through
 :func:`gitvault.fsutil.atomic_write`. Plaintext is never written anywhere by
 this module.
@@ -8,14 +10,15 @@ this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitvault import fsutil
 from gitvault.errors import BadInput
-from gitvault.model import Mapping, Node, to_python
+from gitvault.model import Mapping, to_python
 from gitvault.records import record
+from gitvault.schemacheck import validate_schema
 from gitvault.sops import file as sopsfile
 from gitvault.sops.document import Plain, check_keys
 
@@ -253,7 +256,7 @@ def write(path: Path, data: bytes) -> None:
         raise BadInput(f"{path}: cannot write ({exc.strerror})") from None
 
 
-def _indent(name: str, fmt: str = "yaml") -> int | None:
+def file_indent(name: str, fmt: str = "yaml") -> int | None:
     """The indent sops would write ``name`` with in ``fmt`` (``.sops.yaml`` ``stores:``)."""
     from gitvault.sopsconfig import indent_for
 
@@ -297,7 +300,7 @@ def encrypt_plaintext(
         from gitvault.sops.fused.write import encrypt_yaml
 
         try:
-            step = indent if indent is not None else _indent(name, output_fmt)
+            step = indent if indent is not None else file_indent(name, output_fmt)
         except BadInput:  # a bad .sops.yaml: reported below, after the input's own errors
             fused = None
         else:
@@ -314,206 +317,7 @@ def encrypt_plaintext(
         docs,
         pol.reader_keys(rule),
         fmt=output_fmt,
-        indent=indent if indent is not None else _indent(name, output_fmt),
+        indent=indent if indent is not None else file_indent(name, output_fmt),
         name=name,
         **selection_for(rule),
     )
-
-
-MAX_SCHEMA_BYTES = 1024 * 1024
-
-
-def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> None:
-    """Check decrypted documents against the rule's JSON Schema; BadInput on violation."""
-    if not rule.schema:
-        return
-    import json
-
-    import jsonschema
-
-    from gitvault import keypath
-
-    schema_path = (pol.root / rule.schema).resolve()
-    field = f"{pol.path.name}: rules[{rule.index}].schema"
-    # The policy can come from a pull request: the schema must be a small regular
-    # file inside the repository, never /dev/zero or a credentials file elsewhere.
-    if not schema_path.is_relative_to(pol.root.resolve()):
-        raise BadInput(f"{field}: {rule.schema} is outside the repository")
-    try:
-        if not schema_path.is_file():
-            raise BadInput(f"{field}: {rule.schema} does not exist or is not a regular file")
-        if schema_path.stat().st_size > MAX_SCHEMA_BYTES:
-            raise BadInput(f"{field}: {rule.schema} is larger than {MAX_SCHEMA_BYTES // 1024} KiB")
-        raw = fsutil.read_input(schema_path, limit=MAX_SCHEMA_BYTES, root=pol.root)
-        schema = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError):
-        raise BadInput(f"{field}: {rule.schema} cannot be read") from None
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{rule.schema}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-    validator_cls = jsonschema.validators.validator_for(schema)
-    try:
-        validator_cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        where = keypath.display([str(p) for p in exc.absolute_path]) or "top level"
-        raise BadInput(f"{rule.schema}: not a valid JSON Schema (at {where})") from None
-    validator = validator_cls(schema)
-    for d in docs:
-        errors = sorted(validator.iter_errors(to_python(d)), key=lambda e: list(e.absolute_path))
-        if errors:
-            err = errors[0]
-            where = keypath.display([p for p in err.absolute_path]) or "(document)"
-            # The schema's message can quote the offending value: report only
-            # which rule failed, never the value.
-            raise BadInput(f"{name}: schema {rule.schema}: {where}: fails '{err.validator}' check")
-
-
-SchemaCheck = Callable[[list[Mapping]], None]
-
-
-def schema_check(path: Path) -> SchemaCheck:
-    """The schema check every write of ``path`` must pass (set, unset, edit, encrypt).
-
-    Finds the policy and the rule covering ``path`` once; a file no policy or
-    rule covers has no schema, so the check accepts anything. A policy that
-    does not load is reported (exit 5) before anything is written.
-    """
-    loc = locate(path)
-    if loc.root is None:
-        return _no_check
-    pol = load_policy_for(loc)
-    assert loc.relpath is not None
-    rule = pol.rule_for(loc.relpath)
-    if rule is None or not rule.schema:
-        return _no_check
-
-    def check(docs: list[Mapping]) -> None:
-        validate_schema(docs, pol, rule, str(path))
-
-    return check
-
-
-def _no_check(docs: list[Mapping]) -> None:
-    return None
-
-
-def parse_value(raw: str, type_: str) -> Node:
-    """Turn a command-line value into a typed scalar."""
-    if type_ == "str":
-        return raw
-    try:
-        if type_ == "int":
-            return int(raw, 10)
-        if type_ == "float":
-            return float(raw)
-        if type_ == "bool":
-            lowered = raw.strip().lower()
-            if lowered in ("true", "false"):
-                return lowered == "true"
-            raise ValueError
-        if type_ == "json":
-            import json
-
-            from gitvault.model import from_python
-
-            return from_python(json.loads(raw))
-    except (ValueError, TypeError):
-        raise BadInput(f"the value is not a valid {type_}") from None
-    raise BadInput(f"unknown value type {type_!r}")
-
-
-@record(frozen=True)
-class Change:
-    """The outcome of a set/unset: what happened, and the new file bytes (None if no-op)."""
-
-    key: str
-    action: str  # "added", "changed", "unchanged", "removed"
-    data: bytes | None
-
-
-def set_key(
-    vault: sopsfile.VaultFile,
-    plain: Plain,
-    key: str,
-    value: Node,
-    check: SchemaCheck = _no_check,
-) -> Change:
-    """Set one value; unchanged values (and this one, if equal) keep their ciphertext.
-
-    Edits ``plain``'s documents in place (callers decrypt afresh for each change).
-    ``check`` (see :func:`schema_check`) sees the new documents before anything
-    is encrypted, so a schema violation raises and nothing is written.
-    """
-    from gitvault import keypath
-
-    parts = keypath.parse(key)
-    docs = plain.documents
-    try:
-        old: Node | object = keypath.get(docs[0], parts)
-    except BadInput:
-        old = _MISSING
-    if old is not _MISSING and _same(old, value):
-        return Change(keypath.display(parts), "unchanged", None)
-    new = keypath.set_value(docs[0], parts, value)
-    check(docs)
-    data = sopsfile.reencrypt(
-        docs, plain, name=vault.name, indent=_indent(vault.name, plain.format)
-    )
-    return Change(keypath.display(parts), "added" if new else "changed", data)
-
-
-def new_file(path: Path, key: str, value: Node, fmt: str | None = None) -> Change:
-    """A brand-new vault file at ``path`` holding one key (``set`` on a missing file).
-
-    Recipients and selection settings come from the policy rule covering
-    ``path`` (no rule: refused, exit 5); the rule's schema must accept the
-    one-key document; missing folders must be creatable inside the vault
-    (checked here, created by :func:`write`). The file's format comes from
-    ``fmt`` or its name, as sops chooses it. Nothing is written here.
-    """
-    from gitvault import keypath
-    from gitvault.sops import formats
-
-    loc = locate(path)
-    pol = load_policy_for(loc)
-    rule = rule_for(pol, loc)
-    check_parents(path)
-    parts = keypath.parse(key)
-    doc = Mapping()
-    keypath.set_value(doc, parts, value)
-    check_keys(doc, str(path))
-    validate_schema([doc], pol, rule, str(path))
-    out_fmt = fmt or formats.format_for_path(path.name)
-    if out_fmt == "ini":
-        raise formats.refuse_ini(str(path))
-    data = sopsfile.encrypt_new(
-        [doc],
-        pol.reader_keys(rule),
-        fmt=out_fmt,
-        name=str(path),
-        indent=_indent(str(path), out_fmt),
-        **selection_for(rule),
-    )
-    return Change(keypath.display(parts), "created", data)
-
-
-def unset_key(
-    vault: sopsfile.VaultFile, plain: Plain, key: str, check: SchemaCheck = _no_check
-) -> Change:
-    """Remove one key (editing ``plain``'s documents in place); ``check`` as for set."""
-    from gitvault import keypath
-
-    parts = keypath.parse(key)
-    docs = plain.documents
-    keypath.unset(docs[0], parts)
-    check(docs)
-    data = sopsfile.reencrypt(
-        docs, plain, name=vault.name, indent=_indent(vault.name, plain.format)
-    )
-    return Change(keypath.display(parts), "removed", data)
-
-
-_MISSING = object()
-
-
-def _same(a: object, b: object) -> bool:
-    return type(a) is type(b) and a == b

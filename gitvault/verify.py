@@ -276,7 +276,7 @@ def check_file(
         return report
     report.checks["mac"] = "ok"
     if check_schema and rule.schema:
-        from gitvault.vault import validate_schema
+        from gitvault.schemacheck import validate_schema
 
         try:
             validate_schema(plain.documents, pol, rule, relpath)

@@ -27,7 +27,7 @@ def run_edit(
 ) -> None:
     """``gitvault edit`` (see :func:`gitvault.cli.files.edit`)."""
     from gitvault import edit as editflow
-    from gitvault import fsutil, vault
+    from gitvault import fsutil, schemacheck, vault
     from gitvault.sops import file as sopsfile
     from gitvault.sops import formats
 
@@ -63,7 +63,7 @@ def run_edit(
         if not docs or all(len(d) == 0 for d in docs):
             raise BadInput("the file has no keys; sops cannot store an empty document")
         if pol is not None and rule is not None:
-            vault.validate_schema(docs, pol, rule, str(path))
+            schemacheck.validate_schema(docs, pol, rule, str(path))
         return docs
 
     conflict = _merge_conflict(path) if exists else None

@@ -122,7 +122,7 @@ def run_set(
     allow_staged: bool,
 ) -> None:
     """``gitvault set``, run under the file lock (see :func:`gitvault.cli.files.set_`)."""
-    from gitvault import fsutil, vault
+    from gitvault import edits, fsutil, schemacheck, vault
 
     sources = sum(1 for s in (value is not None, from_stdin, generator is not None) if s)
     if sources != 1:
@@ -135,18 +135,18 @@ def run_set(
             raw = raw[:-1]
             if raw.endswith("\r"):
                 raw = raw[:-1]
-        new_value = vault.parse_value(raw, type_)
+        new_value = edits.parse_value(raw, type_)
     elif generator is not None:
         from gitvault.rotate.generators import parse_generator
 
         new_value = parse_generator(generator).generate()
     else:
         assert value is not None
-        new_value = vault.parse_value(value, type_)
+        new_value = edits.parse_value(value, type_)
     creating = not (path.exists() or path.is_symlink())
     if creating:
         # A new file, as `edit` makes one: the policy rule decides its recipients.
-        change = vault.new_file(path, key, new_value, input_type)
+        change = edits.new_file(path, key, new_value, input_type)
     else:
         loaded: list[Any] = []  # identities, loaded once, when first needed
 
@@ -166,7 +166,7 @@ def run_set(
         else:
             vf = vault.read_vault(path, None, input_type)
             plain = vault.decrypt(vf, ids(), record_ivs=True)
-            change = vault.set_key(vf, plain, key, new_value, vault.schema_check(path))
+            change = edits.set_key(vf, plain, key, new_value, schemacheck.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return

@@ -189,7 +189,7 @@ def _plan_file(
     ids: Callable[[], Identities],
     places: Places,
 ) -> PlannedFile:
-    from gitvault import vault
+    from gitvault import schemacheck, vault
 
     loc = places.locate(dest)
     if loc.root is None or loc.relpath is None:
@@ -238,7 +238,7 @@ def _plan_file(
             replaced = set(clash)
             for key, value in incoming.items():
                 document.set(key, value)
-    vault.validate_schema([document], pol, rule, loc.relpath)
+    schemacheck.validate_schema([document], pol, rule, loc.relpath)
     keys = tuple(
         PlannedKey(
             display(path),

@@ -135,7 +135,7 @@ def _update_file(
     report: ImportReport,
 ) -> _FileUpdate:
     """Set each secret's key in one vault file (in memory) as ``set`` would; never overwrite."""
-    from gitvault import vault
+    from gitvault import schemacheck, vault
     from gitvault.model import Mapping
     from gitvault.sops import file as sopsfile
 
@@ -168,7 +168,7 @@ def _update_file(
         report.outcomes.append((s.id, rel, s.dest_key, s.imported))
     data = None
     if added:
-        vault.validate_schema(docs, pol, rule, rel)
+        schemacheck.validate_schema(docs, pol, rule, rel)
         from gitvault.sopsconfig import indent_for
 
         if plain is not None:

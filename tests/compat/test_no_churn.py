@@ -7,7 +7,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from gitvault import vault
+from gitvault import edits, vault
 from gitvault.identities import Identities, Identity
 from gitvault.sops import file as sopsfile
 from tests.compat.sopsenv import AgeKey, make_key, run_sops
@@ -69,7 +69,7 @@ def test_gitvault_set_on_sops_file(key: AgeKey, tmp_path: Path) -> None:
     f.write_bytes(enc)
     vf = vault.read_vault(f)
     plain = vault.decrypt(vf, _ids(key), record_ivs=True)
-    change = vault.set_key(vf, plain, "db.password", "n3w-value")
+    change = edits.set_key(vf, plain, "db.password", "n3w-value")
     assert change.data is not None
     after = change.data.decode()
     changed = _changed(enc.decode(), after)
@@ -100,7 +100,7 @@ def test_alternating_edits_stay_small(key: AgeKey, tmp_path: Path) -> None:
         before = f.read_text()
         vf = vault.read_vault(f)
         plain = vault.decrypt(vf, _ids(key), record_ivs=True)
-        change = vault.set_key(vf, plain, "db.host", f"gv-{i}.internal")
+        change = edits.set_key(vf, plain, "db.host", f"gv-{i}.internal")
         assert change.data is not None
         f.write_bytes(change.data)
         assert _changed(before, f.read_text()) <= {"host", "mac", "lastmodified"}

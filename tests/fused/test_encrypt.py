@@ -52,7 +52,7 @@ def both(
     pol = vault.load_policy_for(loc)
     rule = vault.rule_for(pol, loc)
     fixed.restart()
-    fast = encrypt_yaml(text.encode(), str(path), pol, rule, vault._indent(str(path)))
+    fast = encrypt_yaml(text.encode(), str(path), pol, rule, vault.file_indent(str(path)))
     fixed.restart()
     with pytest.MonkeyPatch.context() as m:
         m.setattr(fused, "encrypt_yaml", lambda *a: None)

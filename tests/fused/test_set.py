@@ -1,7 +1,7 @@
 """The fused ``set`` of one existing string value against the general path.
 
 With randomness and the clock fixed, the fused result is byte-identical to
-``vault.set_key`` after the general decrypt; it refuses what it does not
+``edits.set_key`` after the general decrypt; it refuses what it does not
 handle and every tampered file, and the CLI then behaves as before.
 """
 
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitvault import keypath, vault
+from gitvault import edits, keypath, schemacheck, vault
+from gitvault.edits import Change
 from gitvault.model import Mapping
 from gitvault.sops.fused import write as fused
 from gitvault.sops.fused.write import set_string
-from gitvault.vault import Change
 from tests.fused.conftest import Fixed, Vault
 from tests.fused.helpers import ANY_KEY, SCALAR, SIMPLE_KEY, deep, encrypt, tampered, tree
 from tests.helpers import run_cli
@@ -33,7 +33,7 @@ def general_set(path: Path, key: str, value: str) -> Change:
 
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_identities(None), record_ivs=True)
-    return vault.set_key(vf, plain, key, value, vault.schema_check(path))
+    return edits.set_key(vf, plain, key, value, schemacheck.schema_check(path))
 
 
 def both(fixed: Fixed, vault_dir: Vault, path: Path, key: str, value: str) -> tuple[object, Change]:

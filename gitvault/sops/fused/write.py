@@ -37,18 +37,18 @@ from gitvault.yamlio.emit import INDENT
 _SCALARS = (type(None), str, bool, int, float, Timestamp)
 
 if TYPE_CHECKING:
+    from gitvault.edits import Change
     from gitvault.policy import Policy, Rule
-    from gitvault.vault import Change
 
 
 def set_string(path: Path, key: str, value: str, identities: Keys) -> Change | None:
-    """``vault.set_key`` for an existing string leaf of a YAML vault file, or None.
+    """``edits.set_key`` for an existing string leaf of a YAML vault file, or None.
 
     The result (the file's new bytes, or the "unchanged" outcome) is what the
     general path returns for the same call, apart from the fresh IV of the
     changed value and of the MAC, and ``lastmodified``.
     """
-    from gitvault import fsutil, keypath, vault
+    from gitvault import fsutil, keypath, schemacheck
     from gitvault.sops.formats import vault_format
     from gitvault.sopsconfig import indent_for
 
@@ -70,7 +70,7 @@ def set_string(path: Path, key: str, value: str, identities: Keys) -> Change | N
         if records is None:
             return None
         meta = read_meta(block, name)
-        if meta is None or vault.schema_check(path) is not vault._no_check:
+        if meta is None or schemacheck.schema_check(path) is not schemacheck.no_check:
             return None  # a JSON schema is checked on the document tree: general path
         return _set(records, lines, meta, lambda: data_key(meta, identities), parts, value, step)
     except (GitvaultError, UnicodeDecodeError):
@@ -87,8 +87,8 @@ def _set(
     step: int,
 ) -> Change | None:
     from gitvault import keypath
+    from gitvault.edits import Change
     from gitvault.sops.file import now_rfc3339
-    from gitvault.vault import Change
 
     target_key = parts[-1]
     target_prefix = "".join(f"{p}:" for p in parts[:-1])
