@@ -17,11 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitvault.crypto.aead import ValueCipher
 from gitvault.errors import GitvaultError
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
-from gitvault.sops.fused.meta import Keys, data_key, mac_matches, read_meta
+from gitvault.sops.fused.meta import Keys, data_key, mac_matches, open_values, read_meta
 from gitvault.sops.metadata import DEFAULT_UNENCRYPTED_SUFFIX
 from gitvault.yamlio.emit import INDENT, format_scalar, format_string
 from gitvault.yamlio.emit import _key as emitted_key
@@ -107,10 +106,7 @@ def _walk(records: list[layout.Entry], unwrap: Callable[[], bytes | None], meta:
     dkey = unwrap()
     if dkey is None:
         return None
-    cipher = ValueCipher(dkey)
-    plains = cipher.open_many(
-        [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
-    )
+    cipher, plains = open_values(dkey, fields, aads)
     hashed: list[bytes] = []
     keep = hashed.append
     for (n, head, nested), (_, _, _, type_), plain in zip(slots, fields, plains, strict=True):

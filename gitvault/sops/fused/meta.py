@@ -66,6 +66,18 @@ def data_key(meta: md.Metadata, identities: Keys) -> bytes | None:
         return None
 
 
+def open_values(
+    dkey: bytes, fields: list[tuple[bytes, bytes, bytes, str]], aads: list[bytes]
+) -> tuple[ValueCipher, list[bytes]]:
+    """The cipher for ``dkey`` and every value's plaintext, opened in one batched pass
+    (``fields`` as :func:`gitvault.sops.value.parts` gives them; IntegrityError as one value)."""
+    cipher = ValueCipher(dkey)
+    plains = cipher.open_many(
+        [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
+    )
+    return cipher, plains
+
+
 def mac_text(plains: list[bytes]) -> bytes:
     """sops's MAC over every leaf's plaintext in document order (one batched update:
     SHA-512 of the concatenation equals one update per leaf)."""

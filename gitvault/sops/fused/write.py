@@ -29,7 +29,15 @@ from gitvault.model import Timestamp
 from gitvault.records import replace
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
-from gitvault.sops.fused.meta import Keys, block_text, data_key, mac_text, read_meta, stored_mac
+from gitvault.sops.fused.meta import (
+    Keys,
+    block_text,
+    data_key,
+    mac_text,
+    open_values,
+    read_meta,
+    stored_mac,
+)
 from gitvault.sops.metadata import DEFAULT_UNENCRYPTED_SUFFIX
 from gitvault.yamlio.emit import INDENT
 
@@ -119,10 +127,7 @@ def _set(
     dkey = unwrap()
     if dkey is None:
         return None
-    cipher = ValueCipher(dkey)
-    plains = cipher.open_many(
-        [f[0] for f in fields], [f[1] for f in fields], [f[2] for f in fields], aads
-    )
+    cipher, plains = open_values(dkey, fields, aads)
     old_mac = stored_mac(meta, cipher)
     if old_mac is None:
         return None
