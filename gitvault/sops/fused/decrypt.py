@@ -20,7 +20,14 @@ from typing import Any
 from gitvault.errors import GitvaultError
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
-from gitvault.sops.fused.meta import Keys, data_key, mac_matches, open_values, read_meta
+from gitvault.sops.fused.meta import (
+    KeyProblem,
+    Keys,
+    data_key,
+    mac_matches,
+    open_values,
+    read_meta,
+)
 from gitvault.sops.metadata import DEFAULT_UNENCRYPTED_SUFFIX
 from gitvault.yamlio.emit import INDENT, format_scalar, format_string
 from gitvault.yamlio.emit import _key as emitted_key
@@ -60,6 +67,8 @@ def decrypt_text(data: bytes, name: str, identities: Keys) -> str | None:
         return None
     try:
         return _walk(records, lambda: data_key(meta, identities), meta)
+    except KeyProblem as problem:
+        raise problem.error from None  # the general path's error, without a second prompt
     except (GitvaultError, ValueError, TypeError):
         # a malformed value (IntegrityError), a typed value that does not read
         # back: the general path raises the proper error for it.

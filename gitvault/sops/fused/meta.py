@@ -12,7 +12,7 @@ from typing import Any
 
 from gitvault.crypto.aead import ValueCipher
 from gitvault.crypto.digest import compare_digest, sha512
-from gitvault.errors import GitvaultError
+from gitvault.errors import GitvaultError, IntegrityError
 from gitvault.model import Mapping
 from gitvault.sops import metadata as md
 from gitvault.sops import value as encval
@@ -50,7 +50,8 @@ Keys = Sequence[Any] | Callable[[], Sequence[Any]]
 
 def data_key(meta: md.Metadata, identities: Keys) -> bytes | None:
     """The file's data key, or None when no identity opens it (the general path
-    then names the readers in its error).
+    then names the readers in its error); :class:`KeyProblem` when an identity
+    cannot be loaded or unlocked.
 
     ``identities`` may be a function that loads them: the CLI passes one, so
     they are loaded only once a file is known to be one these passes finish, in
@@ -62,8 +63,25 @@ def data_key(meta: md.Metadata, identities: Keys) -> bytes | None:
     try:
         keys = identities() if callable(identities) else identities
         return envelope.unwrap_any([(s.recipient, s.enc) for s in meta.age], keys)
-    except GitvaultError:
-        return None
+    except IntegrityError:
+        return None  # a damaged stanza: the general path names the file in its error
+    except GitvaultError as err:
+        # Loading or unlocking an identity failed (no terminal, a wrong passphrase, a
+        # failing key command): the general path would fail the same way, after asking
+        # for the passphrase a second time. The caller raises this error itself.
+        raise KeyProblem(err) from None
+
+
+class KeyProblem(Exception):
+    """An identity could not be loaded or unlocked; ``error`` is what to report.
+
+    Not a :class:`GitvaultError`, so no "fall back to the general path" handler
+    catches it on its way out of a fused pass.
+    """
+
+    def __init__(self, error: GitvaultError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def open_values(

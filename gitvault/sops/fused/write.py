@@ -30,6 +30,7 @@ from gitvault.records import replace
 from gitvault.sops import value as encval
 from gitvault.sops.fused import layout
 from gitvault.sops.fused.meta import (
+    KeyProblem,
     Keys,
     block_text,
     data_key,
@@ -81,6 +82,8 @@ def set_string(path: Path, key: str, value: str, identities: Keys) -> Change | N
         if meta is None or schemacheck.schema_check(path) is not schemacheck.no_check:
             return None  # a JSON schema is checked on the document tree: general path
         return _set(records, lines, meta, lambda: data_key(meta, identities), parts, value, step)
+    except KeyProblem as problem:
+        raise problem.error from None  # the general path's error, without a second prompt
     except (GitvaultError, UnicodeDecodeError):
         return None
 
