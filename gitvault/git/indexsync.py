@@ -73,9 +73,12 @@ def done(marker: Path | None) -> None:
 
 def heal(repo: Repository) -> None:
     """Finish the real index update of every dead process's marker (see the docstring)."""
+    from gitvault.git.stalelock import clear_stale
     from gitvault.tempfiles import process_alive
 
-    directory = repo.state().git_dir / "gitvault"
+    git_dir = repo.state().git_dir
+    clear_stale(git_dir)  # a killed git's index.lock would fail every index write
+    directory = git_dir / "gitvault"
     markers: list[Path] = []
     with contextlib.suppress(OSError):
         markers = [p for p in directory.iterdir() if p.name.startswith(_PREFIX)]

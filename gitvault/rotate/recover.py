@@ -120,10 +120,12 @@ def _head_moved_to(repo: Repository, record: journal.Journal, wanted: Mapping[st
 def _sync_index(repo: Repository, relpaths: Sequence[str]) -> None:
     """Point the index entries of ``relpaths`` at HEAD (a kill after the commit, before this)."""
     from gitvault.git.log import run_git
+    from gitvault.git.stalelock import clear_stale
 
     entries = repo.entries_at("HEAD", relpaths)
     lines = "".join(f"{mode:o} {blob}\t{rel}\n" for rel, (mode, blob) in entries.items())
     if lines:
+        clear_stale(repo.state().git_dir)  # the killed run's git may have left index.lock
         run_git(repo.root, ["update-index", "--index-info"], stdin=lines.encode())
 
 
