@@ -27,6 +27,28 @@ from gitvault.vault import (
 )
 
 
+def schema_check(path: Path) -> SchemaCheck:
+    """The schema check every write of ``path`` must pass (set, unset, edit, encrypt).
+
+    Finds the policy and the rule covering ``path`` once; a file no policy or
+    rule covers has no schema, so the check accepts anything. A policy that
+    does not load is reported (exit 5) before anything is written.
+    """
+    loc = locate(path)
+    if loc.root is None:
+        return no_check
+    pol = load_policy_for(loc)
+    assert loc.relpath is not None
+    rule = pol.rule_for(loc.relpath)
+    if rule is None or not rule.schema:
+        return no_check
+
+    def check(docs: list[Mapping]) -> None:
+        validate_schema(docs, pol, rule, str(path))
+
+    return check
+
+
 def parse_value(raw: str, type_: str) -> Node:
     """Turn a command-line value into a typed scalar."""
     if type_ == "str":

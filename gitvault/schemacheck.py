@@ -9,7 +9,6 @@ checks it too. Errors name the rule and the key path, never the value.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitvault import fsutil
@@ -67,30 +66,6 @@ def validate_schema(docs: list[Mapping], pol: Policy, rule: Rule, name: str) -> 
 
 
 SchemaCheck = Callable[[list[Mapping]], None]
-
-
-def schema_check(path: Path) -> SchemaCheck:
-    """The schema check every write of ``path`` must pass (set, unset, edit, encrypt).
-
-    Finds the policy and the rule covering ``path`` once; a file no policy or
-    rule covers has no schema, so the check accepts anything. A policy that
-    does not load is reported (exit 5) before anything is written.
-    """
-    from gitvault.vault import load_policy_for, locate
-
-    loc = locate(path)
-    if loc.root is None:
-        return no_check
-    pol = load_policy_for(loc)
-    assert loc.relpath is not None
-    rule = pol.rule_for(loc.relpath)
-    if rule is None or not rule.schema:
-        return no_check
-
-    def check(docs: list[Mapping]) -> None:
-        validate_schema(docs, pol, rule, str(path))
-
-    return check
 
 
 def no_check(docs: list[Mapping]) -> None:

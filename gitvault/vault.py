@@ -297,7 +297,7 @@ def encrypt_plaintext(
 
     if output_fmt == "yaml" and (input_fmt or plain_format(name, output_fmt)) == "yaml":
         # One pass over the plaintext lines (issue 15); None: the general path below.
-        from gitvault.sops.fused.write import encrypt_yaml
+        from gitvault.sops.fused.encrypt import encrypt_yaml
 
         try:
             step = indent if indent is not None else file_indent(name, output_fmt)

@@ -357,13 +357,13 @@ def unset(
       gitvault unset secrets/dev/app.yaml legacy.token
       gitvault unset secrets/dev/app.yaml legacy.token --commit
     """
-    from gitvault import edits, fsutil, schemacheck, vault
+    from gitvault import edits, fsutil, vault
 
     _check_commit_flags(do_commit, message, allow_staged)
     target = _prepare_commit(path, do_commit, allow_staged)
     vf = vault.read_vault(path, None, input_type)
     plain = vault.decrypt(vf, load_ids(identity), record_ivs=True)
-    change = edits.unset_key(vf, plain, key, schemacheck.schema_check(path))
+    change = edits.unset_key(vf, plain, key, edits.schema_check(path))
     assert change.data is not None
     if target is not None:
         subject = f"gitvault: unset {change.key} in {target.relpath}"

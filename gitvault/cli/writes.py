@@ -122,7 +122,7 @@ def run_set(
     allow_staged: bool,
 ) -> None:
     """``gitvault set``, run under the file lock (see :func:`gitvault.cli.files.set_`)."""
-    from gitvault import edits, fsutil, schemacheck, vault
+    from gitvault import edits, fsutil, vault
 
     sources = sum(1 for s in (value is not None, from_stdin, generator is not None) if s)
     if sources != 1:
@@ -158,7 +158,7 @@ def run_set(
         fused = None
         if input_type in (None, "yaml") and type(new_value) is str:
             # One pass over the file's lines (issue 15); None: the general path.
-            from gitvault.sops.fused.write import set_string
+            from gitvault.sops.fused.set import set_string
 
             fused = set_string(path, key, new_value, lambda: ids().keys)
         if fused is not None:
@@ -166,7 +166,7 @@ def run_set(
         else:
             vf = vault.read_vault(path, None, input_type)
             plain = vault.decrypt(vf, ids(), record_ivs=True)
-            change = edits.set_key(vf, plain, key, new_value, schemacheck.schema_check(path))
+            change = edits.set_key(vf, plain, key, new_value, edits.schema_check(path))
     if change.data is None:
         say(f"{path}: {change.key} already has that value; nothing written")
         return

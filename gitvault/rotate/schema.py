@@ -20,7 +20,7 @@ def check_new_values(state: RotatingFile) -> None:
     """Raise ``BadInput`` (exit 5, naming the key and the failed check, never the
     value) when the file with its new values fails its rule's schema."""
     from gitvault import keypath
-    from gitvault.schemacheck import schema_check
+    from gitvault.edits import schema_check
 
     check = schema_check(state.path)
     docs = copy.deepcopy(state.plain.documents)

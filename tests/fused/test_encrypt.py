@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from gitvault import vault
 from gitvault.model import Mapping
-from gitvault.sops.fused import write as fused
-from gitvault.sops.fused.write import encrypt_yaml
+from gitvault.sops.fused import encrypt as fused
+from gitvault.sops.fused.encrypt import encrypt_yaml
 from gitvault.yamlio import emit_documents
 from tests.fused.conftest import Fixed, Vault
 from tests.fused.helpers import ANY_KEY, SCALAR, SIMPLE_KEY, deep, tree

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitvault import edits, keypath, schemacheck, vault
+from gitvault import edits, keypath, vault
 from gitvault.edits import Change
 from gitvault.model import Mapping
-from gitvault.sops.fused import write as fused
-from gitvault.sops.fused.write import set_string
+from gitvault.sops.fused import set as fused
+from gitvault.sops.fused.set import set_string
 from tests.fused.conftest import Fixed, Vault
 from tests.fused.helpers import ANY_KEY, SCALAR, SIMPLE_KEY, deep, encrypt, tampered, tree
 from tests.helpers import run_cli
@@ -33,7 +33,7 @@ def general_set(path: Path, key: str, value: str) -> Change:
 
     vf = vault.read_vault(path)
     plain = vault.decrypt(vf, load_identities(None), record_ivs=True)
-    return edits.set_key(vf, plain, key, value, schemacheck.schema_check(path))
+    return edits.set_key(vf, plain, key, value, edits.schema_check(path))
 
 
 def both(fixed: Fixed, vault_dir: Vault, path: Path, key: str, value: str) -> tuple[object, Change]:
