@@ -9,6 +9,7 @@ gives None: the caller then takes the general path.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from gitvault.crypto.aead import ValueCipher
@@ -96,8 +97,6 @@ def encrypt_yaml(
         append(f"{pads[depth]}{ktext}: ")
     try:
         recipients = pol.reader_keys(rule)
-        import os
-
         dkey = os.urandom(32)
         meta = new_metadata(recipients, dkey)
     except GitvaultError:
